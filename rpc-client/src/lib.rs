@@ -1,0 +1,356 @@
+//! The HTTP client underneath every `#[rpc]`-generated `{Trait}Client`, over reqwest.
+//!
+//! Generated clients are the way to call a service: their methods have the trait's names and
+//! types. This crate holds what they share: connection reuse, timeouts, headers and auth, the
+//! errors a call can end in, and batches.
+//!
+//! ```no_run
+//! # async fn run() -> Result<(), rpc_core::Error> {
+//! use std::time::Duration;
+//!
+//! let client = rpc_client::Client::builder("http://127.0.0.1:7002/rpc")
+//!     .timeout(Duration::from_secs(5))
+//!     .bearer_auth("s3cret")
+//!     .build()?;
+//! // Untyped, for a service with no trait at hand:
+//! let difference: i64 = client.call("subtract", Some(&(42, 23))).await?;
+//! assert_eq!(difference, 19);
+//! # Ok(()) }
+//! ```
+//!
+//! Every failure is an [`rpc_core::Error`] that says what went wrong: the transport, the
+//! timeout, an HTTP status with no JSON-RPC answer, a malformed answer, or an error object the
+//! server sent. A method's own typed error arrives as [`rpc_core::CallError::Method`].
+
+mod batch;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use reqwest::header::{self, HeaderMap, HeaderName, HeaderValue};
+use rpc_core::wire::{self, Response};
+use rpc_core::{CallError, Error, RpcError};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+pub use batch::{Batch, BatchResponse, Slot, SlotOutput, TypedSlot};
+
+/// How much of a non-JSON-RPC error body an [`Error::Status`] keeps.
+const BODY_EXCERPT: usize = 512;
+
+/// A JSON-RPC client for one endpoint. Cheap to clone: clones share the connection pool and the
+/// id counter.
+#[derive(Debug, Clone)]
+pub struct Client {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    http: reqwest::Client,
+    url: reqwest::Url,
+    headers: HeaderMap,
+    next_id: AtomicU64,
+}
+
+/// Settings for a [`Client`].
+///
+/// ```
+/// use std::time::Duration;
+/// let client = rpc_client::Client::builder("http://127.0.0.1:8080/rpc")
+///     .timeout(Duration::from_millis(1500))
+///     .header("x-request-source", "docs")
+///     .basic_auth("alice", Some("wonderland"))
+///     .build()
+///     .unwrap();
+/// assert_eq!(client.url().path(), "/rpc");
+/// ```
+#[derive(Debug)]
+#[must_use]
+pub struct ClientBuilder {
+    url: String,
+    timeout: Option<Duration>,
+    connect_timeout: Option<Duration>,
+    headers: HeaderMap,
+    http: Option<reqwest::Client>,
+    error: Option<String>,
+}
+
+impl ClientBuilder {
+    /// The longest a whole call may take, connecting included. Default: 30 s.
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = Some(timeout);
+        self
+    }
+
+    /// The longest connecting may take. Default: 10 s.
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.connect_timeout = Some(timeout);
+        self
+    }
+
+    /// A header sent with every request.
+    pub fn header(mut self, name: &str, value: &str) -> Self {
+        match (
+            HeaderName::try_from(name),
+            HeaderValue::try_from(value),
+        ) {
+            (Ok(name), Ok(value)) => {
+                self.headers.insert(name, value);
+            }
+            _ => self.error = Some(format!("invalid header `{name}`")),
+        }
+        self
+    }
+
+    /// `Authorization: Bearer <token>` on every request.
+    pub fn bearer_auth(self, token: &str) -> Self {
+        let value = format!("Bearer {token}");
+        self.sensitive_auth(value)
+    }
+
+    /// `Authorization: Basic ...` on every request.
+    pub fn basic_auth(self, user: &str, password: Option<&str>) -> Self {
+        let raw = format!("{user}:{}", password.unwrap_or(""));
+        let value = format!("Basic {}", base64(raw.as_bytes()));
+        self.sensitive_auth(value)
+    }
+
+    fn sensitive_auth(mut self, value: String) -> Self {
+        match HeaderValue::try_from(value) {
+            Ok(mut value) => {
+                value.set_sensitive(true);
+                self.headers.insert(header::AUTHORIZATION, value);
+            }
+            Err(_) => self.error = Some("invalid credentials for the Authorization header".into()),
+        }
+        self
+    }
+
+    /// Uses an existing reqwest client (its pool, proxy and TLS settings); `timeout` and
+    /// `connect_timeout` then come from it.
+    pub fn http_client(mut self, http: reqwest::Client) -> Self {
+        self.http = Some(http);
+        self
+    }
+
+    /// Builds the client.
+    pub fn build(self) -> Result<Client, Error> {
+        if let Some(e) = self.error {
+            return Err(Error::Request(e));
+        }
+        let url = reqwest::Url::parse(&self.url)
+            .map_err(|e| Error::Request(format!("invalid URL `{}`: {e}", self.url)))?;
+        let http = match self.http {
+            Some(http) => http,
+            None => reqwest::Client::builder()
+                .timeout(self.timeout.unwrap_or(Duration::from_secs(30)))
+                .connect_timeout(self.connect_timeout.unwrap_or(Duration::from_secs(10)))
+                .pool_idle_timeout(Duration::from_secs(90))
+                .tcp_nodelay(true)
+                .build()
+                .map_err(|e| Error::Request(e.to_string()))?,
+        };
+        let mut headers = self.headers;
+        headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        headers.insert(header::ACCEPT, HeaderValue::from_static("application/json"));
+        Ok(Client {
+            inner: Arc::new(Inner {
+                http,
+                url,
+                headers,
+                next_id: AtomicU64::new(1),
+            }),
+        })
+    }
+}
+
+impl Client {
+    /// A client for `url` with default settings.
+    pub fn new(url: &str) -> Result<Self, Error> {
+        Self::builder(url).build()
+    }
+
+    /// Settings for a client of `url`.
+    pub fn builder(url: &str) -> ClientBuilder {
+        ClientBuilder {
+            url: url.to_owned(),
+            timeout: None,
+            connect_timeout: None,
+            headers: HeaderMap::new(),
+            http: None,
+            error: None,
+        }
+    }
+
+    /// The endpoint's URL.
+    pub fn url(&self) -> &reqwest::Url {
+        &self.inner.url
+    }
+
+    fn next_id(&self) -> u64 {
+        self.inner.next_id.fetch_add(1, Ordering::Relaxed)
+    }
+
+    /// Calls `method`; any error object the server sends is [`Error::Rpc`].
+    pub async fn call<R, P>(&self, method: &str, params: Option<&P>) -> Result<R, Error>
+    where
+        R: DeserializeOwned,
+        P: Serialize + ?Sized,
+    {
+        let id = self.next_id();
+        let mut body = Vec::with_capacity(128);
+        wire::write_request(&mut body, method, params, Some(id)).map_err(encode_error)?;
+        let bytes = self.post(body).await?;
+        let response = Response::parse(&bytes).map_err(|e| malformed(e, &bytes))?;
+        if response.numeric_id() != Some(id) {
+            return Err(Error::Malformed(format!(
+                "the response's id {} is not the request's id {id}",
+                response.id.get()
+            )));
+        }
+        decode(response)
+    }
+
+    /// Calls `method` whose own error type is `E`: an error object carrying an `E` becomes
+    /// [`CallError::Method`], any other failure [`CallError::Call`].
+    pub async fn call_typed<R, E, P>(
+        &self,
+        method: &str,
+        params: Option<&P>,
+    ) -> Result<R, CallError<E>>
+    where
+        R: DeserializeOwned,
+        E: RpcError,
+        P: Serialize + ?Sized,
+    {
+        self.call(method, params).await.map_err(typed)
+    }
+
+    /// Sends `method` as a notification: the server runs it and sends no answer.
+    pub async fn notify<P>(&self, method: &str, params: Option<&P>) -> Result<(), Error>
+    where
+        P: Serialize + ?Sized,
+    {
+        let mut body = Vec::with_capacity(128);
+        wire::write_request(&mut body, method, params, None).map_err(encode_error)?;
+        self.post(body).await.map(drop)
+    }
+
+    /// Starts a batch of calls to send in one request.
+    pub fn batch(&self) -> Batch {
+        Batch::new(self.clone())
+    }
+
+    /// Posts a JSON body and returns the answer's bytes; a non-success status is an error
+    /// unless its body is a JSON-RPC response.
+    async fn post(&self, body: Vec<u8>) -> Result<bytes::Bytes, Error> {
+        let response = self
+            .inner
+            .http
+            .post(self.inner.url.clone())
+            .headers(self.inner.headers.clone())
+            .body(body)
+            .send()
+            .await
+            .map_err(transport_error)?;
+        let status = response.status();
+        let bytes = response.bytes().await.map_err(transport_error)?;
+        if status.is_success() {
+            return Ok(bytes);
+        }
+        // Some servers send a JSON-RPC error with a 4xx/5xx status: that answer is the more
+        // precise one.
+        if let Ok(r) = Response::parse(&bytes)
+            && let Some(error) = r.error
+        {
+            return Err(Error::Rpc(error));
+        }
+        let text = String::from_utf8_lossy(&bytes[..bytes.len().min(BODY_EXCERPT)]).into_owned();
+        Err(Error::Status {
+            status: status.as_u16(),
+            body: text.trim().to_owned(),
+        })
+    }
+}
+
+/// The typed result of a response.
+fn decode<R: DeserializeOwned>(response: Response<'_>) -> Result<R, Error> {
+    match (response.result, response.error) {
+        (_, Some(error)) => Err(Error::Rpc(error)),
+        (Some(result), None) => serde_json::from_str(result.get())
+            .map_err(|e| Error::Malformed(format!("the result does not decode: {e}"))),
+        (None, None) => Err(Error::Malformed("no result".into())),
+    }
+}
+
+/// Turns an error object carrying the method's own error into [`CallError::Method`].
+fn typed<E: RpcError>(e: Error) -> CallError<E> {
+    match e {
+        Error::Rpc(obj) => match E::from_error_object(&obj) {
+            Some(typed) => CallError::Method(typed),
+            None => CallError::Call(Error::Rpc(obj)),
+        },
+        other => CallError::Call(other),
+    }
+}
+
+fn encode_error(e: serde_json::Error) -> Error {
+    Error::Request(format!("params do not serialize: {e}"))
+}
+
+fn malformed(why: String, body: &[u8]) -> Error {
+    let excerpt = String::from_utf8_lossy(&body[..body.len().min(BODY_EXCERPT)]).into_owned();
+    if body.is_empty() {
+        Error::Malformed(format!("empty body: {why}"))
+    } else {
+        Error::Malformed(format!("{why}; body: {excerpt}"))
+    }
+}
+
+fn transport_error(e: reqwest::Error) -> Error {
+    if e.is_timeout() {
+        Error::Timeout
+    } else if e.is_builder() {
+        Error::Request(e.to_string())
+    } else {
+        Error::Transport(Box::new(e))
+    }
+}
+
+/// Standard base64 with padding, for basic auth.
+fn base64(input: &[u8]) -> String {
+    const TABLE: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::with_capacity(input.len().div_ceil(3) * 4);
+    for chunk in input.chunks(3) {
+        let b = [chunk[0], *chunk.get(1).unwrap_or(&0), *chunk.get(2).unwrap_or(&0)];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(TABLE[(n >> (18 - 6 * i)) as usize & 63] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn base64_matches_rfc4648_vectors() {
+        for (input, expected) in [
+            ("", ""),
+            ("f", "Zg=="),
+            ("fo", "Zm8="),
+            ("foo", "Zm9v"),
+            ("foob", "Zm9vYg=="),
+            ("fooba", "Zm9vYmE="),
+            ("foobar", "Zm9vYmFy"),
+        ] {
+            assert_eq!(super::base64(input.as_bytes()), expected);
+        }
+    }
+}

@@ -1,0 +1,357 @@
+//! Errors: the JSON-RPC error object on the wire, the trait that turns a method's own error
+//! type into one, and the errors a client call can end in.
+
+use std::borrow::Cow;
+use std::fmt;
+
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
+
+/// The error codes the JSON-RPC 2.0 specification defines (section 5.1).
+///
+/// ```
+/// use rpc_core::ErrorCode;
+/// assert_eq!(ErrorCode::METHOD_NOT_FOUND, -32601);
+/// assert_eq!(ErrorCode::message(-32700), Some("Parse error"));
+/// ```
+#[derive(Debug, Clone, Copy)]
+pub struct ErrorCode;
+
+impl ErrorCode {
+    /// Invalid JSON was received by the server.
+    pub const PARSE_ERROR: i64 = -32700;
+    /// The JSON sent is not a valid Request object.
+    pub const INVALID_REQUEST: i64 = -32600;
+    /// The method does not exist or is not available.
+    pub const METHOD_NOT_FOUND: i64 = -32601;
+    /// Invalid method parameters.
+    pub const INVALID_PARAMS: i64 = -32602;
+    /// Internal JSON-RPC error.
+    pub const INTERNAL_ERROR: i64 = -32603;
+    /// The default code of a method's own error type (the spec's "Server error" range).
+    pub const SERVER_ERROR: i64 = -32000;
+
+    /// The specification's message for one of its own codes.
+    pub fn message(code: i64) -> Option<&'static str> {
+        Some(match code {
+            Self::PARSE_ERROR => "Parse error",
+            Self::INVALID_REQUEST => "Invalid Request",
+            Self::METHOD_NOT_FOUND => "Method not found",
+            Self::INVALID_PARAMS => "Invalid params",
+            Self::INTERNAL_ERROR => "Internal error",
+            _ => return None,
+        })
+    }
+
+    /// Whether `code` is one of the five codes the specification gives a meaning to.
+    pub fn is_protocol(code: i64) -> bool {
+        Self::message(code).is_some()
+    }
+}
+
+/// A JSON-RPC 2.0 error object: `{"code": .., "message": .., "data": ..}`.
+///
+/// ```
+/// use rpc_core::ErrorObject;
+/// let e = ErrorObject::invalid_params("missing param `a`");
+/// assert_eq!(
+///     serde_json::to_string(&e).unwrap(),
+///     r#"{"code":-32602,"message":"Invalid params","data":"missing param `a`"}"#
+/// );
+/// ```
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ErrorObject {
+    /// The error code.
+    pub code: i64,
+    /// A short description of the error.
+    pub message: Cow<'static, str>,
+    /// Further information, as raw JSON.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub data: Option<Box<RawValue>>,
+}
+
+impl PartialEq for ErrorObject {
+    fn eq(&self, other: &Self) -> bool {
+        self.code == other.code
+            && self.message == other.message
+            && self.data.as_ref().map(|d| d.get()) == other.data.as_ref().map(|d| d.get())
+    }
+}
+
+impl ErrorObject {
+    /// An error object with a code and message and no data.
+    pub fn new(code: i64, message: impl Into<Cow<'static, str>>) -> Self {
+        Self {
+            code,
+            message: message.into(),
+            data: None,
+        }
+    }
+
+    /// Attaches `data`, serialized to JSON. A value that cannot be serialized leaves no data.
+    pub fn with_data<T: Serialize + ?Sized>(mut self, data: &T) -> Self {
+        self.data = serde_json::value::to_raw_value(data).ok();
+        self
+    }
+
+    fn protocol(code: i64) -> Self {
+        Self::new(code, ErrorCode::message(code).unwrap_or("Server error"))
+    }
+
+    /// `-32700 Parse error`.
+    pub fn parse_error() -> Self {
+        Self::protocol(ErrorCode::PARSE_ERROR)
+    }
+
+    /// `-32600 Invalid Request`, with the reason as data.
+    pub fn invalid_request(reason: &str) -> Self {
+        Self::protocol(ErrorCode::INVALID_REQUEST).with_data(reason)
+    }
+
+    /// `-32601 Method not found`, naming the method in data.
+    pub fn method_not_found(method: &str) -> Self {
+        Self::protocol(ErrorCode::METHOD_NOT_FOUND).with_data(method)
+    }
+
+    /// `-32602 Invalid params`, with the reason as data.
+    pub fn invalid_params(reason: &str) -> Self {
+        Self::protocol(ErrorCode::INVALID_PARAMS).with_data(reason)
+    }
+
+    /// `-32603 Internal error`, with no detail (details stay in the server's log).
+    pub fn internal_error() -> Self {
+        Self::protocol(ErrorCode::INTERNAL_ERROR)
+    }
+
+    /// Decodes `data` as `T`.
+    pub fn data_as<T: DeserializeOwned>(&self) -> Option<T> {
+        serde_json::from_str(self.data.as_ref()?.get()).ok()
+    }
+}
+
+impl fmt::Display for ErrorObject {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} ({})", self.message, self.code)?;
+        if let Some(data) = &self.data {
+            write!(f, ": {}", data.get())?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for ErrorObject {}
+
+/// A method's own error type, carried over the wire as a JSON-RPC error object.
+///
+/// The error travels as `{"code": code(), "message": to_string(), "data": <the error, serialized>}`
+/// and a typed client deserializes `data` back into the same type, so the caller matches on the
+/// error it was given, not on a string. `code` defaults to `-32000`; override it to give
+/// variants their own codes (any code outside `-32768..=-32000` is free for applications).
+///
+/// ```
+/// use rpc_core::RpcError;
+/// use serde::{Deserialize, Serialize};
+///
+/// #[derive(Debug, Serialize, Deserialize, PartialEq)]
+/// enum MathError {
+///     NegativeDiscriminant,
+/// }
+/// impl std::fmt::Display for MathError {
+///     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+///         f.write_str("no real roots")
+///     }
+/// }
+/// impl RpcError for MathError {
+///     fn code(&self) -> i64 {
+///         1001
+///     }
+/// }
+///
+/// let obj = MathError::NegativeDiscriminant.into_error_object();
+/// assert_eq!(obj.code, 1001);
+/// assert_eq!(obj.message, "no real roots");
+/// assert_eq!(MathError::from_error_object(&obj), Some(MathError::NegativeDiscriminant));
+/// ```
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be sent as a JSON-RPC error",
+    note = "an `#[rpc]` method's error type implements `rpc_core::RpcError` (with serde's `Serialize` + `Deserialize` and `Display`)"
+)]
+pub trait RpcError: Serialize + DeserializeOwned + fmt::Display {
+    /// The JSON-RPC error code for this error.
+    fn code(&self) -> i64 {
+        ErrorCode::SERVER_ERROR
+    }
+
+    /// The error as a JSON-RPC error object.
+    fn into_error_object(self) -> ErrorObject
+    where
+        Self: Sized,
+    {
+        ErrorObject {
+            code: self.code(),
+            message: Cow::Owned(self.to_string()),
+            data: None,
+        }
+        .with_data(&self)
+    }
+
+    /// Recovers the typed error from an error object, or `None` when the object is a protocol
+    /// error (invalid params, method not found, ...) or its data is not this type.
+    fn from_error_object(obj: &ErrorObject) -> Option<Self>
+    where
+        Self: Sized,
+    {
+        if ErrorCode::is_protocol(obj.code) {
+            return None;
+        }
+        obj.data_as()
+    }
+}
+
+/// A boxed error from the transport underneath a client.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
+
+/// Why a client call failed, apart from the method's own typed error.
+///
+/// Each variant tells a different story: the request never got an answer ([`Transport`],
+/// [`Timeout`]), the server answered but not with JSON-RPC ([`Status`], [`Malformed`]), or the
+/// server answered with a JSON-RPC error that is not the method's typed error ([`Rpc`], for
+/// example method not found or invalid params).
+///
+/// [`Transport`]: Error::Transport
+/// [`Timeout`]: Error::Timeout
+/// [`Status`]: Error::Status
+/// [`Malformed`]: Error::Malformed
+/// [`Rpc`]: Error::Rpc
+///
+/// ```
+/// use rpc_core::{Error, ErrorObject};
+/// let e = Error::Rpc(ErrorObject::method_not_found("nope"));
+/// assert!(e.is_rpc());
+/// assert_eq!(e.rpc_code(), Some(-32601));
+/// ```
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum Error {
+    /// Connecting, sending or receiving failed (connection refused or reset, DNS, TLS).
+    Transport(BoxError),
+    /// No response within the configured timeout.
+    Timeout,
+    /// The server answered with an HTTP status other than success and no JSON-RPC body.
+    Status {
+        /// The HTTP status code.
+        status: u16,
+        /// The start of the response body, as text.
+        body: String,
+    },
+    /// The server's answer was not a valid JSON-RPC response for this request.
+    Malformed(String),
+    /// The server answered with a JSON-RPC error object.
+    Rpc(ErrorObject),
+    /// The request could not be built: a bad URL, header or params that do not serialize.
+    Request(String),
+}
+
+impl Error {
+    /// Whether the server answered with a JSON-RPC error object.
+    pub fn is_rpc(&self) -> bool {
+        matches!(self, Error::Rpc(_))
+    }
+
+    /// The JSON-RPC error code, when the server answered with an error object.
+    pub fn rpc_code(&self) -> Option<i64> {
+        match self {
+            Error::Rpc(obj) => Some(obj.code),
+            _ => None,
+        }
+    }
+
+    /// Whether sending the same request again may succeed: transport failures, timeouts and
+    /// 5xx/429 statuses.
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            Error::Transport(_) | Error::Timeout => true,
+            Error::Status { status, .. } => *status >= 500 || *status == 429,
+            _ => false,
+        }
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::Transport(e) => write!(f, "transport error: {e}"),
+            Error::Timeout => f.write_str("request timed out"),
+            Error::Status { status, body } if body.is_empty() => write!(f, "HTTP status {status}"),
+            Error::Status { status, body } => write!(f, "HTTP status {status}: {body}"),
+            Error::Malformed(why) => write!(f, "malformed response: {why}"),
+            Error::Rpc(obj) => write!(f, "server error: {obj}"),
+            Error::Request(why) => write!(f, "invalid request: {why}"),
+        }
+    }
+}
+
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Error::Transport(e) => Some(&**e),
+            Error::Rpc(obj) => Some(obj),
+            _ => None,
+        }
+    }
+}
+
+/// The result of a typed client call whose method returns `Result<T, E>`: either the method's
+/// own error `E`, recovered from the wire, or an [`Error`] of the call itself.
+///
+/// ```
+/// use rpc_core::{CallError, Error};
+/// let e: CallError<String> = Error::Timeout.into();
+/// assert!(matches!(e, CallError::Call(Error::Timeout)));
+/// ```
+#[derive(Debug)]
+pub enum CallError<E> {
+    /// The method ran and returned its own error.
+    Method(E),
+    /// The call failed: transport, HTTP, protocol or a server-reported JSON-RPC error.
+    Call(Error),
+}
+
+impl<E> CallError<E> {
+    /// The method's own error, if that is what this is.
+    pub fn method(self) -> Option<E> {
+        match self {
+            CallError::Method(e) => Some(e),
+            CallError::Call(_) => None,
+        }
+    }
+
+    /// Folds the call error into `E`, for callers whose error type can hold both.
+    pub fn flatten(self) -> E
+    where
+        E: From<Error>,
+    {
+        match self {
+            CallError::Method(e) => e,
+            CallError::Call(e) => E::from(e),
+        }
+    }
+}
+
+impl<E> From<Error> for CallError<E> {
+    fn from(e: Error) -> Self {
+        CallError::Call(e)
+    }
+}
+
+impl<E: fmt::Display> fmt::Display for CallError<E> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            CallError::Method(e) => e.fmt(f),
+            CallError::Call(e) => e.fmt(f),
+        }
+    }
+}
+
+impl<E: fmt::Debug + fmt::Display> std::error::Error for CallError<E> {}

@@ -1,0 +1,499 @@
+//! Params: decoding a request's params straight into a method's argument types, by position or
+//! by name, and encoding a client's arguments the same two ways.
+//!
+//! A method's arguments are a tuple; [`Signature`] names them. Decoding reads the params'
+//! raw JSON once, with no intermediate `serde_json::Value`, and every failure is a
+//! `-32602 Invalid params` that says which param and why:
+//!
+//! ```
+//! use rpc_core::params::{decode, Signature};
+//! use serde_json::value::RawValue;
+//!
+//! static SIG: Signature = Signature::new(&["minuend", "subtrahend"], false);
+//! let by_position = RawValue::from_string("[42, 23]".into()).unwrap();
+//! let by_name = RawValue::from_string(r#"{"subtrahend": 23, "minuend": 42}"#.into()).unwrap();
+//! assert_eq!(decode::<(i64, i64)>(Some(&by_position), &SIG).unwrap(), (42, 23));
+//! assert_eq!(decode::<(i64, i64)>(Some(&by_name), &SIG).unwrap(), (42, 23));
+//!
+//! let missing = RawValue::from_string(r#"{"minuend": 42}"#.into()).unwrap();
+//! let err = decode::<(i64, i64)>(Some(&missing), &SIG).unwrap_err();
+//! assert_eq!(err.code, -32602);
+//! assert_eq!(err.data.unwrap().get(), r#""missing param `subtrahend`""#);
+//! ```
+//!
+//! A trailing `Option` may be left out, by position or by name. The last argument of a
+//! *variadic* signature collects every remaining positional param (it must deserialize from a
+//! JSON array, like `Vec<T>`); by name it is passed as one array.
+
+use std::fmt;
+use std::marker::PhantomData;
+
+use serde::de::{self, DeserializeOwned, DeserializeSeed, IgnoredAny, MapAccess, SeqAccess};
+use serde::ser::{SerializeMap, SerializeSeq};
+use serde::{Deserializer, Serialize, Serializer};
+use serde_json::value::RawValue;
+
+use crate::ErrorObject;
+
+/// The names of a method's params, in order, and whether the last one is variadic.
+#[derive(Debug)]
+pub struct Signature {
+    names: &'static [&'static str],
+    variadic: bool,
+}
+
+impl Signature {
+    /// A signature; `variadic` makes the last param collect the remaining positional params.
+    pub const fn new(names: &'static [&'static str], variadic: bool) -> Self {
+        Self { names, variadic }
+    }
+
+    /// The param names, in order.
+    pub fn names(&self) -> &'static [&'static str] {
+        self.names
+    }
+
+    /// Whether the last param is variadic.
+    pub fn is_variadic(&self) -> bool {
+        self.variadic
+    }
+
+    fn index_of(&self, key: &str) -> Option<usize> {
+        self.names.iter().position(|n| *n == key)
+    }
+
+    fn expected(&self) -> String {
+        match self.names {
+            [] => "no params".into(),
+            names => names
+                .iter()
+                .map(|n| format!("`{n}`"))
+                .collect::<Vec<_>>()
+                .join(", "),
+        }
+    }
+}
+
+/// A tuple of argument types that can be decoded from params. Implemented for tuples of up to 16
+/// types that implement serde's `DeserializeOwned`.
+pub trait FromParams: Sized {
+    /// How many arguments the tuple holds.
+    const ARITY: usize;
+
+    #[doc(hidden)]
+    fn visit_seq<'de, A: SeqAccess<'de>>(seq: A, sig: &Signature) -> Result<Self, A::Error>;
+
+    #[doc(hidden)]
+    fn visit_map<'de, A: MapAccess<'de>>(map: A, sig: &Signature) -> Result<Self, A::Error>;
+}
+
+/// Decodes `params` (absent, an array or an object) into the argument tuple `T`.
+pub fn decode<T: FromParams>(params: Option<&RawValue>, sig: &Signature) -> Result<T, ErrorObject> {
+    debug_assert_eq!(T::ARITY, sig.names.len());
+    let text = params.map_or("[]", RawValue::get);
+    let mut de = serde_json::Deserializer::from_str(text);
+    let visitor = ParamsVisitor::<T> {
+        sig,
+        marker: PhantomData,
+    };
+    let decoded = if text.starts_with('{') {
+        de.deserialize_map(visitor)
+    } else {
+        de.deserialize_seq(visitor)
+    };
+    decoded.map_err(|e| ErrorObject::invalid_params(&without_position(&e)))
+}
+
+/// serde_json's message without its " at line 1 column 9" tail: positions inside the params
+/// tell a caller little, and the message already names the param.
+fn without_position(e: &serde_json::Error) -> String {
+    let text = e.to_string();
+    let tail = format!(" at line {} column {}", e.line(), e.column());
+    match text.strip_suffix(&tail) {
+        Some(head) => head.to_owned(),
+        None => text,
+    }
+}
+
+struct ParamsVisitor<'s, T> {
+    sig: &'s Signature,
+    marker: PhantomData<T>,
+}
+
+impl<'de, T: FromParams> de::Visitor<'de> for ParamsVisitor<'_, T> {
+    type Value = T;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "params {}", self.sig.expected())
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<T, A::Error> {
+        T::visit_seq(seq, self.sig)
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<T, A::Error> {
+        T::visit_map(map, self.sig)
+    }
+}
+
+/// Deserializes one param, naming it in any error.
+struct Param<'s, T> {
+    name: &'s str,
+    marker: PhantomData<T>,
+}
+
+impl<'de, T: DeserializeOwned> DeserializeSeed<'de> for Param<'_, T> {
+    type Value = T;
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<T, D::Error> {
+        T::deserialize(d).map_err(|e| de::Error::custom(format_args!("param `{}`: {e}", self.name)))
+    }
+}
+
+fn param<T>(name: &str) -> Param<'_, T> {
+    Param {
+        name,
+        marker: PhantomData,
+    }
+}
+
+/// The value of a param that was left out: `None` for an `Option`, an error for anything else.
+fn missing<T: DeserializeOwned, E: de::Error>(name: &str) -> Result<T, E> {
+    T::deserialize(Missing).map_err(|_| E::custom(format_args!("missing param `{name}`")))
+}
+
+/// A deserializer for an absent value: it offers `None` and `()`, and nothing else.
+struct Missing;
+
+#[derive(Debug)]
+struct MissingError;
+
+impl fmt::Display for MissingError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("missing")
+    }
+}
+
+impl std::error::Error for MissingError {}
+
+impl de::Error for MissingError {
+    fn custom<T: fmt::Display>(_: T) -> Self {
+        MissingError
+    }
+}
+
+impl<'de> Deserializer<'de> for Missing {
+    type Error = MissingError;
+
+    fn deserialize_any<V: de::Visitor<'de>>(self, _: V) -> Result<V::Value, MissingError> {
+        Err(MissingError)
+    }
+
+    fn deserialize_option<V: de::Visitor<'de>>(self, v: V) -> Result<V::Value, MissingError> {
+        v.visit_none()
+    }
+
+    fn deserialize_unit<V: de::Visitor<'de>>(self, v: V) -> Result<V::Value, MissingError> {
+        v.visit_unit()
+    }
+
+    serde::forward_to_deserialize_any! {
+        bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string
+        bytes byte_buf unit_struct newtype_struct seq tuple
+        tuple_struct map struct enum identifier ignored_any
+    }
+}
+
+/// Rejects positional params beyond the signature.
+fn no_more<'de, A: SeqAccess<'de>>(mut seq: A, sig: &Signature) -> Result<(), A::Error> {
+    let mut extra = 0usize;
+    while seq.next_element::<IgnoredAny>()?.is_some() {
+        extra += 1;
+    }
+    if extra == 0 {
+        return Ok(());
+    }
+    let n = sig.names.len();
+    Err(de::Error::custom(format_args!(
+        "too many params: expected at most {n} ({}), got {}",
+        sig.expected(),
+        n + extra
+    )))
+}
+
+/// Finds the slot of a named param, rejecting names the signature lacks.
+fn slot_of<E: de::Error>(key: &str, sig: &Signature) -> Result<usize, E> {
+    sig.index_of(key).ok_or_else(|| {
+        E::custom(format_args!(
+            "unknown param `{key}`, expected one of: {}",
+            sig.expected()
+        ))
+    })
+}
+
+fn duplicate<E: de::Error>(name: &str) -> E {
+    E::custom(format_args!("duplicate param `{name}`"))
+}
+
+/// A map key, borrowed when it has no escapes.
+struct Key<'de>(std::borrow::Cow<'de, str>);
+
+impl<'de> de::Deserialize<'de> for Key<'de> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        <std::borrow::Cow<'de, str> as de::Deserialize<'de>>::deserialize(d).map(Key)
+    }
+}
+
+impl FromParams for () {
+    const ARITY: usize = 0;
+
+    fn visit_seq<'de, A: SeqAccess<'de>>(seq: A, sig: &Signature) -> Result<Self, A::Error> {
+        no_more(seq, sig)
+    }
+
+    fn visit_map<'de, A: MapAccess<'de>>(mut map: A, sig: &Signature) -> Result<Self, A::Error> {
+        match map.next_key::<Key<'de>>()? {
+            Some(key) => slot_of(&key.0, sig),
+            None => Ok(0),
+        }
+        .map(|_| ())
+    }
+}
+
+macro_rules! tuple_params {
+    ($len:expr => $($idx:tt $T:ident $v:ident),+) => {
+        impl<$($T: DeserializeOwned),+> FromParams for ($($T,)+) {
+            const ARITY: usize = $len;
+
+            fn visit_seq<'de, Acc: SeqAccess<'de>>(mut seq: Acc, sig: &Signature) -> Result<Self, Acc::Error> {
+                let last = $len - 1;
+                $(
+                    let $v: $T = if sig.variadic && $idx == last {
+                        // The variadic param takes the rest of the array.
+                        $T::deserialize(de::value::SeqAccessDeserializer::new(&mut seq))
+                            .map_err(|e| de::Error::custom(format_args!("param `{}`: {e}", sig.names[$idx])))?
+                    } else {
+                        match seq.next_element_seed(param::<$T>(sig.names[$idx]))? {
+                            Some(v) => v,
+                            None => missing(sig.names[$idx])?,
+                        }
+                    };
+                )+
+                no_more(seq, sig)?;
+                Ok(($($v,)+))
+            }
+
+            fn visit_map<'de, Acc: MapAccess<'de>>(mut map: Acc, sig: &Signature) -> Result<Self, Acc::Error> {
+                $( let mut $v: Option<$T> = None; )+
+                while let Some(key) = map.next_key::<Key<'de>>()? {
+                    match slot_of::<Acc::Error>(&key.0, sig)? {
+                        $(
+                            $idx => {
+                                if $v.is_some() {
+                                    return Err(duplicate(sig.names[$idx]));
+                                }
+                                $v = Some(map.next_value_seed(param::<$T>(sig.names[$idx]))?);
+                            }
+                        )+
+                        _ => return Err(de::Error::custom("param index out of range")),
+                    }
+                }
+                Ok(($(
+                    match $v {
+                        Some(v) => v,
+                        None => missing(sig.names[$idx])?,
+                    },
+                )+))
+            }
+        }
+
+        impl<$($T: Serialize),+> Serialize for Positional<($(&$T,)+)> {
+            fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                let mut seq = s.serialize_seq(Some($len))?;
+                $( seq.serialize_element(self.0.$idx)?; )+
+                seq.end()
+            }
+        }
+
+        impl<$($T: Serialize),+> Serialize for Named<($(&$T,)+)> {
+            fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                let mut map = s.serialize_map(Some($len))?;
+                $( map.serialize_entry(self.1[$idx], self.0.$idx)?; )+
+                map.end()
+            }
+        }
+    };
+}
+
+/// A client's arguments sent by position: a JSON array.
+///
+/// ```
+/// use rpc_core::params::Positional;
+/// assert_eq!(serde_json::to_string(&Positional((&1, &"a"))).unwrap(), r#"[1,"a"]"#);
+/// ```
+#[derive(Debug)]
+pub struct Positional<T>(pub T);
+
+/// A client's arguments sent by name: a JSON object.
+///
+/// ```
+/// use rpc_core::params::Named;
+/// let p = Named((&42, &23), &["minuend", "subtrahend"]);
+/// assert_eq!(serde_json::to_string(&p).unwrap(), r#"{"minuend":42,"subtrahend":23}"#);
+/// ```
+#[derive(Debug)]
+pub struct Named<T>(pub T, pub &'static [&'static str]);
+
+/// A client's variadic arguments sent by position: the fixed ones, then every element of the
+/// variadic collection, in one flat JSON array.
+///
+/// ```
+/// use rpc_core::params::Variadic;
+/// let rest = vec![3, 4];
+/// assert_eq!(serde_json::to_string(&Variadic((&1, &2), &rest)).unwrap(), "[1,2,3,4]");
+/// assert_eq!(serde_json::to_string(&Variadic((), &rest)).unwrap(), "[3,4]");
+/// ```
+#[derive(Debug)]
+pub struct Variadic<'r, F, R>(pub F, pub &'r R);
+
+macro_rules! variadic_params {
+    ($($idx:tt $T:ident),*) => {
+        impl<'r, $($T: Serialize,)* R> Serialize for Variadic<'r, ($(&$T,)*), R>
+        where
+            &'r R: IntoIterator,
+            <&'r R as IntoIterator>::Item: Serialize,
+        {
+            fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                let mut seq = s.serialize_seq(None)?;
+                $( seq.serialize_element(self.0.$idx)?; )*
+                for item in self.1 {
+                    seq.serialize_element(&item)?;
+                }
+                seq.end()
+            }
+        }
+    };
+}
+
+tuple_params!(1 => 0 A a);
+tuple_params!(2 => 0 A a, 1 B b);
+tuple_params!(3 => 0 A a, 1 B b, 2 C c);
+tuple_params!(4 => 0 A a, 1 B b, 2 C c, 3 D d);
+tuple_params!(5 => 0 A a, 1 B b, 2 C c, 3 D d, 4 E e);
+tuple_params!(6 => 0 A a, 1 B b, 2 C c, 3 D d, 4 E e, 5 F f);
+tuple_params!(7 => 0 A a, 1 B b, 2 C c, 3 D d, 4 E e, 5 F f, 6 G g);
+tuple_params!(8 => 0 A a, 1 B b, 2 C c, 3 D d, 4 E e, 5 F f, 6 G g, 7 H h);
+tuple_params!(9 => 0 A a, 1 B b, 2 C c, 3 D d, 4 E e, 5 F f, 6 G g, 7 H h, 8 I i);
+tuple_params!(10 => 0 A a, 1 B b, 2 C c, 3 D d, 4 E e, 5 F f, 6 G g, 7 H h, 8 I i, 9 J j);
+tuple_params!(11 => 0 A a, 1 B b, 2 C c, 3 D d, 4 E e, 5 F f, 6 G g, 7 H h, 8 I i, 9 J j, 10 K k);
+tuple_params!(12 => 0 A a, 1 B b, 2 C c, 3 D d, 4 E e, 5 F f, 6 G g, 7 H h, 8 I i, 9 J j, 10 K k, 11 L l);
+tuple_params!(13 => 0 A a, 1 B b, 2 C c, 3 D d, 4 E e, 5 F f, 6 G g, 7 H h, 8 I i, 9 J j, 10 K k, 11 L l, 12 M m);
+tuple_params!(14 => 0 A a, 1 B b, 2 C c, 3 D d, 4 E e, 5 F f, 6 G g, 7 H h, 8 I i, 9 J j, 10 K k, 11 L l, 12 M m, 13 N n);
+tuple_params!(15 => 0 A a, 1 B b, 2 C c, 3 D d, 4 E e, 5 F f, 6 G g, 7 H h, 8 I i, 9 J j, 10 K k, 11 L l, 12 M m, 13 N n, 14 O o);
+tuple_params!(16 => 0 A a, 1 B b, 2 C c, 3 D d, 4 E e, 5 F f, 6 G g, 7 H h, 8 I i, 9 J j, 10 K k, 11 L l, 12 M m, 13 N n, 14 O o, 15 P p);
+
+variadic_params!();
+variadic_params!(0 A);
+variadic_params!(0 A, 1 B);
+variadic_params!(0 A, 1 B, 2 C);
+variadic_params!(0 A, 1 B, 2 C, 3 D);
+variadic_params!(0 A, 1 B, 2 C, 3 D, 4 E);
+variadic_params!(0 A, 1 B, 2 C, 3 D, 4 E, 5 F);
+variadic_params!(0 A, 1 B, 2 C, 3 D, 4 E, 5 F, 6 G);
+variadic_params!(0 A, 1 B, 2 C, 3 D, 4 E, 5 F, 6 G, 7 H);
+variadic_params!(0 A, 1 B, 2 C, 3 D, 4 E, 5 F, 6 G, 7 H, 8 I);
+variadic_params!(0 A, 1 B, 2 C, 3 D, 4 E, 5 F, 6 G, 7 H, 8 I, 9 J);
+variadic_params!(0 A, 1 B, 2 C, 3 D, 4 E, 5 F, 6 G, 7 H, 8 I, 9 J, 10 K);
+variadic_params!(0 A, 1 B, 2 C, 3 D, 4 E, 5 F, 6 G, 7 H, 8 I, 9 J, 10 K, 11 L);
+variadic_params!(0 A, 1 B, 2 C, 3 D, 4 E, 5 F, 6 G, 7 H, 8 I, 9 J, 10 K, 11 L, 12 M);
+variadic_params!(0 A, 1 B, 2 C, 3 D, 4 E, 5 F, 6 G, 7 H, 8 I, 9 J, 10 K, 11 L, 12 M, 13 N);
+variadic_params!(0 A, 1 B, 2 C, 3 D, 4 E, 5 F, 6 G, 7 H, 8 I, 9 J, 10 K, 11 L, 12 M, 13 N, 14 O);
+
+/// The most params one method may have.
+pub const MAX_PARAMS: usize = 16;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn raw(s: &str) -> Box<RawValue> {
+        RawValue::from_string(s.to_owned()).unwrap()
+    }
+
+    fn err<T: FromParams + fmt::Debug>(params: &str, sig: &Signature) -> String {
+        let e = decode::<T>(Some(&raw(params)), sig).unwrap_err();
+        assert_eq!(e.code, -32602);
+        serde_json::from_str(e.data.unwrap().get()).unwrap()
+    }
+
+    static QUAD: Signature = Signature::new(&["a", "b", "c"], false);
+    static OPT: Signature = Signature::new(&["x", "y"], false);
+    static VAR: Signature = Signature::new(&["first", "rest"], true);
+    static NONE: Signature = Signature::new(&[], false);
+
+    #[test]
+    fn positional_and_named_agree() {
+        let p: (f64, f64, f64) = decode(Some(&raw("[1, 2.5, -3]")), &QUAD).unwrap();
+        let n: (f64, f64, f64) = decode(Some(&raw(r#"{"c":-3,"a":1,"b":2.5}"#)), &QUAD).unwrap();
+        assert_eq!(p, (1.0, 2.5, -3.0));
+        assert_eq!(p, n);
+    }
+
+    #[test]
+    fn arity_and_names_are_checked() {
+        assert_eq!(err::<(f64, f64, f64)>("[1, 2]", &QUAD), "missing param `c`");
+        assert_eq!(
+            err::<(f64, f64, f64)>("[1, 2, 3, 4, 5]", &QUAD),
+            "too many params: expected at most 3 (`a`, `b`, `c`), got 5"
+        );
+        assert_eq!(
+            err::<(f64, f64, f64)>(r#"{"a":1,"b":2,"d":3}"#, &QUAD),
+            "unknown param `d`, expected one of: `a`, `b`, `c`"
+        );
+        assert_eq!(
+            err::<(f64, f64, f64)>(r#"{"a":1,"a":2}"#, &QUAD),
+            "duplicate param `a`"
+        );
+        assert_eq!(
+            err::<(f64, f64, f64)>(r#"[1, "two", 3]"#, &QUAD),
+            "param `b`: invalid type: string \"two\", expected f64"
+        );
+        assert_eq!(err::<()>("[1]", &NONE), "too many params: expected at most 0 (no params), got 1");
+        assert_eq!(err::<()>(r#"{"a":1}"#, &NONE), "unknown param `a`, expected one of: no params");
+    }
+
+    #[test]
+    fn trailing_options_may_be_left_out() {
+        let full: (i32, Option<i32>) = decode(Some(&raw("[1, 2]")), &OPT).unwrap();
+        let short: (i32, Option<i32>) = decode(Some(&raw("[1]")), &OPT).unwrap();
+        let named: (i32, Option<i32>) = decode(Some(&raw(r#"{"x":1}"#)), &OPT).unwrap();
+        let null: (i32, Option<i32>) = decode(Some(&raw("[1, null]")), &OPT).unwrap();
+        assert_eq!(full, (1, Some(2)));
+        assert_eq!(short, (1, None));
+        assert_eq!(named, (1, None));
+        assert_eq!(null, (1, None));
+        let all: (Option<u8>, Option<u8>) = decode(None, &OPT).unwrap();
+        assert_eq!(all, (None, None));
+    }
+
+    #[test]
+    fn variadic_collects_the_rest() {
+        let v: (String, Vec<i64>) = decode(Some(&raw(r#"["s", 1, 2, 3]"#)), &VAR).unwrap();
+        assert_eq!(v, ("s".into(), vec![1, 2, 3]));
+        let empty: (String, Vec<i64>) = decode(Some(&raw(r#"["s"]"#)), &VAR).unwrap();
+        assert_eq!(empty.1, Vec::<i64>::new());
+        let named: (String, Vec<i64>) =
+            decode(Some(&raw(r#"{"rest":[4],"first":"s"}"#)), &VAR).unwrap();
+        assert_eq!(named, ("s".into(), vec![4]));
+        assert_eq!(
+            err::<(String, Vec<i64>)>(r#"["s", 1, "x"]"#, &VAR),
+            "param `rest`: invalid type: string \"x\", expected i64"
+        );
+    }
+
+    #[test]
+    fn escaped_names_are_read() {
+        let v: (i32, Option<i32>) = decode(Some(&raw(r#"{"\u0078":5}"#)), &OPT).unwrap();
+        assert_eq!(v, (5, None));
+    }
+}

@@ -1,0 +1,56 @@
+//! The contract between generated dispatchers and the servers that run them.
+
+use std::future::Future;
+
+use serde_json::value::RawValue;
+
+use crate::ErrorObject;
+use crate::meta::MethodInfo;
+
+/// A set of JSON-RPC methods: what `#[rpc]` generates as `{Trait}Server<S>`, and what
+/// `rpc-server` serves over HTTP.
+///
+/// `call` runs one method and writes its JSON result into `out`; on failure it returns the
+/// error object instead (anything it wrote is discarded). A server takes care of everything
+/// around the call: parsing, ids, batches, notifications, panics.
+///
+/// Implementing it by hand is possible for dynamic method sets:
+///
+/// ```
+/// use rpc_core::{ErrorObject, Service, meta::MethodInfo};
+/// use serde_json::value::RawValue;
+///
+/// struct Echo;
+///
+/// impl Service for Echo {
+///     fn methods(&self) -> &'static [MethodInfo] {
+///         &[]
+///     }
+///     async fn call<'a>(
+///         &'a self,
+///         method: &'a str,
+///         params: Option<&'a RawValue>,
+///         out: &'a mut Vec<u8>,
+///     ) -> Result<(), ErrorObject> {
+///         match method {
+///             "echo" => {
+///                 out.extend_from_slice(params.map_or("null", |p| p.get()).as_bytes());
+///                 Ok(())
+///             }
+///             _ => Err(ErrorObject::method_not_found(method)),
+///         }
+///     }
+/// }
+/// ```
+pub trait Service: Send + Sync + 'static {
+    /// The methods this service answers, for introspection.
+    fn methods(&self) -> &'static [MethodInfo];
+
+    /// Runs `method` with `params`, writing the result's JSON into `out`.
+    fn call<'a>(
+        &'a self,
+        method: &'a str,
+        params: Option<&'a RawValue>,
+        out: &'a mut Vec<u8>,
+    ) -> impl Future<Output = Result<(), ErrorObject>> + Send + 'a;
+}

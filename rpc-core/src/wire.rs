@@ -1,0 +1,302 @@
+//! The JSON-RPC 2.0 wire format: requests borrowed straight from the body, and responses written
+//! straight into one buffer.
+//!
+//! Nothing here builds a `serde_json::Value`: a request's `params` and `id` stay [`RawValue`]
+//! slices of the body, so ids are echoed byte for byte (`"1"` and `1` stay distinct, `1.0` stays
+//! `1.0`) and params are deserialized once, directly into the method's argument types.
+
+use std::borrow::Cow;
+
+use serde::de::IgnoredAny;
+use serde::{Deserialize, Deserializer, Serialize};
+use serde_json::value::RawValue;
+
+use crate::ErrorObject;
+
+/// One valid request, borrowed from the body it came in.
+///
+/// ```
+/// use rpc_core::wire::{parse_body, Body};
+/// let body = br#"{"jsonrpc":"2.0","method":"subtract","params":[42,23],"id":"7"}"#;
+/// let Ok(Body::Single(Ok(req))) = parse_body(body) else { panic!() };
+/// assert_eq!(req.method, "subtract");
+/// assert_eq!(req.params.unwrap().get(), "[42,23]");
+/// assert_eq!(req.id.unwrap().get(), r#""7""#);
+/// ```
+#[derive(Debug, Clone)]
+pub struct Request<'a> {
+    /// The method name.
+    pub method: Cow<'a, str>,
+    /// The params: an array or an object, `None` when absent or `null`.
+    pub params: Option<&'a RawValue>,
+    /// The id exactly as sent; `None` makes the request a notification.
+    pub id: Option<&'a RawValue>,
+}
+
+impl Request<'_> {
+    /// Whether the request is a notification (it has no `id` member) and gets no response.
+    pub fn is_notification(&self) -> bool {
+        self.id.is_none()
+    }
+}
+
+/// A batch element or single message that is not a valid request: it is answered with
+/// `-32600 Invalid Request`, echoing the id when one could be read.
+#[derive(Debug, Clone)]
+pub struct Invalid<'a> {
+    /// The id, when the message had a valid one.
+    pub id: Option<&'a RawValue>,
+    /// What is wrong with it.
+    pub reason: &'static str,
+}
+
+/// One message of a body: a request, or the reason it is not one.
+pub type Entry<'a> = Result<Request<'a>, Invalid<'a>>;
+
+/// A parsed HTTP body.
+#[derive(Debug)]
+pub enum Body<'a> {
+    /// A single message.
+    Single(Entry<'a>),
+    /// A non-empty batch.
+    Batch(Vec<Entry<'a>>),
+}
+
+/// Everything a message may hold, each member left raw so that every check is ours.
+#[derive(Deserialize)]
+struct Envelope<'a> {
+    #[serde(borrow, default)]
+    jsonrpc: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    method: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    params: Option<&'a RawValue>,
+    // `"id": null` must stay apart from a missing id: the first is a call, the second a
+    // notification, so a present member is always `Some`, even when it holds `null`.
+    #[serde(borrow, default, deserialize_with = "present")]
+    id: Option<&'a RawValue>,
+}
+
+fn present<'de, D: Deserializer<'de>>(d: D) -> Result<Option<&'de RawValue>, D::Error> {
+    <&RawValue>::deserialize(d).map(Some)
+}
+
+/// Parses an HTTP body into requests.
+///
+/// A body that is not JSON at all is a parse error, and so is an empty one; an empty array is an
+/// invalid request; both are answered by a single error object with `id: null`.
+///
+/// ```
+/// use rpc_core::wire::parse_body;
+/// assert_eq!(parse_body(b"[").unwrap_err().code, -32700);
+/// assert_eq!(parse_body(b"[]").unwrap_err().code, -32600);
+/// ```
+pub fn parse_body(body: &[u8]) -> Result<Body<'_>, ErrorObject> {
+    let first = body.iter().find(|b| !b.is_ascii_whitespace());
+    match first {
+        Some(b'[') => {
+            let items: Vec<&RawValue> =
+                serde_json::from_slice(body).map_err(|_| ErrorObject::parse_error())?;
+            if items.is_empty() {
+                return Err(ErrorObject::invalid_request("empty batch"));
+            }
+            Ok(Body::Batch(items.into_iter().map(parse_entry).collect()))
+        }
+        Some(b'{') => match serde_json::from_slice::<Envelope<'_>>(body) {
+            Ok(envelope) => Ok(Body::Single(check(envelope))),
+            Err(_) if is_json(body) => Ok(Body::Single(Err(Invalid {
+                id: None,
+                reason: "a request must be an object with string members `jsonrpc` and `method`",
+            }))),
+            Err(_) => Err(ErrorObject::parse_error()),
+        },
+        _ if is_json(body) => Ok(Body::Single(Err(Invalid {
+            id: None,
+            reason: "a request must be an object or an array of objects",
+        }))),
+        _ => Err(ErrorObject::parse_error()),
+    }
+}
+
+fn is_json(body: &[u8]) -> bool {
+    serde_json::from_slice::<IgnoredAny>(body).is_ok()
+}
+
+/// Parses one message already known to be valid JSON.
+fn parse_entry(raw: &RawValue) -> Entry<'_> {
+    if !raw.get().starts_with('{') {
+        return Err(Invalid {
+            id: None,
+            reason: "a request must be an object",
+        });
+    }
+    match serde_json::from_str::<Envelope<'_>>(raw.get()) {
+        Ok(envelope) => check(envelope),
+        Err(_) => Err(Invalid {
+            id: None,
+            reason: "a request object must not repeat a member",
+        }),
+    }
+}
+
+fn check(envelope: Envelope<'_>) -> Entry<'_> {
+    let id = match envelope.id {
+        Some(raw) if is_valid_id(raw) => Some(raw),
+        Some(_) => {
+            return Err(Invalid {
+                id: None,
+                reason: "`id` must be a string, a number or null",
+            });
+        }
+        None => None,
+    };
+    let invalid = |reason| Err(Invalid { id, reason });
+    match envelope.jsonrpc.map(decode_str) {
+        Some(Some(v)) if v == "2.0" => {}
+        _ => return invalid("`jsonrpc` must be exactly \"2.0\""),
+    }
+    let Some(Some(method)) = envelope.method.map(decode_str) else {
+        return invalid("`method` must be a string");
+    };
+    let params = match envelope.params {
+        Some(p) if p.get().starts_with(['[', '{']) => Some(p),
+        Some(p) if p.get() == "null" => None,
+        None => None,
+        Some(_) => return invalid("`params` must be an array or an object"),
+    };
+    Ok(Request { method, params, id })
+}
+
+fn is_valid_id(raw: &RawValue) -> bool {
+    matches!(raw.get().as_bytes()[0], b'"' | b'-' | b'0'..=b'9' | b'n')
+}
+
+/// A JSON string's value, borrowed when it has no escapes.
+fn decode_str(raw: &RawValue) -> Option<Cow<'_, str>> {
+    let text = raw.get();
+    let inner = text.strip_prefix('"')?.strip_suffix('"')?;
+    if !inner.contains('\\') {
+        return Some(Cow::Borrowed(inner));
+    }
+    serde_json::from_str::<String>(text).ok().map(Cow::Owned)
+}
+
+/// Writes the start of a success response; the result follows, then [`finish`].
+pub fn start_result(out: &mut Vec<u8>) {
+    out.extend_from_slice(br#"{"jsonrpc":"2.0","result":"#);
+}
+
+/// Closes a response with its id (`null` when there is none).
+pub fn finish(out: &mut Vec<u8>, id: Option<&RawValue>) {
+    out.extend_from_slice(br#","id":"#);
+    out.extend_from_slice(id.map_or("null", |id| id.get()).as_bytes());
+    out.push(b'}');
+}
+
+/// Writes a whole error response.
+///
+/// ```
+/// use rpc_core::{wire, ErrorObject};
+/// let mut out = Vec::new();
+/// wire::write_error(&mut out, &ErrorObject::parse_error(), None);
+/// assert_eq!(
+///     std::str::from_utf8(&out).unwrap(),
+///     r#"{"jsonrpc":"2.0","error":{"code":-32700,"message":"Parse error"},"id":null}"#
+/// );
+/// ```
+pub fn write_error(out: &mut Vec<u8>, error: &ErrorObject, id: Option<&RawValue>) {
+    out.extend_from_slice(br#"{"jsonrpc":"2.0","error":"#);
+    // An error object always serializes: its members are an integer, a string and raw JSON.
+    let _ = serde_json::to_writer(&mut *out, error);
+    finish(out, id);
+}
+
+/// Writes a whole request; `id: None` writes a notification.
+///
+/// ```
+/// let mut out = Vec::new();
+/// rpc_core::wire::write_request(&mut out, "subtract", Some(&(42, 23)), Some(1)).unwrap();
+/// assert_eq!(
+///     std::str::from_utf8(&out).unwrap(),
+///     r#"{"jsonrpc":"2.0","method":"subtract","params":[42,23],"id":1}"#
+/// );
+/// ```
+pub fn write_request<P: Serialize + ?Sized>(
+    out: &mut Vec<u8>,
+    method: &str,
+    params: Option<&P>,
+    id: Option<u64>,
+) -> Result<(), serde_json::Error> {
+    out.extend_from_slice(br#"{"jsonrpc":"2.0","method":"#);
+    serde_json::to_writer(&mut *out, method)?;
+    if let Some(params) = params {
+        out.extend_from_slice(br#","params":"#);
+        serde_json::to_writer(&mut *out, params)?;
+    }
+    if let Some(id) = id {
+        out.extend_from_slice(br#","id":"#);
+        // Writing into a `Vec` cannot fail.
+        let _ = std::io::Write::write_fmt(out, format_args!("{id}"));
+    }
+    out.push(b'}');
+    Ok(())
+}
+
+/// A response, borrowed from the body it came in (the client's side of the wire).
+///
+/// ```
+/// use rpc_core::wire::Response;
+/// let r = Response::parse(br#"{"jsonrpc":"2.0","result":19,"id":1}"#).unwrap();
+/// assert_eq!(r.result.unwrap().get(), "19");
+/// assert_eq!(r.id.get(), "1");
+/// ```
+#[derive(Debug, Deserialize)]
+pub struct Response<'a> {
+    /// Always `"2.0"`.
+    #[serde(borrow)]
+    pub jsonrpc: Cow<'a, str>,
+    /// The result, on success (a `null` result is `Some("null")`).
+    #[serde(borrow, default, deserialize_with = "present")]
+    pub result: Option<&'a RawValue>,
+    /// The error, on failure.
+    #[serde(default)]
+    pub error: Option<ErrorObject>,
+    /// The id of the request this answers.
+    #[serde(borrow)]
+    pub id: &'a RawValue,
+}
+
+impl<'a> Response<'a> {
+    /// Parses and checks one response object.
+    pub fn parse(body: &'a [u8]) -> Result<Self, String> {
+        let r: Response<'a> = serde_json::from_slice(body).map_err(|e| e.to_string())?;
+        r.checked()
+    }
+
+    /// Parses a batch response: an array of response objects.
+    pub fn parse_batch(body: &'a [u8]) -> Result<Vec<Self>, String> {
+        let items: Vec<Response<'a>> = serde_json::from_slice(body).map_err(|e| e.to_string())?;
+        items.into_iter().map(Response::checked).collect()
+    }
+
+    fn checked(self) -> Result<Self, String> {
+        if self.jsonrpc != "2.0" {
+            return Err(format!("`jsonrpc` is {:?}, not \"2.0\"", self.jsonrpc));
+        }
+        match (self.result, &self.error) {
+            (Some(_), None) | (None, Some(_)) => Ok(self),
+            // Servers written for JSON-RPC 1.0 send `"result": null` beside an error.
+            (Some(r), Some(_)) if r.get() == "null" => Ok(Response {
+                result: None,
+                ..self
+            }),
+            (Some(_), Some(_)) => Err("a response holds both `result` and `error`".into()),
+            (None, None) => Err("a response holds neither `result` nor `error`".into()),
+        }
+    }
+
+    /// The id as a number, when the client sent a number.
+    pub fn numeric_id(&self) -> Option<u64> {
+        self.id.get().parse().ok()
+    }
+}

@@ -1,0 +1,342 @@
+//! The client side: `{Trait}Client`, whose methods have the trait's names, arguments and
+//! results; `{Trait}Batch` for typed batches; notification senders; and, with `client_impl`,
+//! the trait itself implemented by the client.
+
+use proc_macro2::TokenStream;
+use quote::quote;
+
+use super::{assert_type, deprecated_attr, item_ident};
+use crate::ast::{Method, Output, RpcTrait};
+use crate::attr::ParamStyle;
+
+pub(super) fn expand(rpc: &RpcTrait) -> TokenStream {
+    let trait_ident = &rpc.item.ident;
+    let vis = &rpc.item.vis;
+    let client = item_ident(rpc, "Client");
+    let batch = item_ident(rpc, "Batch");
+    let notify = item_ident(rpc, "Notify");
+    let batch_notify = item_ident(rpc, "BatchNotify");
+    let has_notifications = rpc.methods.iter().any(Method::is_notification);
+
+    let calls = rpc.methods.iter().map(|m| client_method(m, vis));
+    let batch_calls = rpc.methods.iter().map(|m| batch_method(m, vis));
+    let notify_calls = rpc.methods.iter().filter(|m| m.is_notification()).map(|m| notify_method(m, vis));
+    let batch_notify_calls = rpc
+        .methods
+        .iter()
+        .filter(|m| m.is_notification())
+        .map(|m| batch_notify_method(m, vis));
+    let checks = rpc.methods.iter().flat_map(type_checks);
+
+    let client_doc = format!(
+        "A typed JSON-RPC client for [`{trait_ident}`]: each method has the trait's name, \
+         arguments and result.\n\n\
+         A method returning `T` returns `Result<T, rpc_core::Error>` here; one returning \
+         `Result<T, E>` returns `Result<T, rpc_core::CallError<E>>`, with `E` decoded from the \
+         error the server sent. Cloning is cheap and shares the connection pool."
+    );
+    let batch_doc = format!(
+        "A batch of [`{trait_ident}`] calls sent as one request: each method queues a call and \
+         returns a slot; [`send`]({batch}::send) returns the answers, and \
+         `BatchResponse::take(slot)` the typed result of each call."
+    );
+
+    let notify_items = has_notifications.then(|| {
+        let notify_doc = format!(
+            "Sends [`{trait_ident}`] methods that return nothing as JSON-RPC notifications: the \
+             server runs them and sends no answer."
+        );
+        let batch_notify_doc =
+            format!("Queues [`{trait_ident}`] notifications in a [`{batch}`].");
+        quote! {
+            #[doc = #notify_doc]
+            #[derive(Debug, Clone, Copy)]
+            #vis struct #notify<'__rpc> {
+                client: &'__rpc ::rpc_client::Client,
+            }
+
+            #[allow(deprecated)]
+            impl #notify<'_> {
+                #(#notify_calls)*
+            }
+
+            #[doc = #batch_notify_doc]
+            #[derive(Debug)]
+            #vis struct #batch_notify<'__rpc> {
+                batch: &'__rpc mut ::rpc_client::Batch,
+            }
+
+            #[allow(deprecated)]
+            impl #batch_notify<'_> {
+                #(#batch_notify_calls)*
+            }
+        }
+    });
+    let notify_fn = has_notifications.then(|| {
+        quote! {
+            /// Sends methods that return nothing as notifications, which get no answer.
+            #vis fn notify(&self) -> #notify<'_> {
+                #notify { client: &self.client }
+            }
+        }
+    });
+    let batch_notify_fn = has_notifications.then(|| {
+        quote! {
+            /// Queues notifications: calls that get no answer.
+            #vis fn notify(&mut self) -> #batch_notify<'_> {
+                #batch_notify { batch: &mut self.batch }
+            }
+        }
+    });
+    let trait_impl = rpc.args.client_impl.is_some().then(|| client_impl(rpc));
+
+    quote! {
+        #[doc = #client_doc]
+        #[derive(Debug, Clone)]
+        #vis struct #client {
+            client: ::rpc_client::Client,
+        }
+
+        const _: () = { #(#checks)* };
+
+        #[allow(deprecated)]
+        impl #client {
+            /// A client for the JSON-RPC endpoint at `url`, with default settings.
+            #vis fn new(url: &str) -> ::core::result::Result<Self, ::rpc_core::Error> {
+                ::rpc_client::Client::new(url).map(Self::from_client)
+            }
+
+            /// A client over a configured `rpc_client::Client` (timeout, headers, auth).
+            #vis fn from_client(client: ::rpc_client::Client) -> Self {
+                Self { client }
+            }
+
+            /// The underlying untyped client.
+            #vis fn client(&self) -> &::rpc_client::Client {
+                &self.client
+            }
+
+            /// Starts a batch: calls queued on it go out together in one request.
+            #vis fn batch(&self) -> #batch {
+                #batch { batch: self.client.batch() }
+            }
+
+            #notify_fn
+
+            #(#calls)*
+        }
+
+        #[doc = #batch_doc]
+        #[derive(Debug)]
+        #vis struct #batch {
+            batch: ::rpc_client::Batch,
+        }
+
+        #[allow(deprecated)]
+        impl #batch {
+            /// Sends every queued call in one request and waits for the answers.
+            #vis async fn send(self) -> ::core::result::Result<::rpc_client::BatchResponse, ::rpc_core::Error> {
+                self.batch.send().await
+            }
+
+            /// The untyped batch, to queue calls of another trait's batch (`OtherBatch::from`).
+            #vis fn into_inner(self) -> ::rpc_client::Batch {
+                self.batch
+            }
+
+            #batch_notify_fn
+
+            #(#batch_calls)*
+        }
+
+        impl ::core::convert::From<::rpc_client::Batch> for #batch {
+            fn from(batch: ::rpc_client::Batch) -> Self {
+                Self { batch }
+            }
+        }
+
+        #notify_items
+        #trait_impl
+    }
+}
+
+/// The expression for a method's params: `None`, an array, an object, or a flattened variadic.
+fn params_expr(m: &Method) -> TokenStream {
+    let idents: Vec<_> = m.params.iter().map(|p| &p.ident).collect();
+    if idents.is_empty() {
+        return quote!(::core::option::Option::None::<&()>);
+    }
+    let names = m.params.iter().map(|p| &p.name);
+    match m.style {
+        ParamStyle::Named => quote! {
+            ::core::option::Option::Some(&::rpc_core::params::Named((#(&#idents,)*), &[#(#names),*]))
+        },
+        ParamStyle::Positional => match idents.split_last() {
+            Some((rest, fixed)) if m.is_variadic() => quote! {
+                ::core::option::Option::Some(&::rpc_core::params::Variadic((#(&#fixed,)*), &#rest))
+            },
+            _ => quote! {
+                ::core::option::Option::Some(&::rpc_core::params::Positional((#(&#idents,)*)))
+            },
+        },
+    }
+}
+
+/// The method's arguments as declared: `name: Type, ...`.
+fn args(m: &Method) -> TokenStream {
+    let args = m.params.iter().map(|p| {
+        let (ident, ty) = (&p.ident, &p.ty);
+        quote!(#ident: #ty)
+    });
+    quote!(#(#args),*)
+}
+
+fn docs(m: &Method) -> TokenStream {
+    let docs = m.item.attrs.iter().filter(|a| a.path().is_ident("doc"));
+    quote!(#(#docs)*)
+}
+
+fn ok_type(m: &Method) -> TokenStream {
+    match m.output.ok_type() {
+        Some(ty) => quote!(#ty),
+        None => quote!(()),
+    }
+}
+
+fn client_method(m: &Method, vis: &syn::Visibility) -> TokenStream {
+    let ident = &m.ident;
+    let name = &m.name;
+    let args = args(m);
+    let params = params_expr(m);
+    let docs = docs(m);
+    let deprecated = deprecated_attr(m);
+    let ok = ok_type(m);
+    match &m.output {
+        Output::Result { err, .. } => quote! {
+            #docs
+            #deprecated
+            #vis async fn #ident(&self, #args) -> ::core::result::Result<#ok, ::rpc_core::CallError<#err>> {
+                self.client.call_typed::<#ok, #err, _>(#name, #params).await
+            }
+        },
+        _ => quote! {
+            #docs
+            #deprecated
+            #vis async fn #ident(&self, #args) -> ::core::result::Result<#ok, ::rpc_core::Error> {
+                self.client.call::<#ok, _>(#name, #params).await
+            }
+        },
+    }
+}
+
+fn batch_method(m: &Method, vis: &syn::Visibility) -> TokenStream {
+    let ident = &m.ident;
+    let name = &m.name;
+    let args = args(m);
+    let params = params_expr(m);
+    let deprecated = deprecated_attr(m);
+    let ok = ok_type(m);
+    let doc = format!("Queues a call of `{name}`; take its result from the batch's response with the returned slot.");
+    match &m.output {
+        Output::Result { err, .. } => quote! {
+            #[doc = #doc]
+            #deprecated
+            #vis fn #ident(&mut self, #args) -> ::rpc_client::TypedSlot<#ok, #err> {
+                self.batch.call_typed(#name, #params)
+            }
+        },
+        _ => quote! {
+            #[doc = #doc]
+            #deprecated
+            #vis fn #ident(&mut self, #args) -> ::rpc_client::Slot<#ok> {
+                self.batch.call(#name, #params)
+            }
+        },
+    }
+}
+
+fn notify_method(m: &Method, vis: &syn::Visibility) -> TokenStream {
+    let ident = &m.ident;
+    let name = &m.name;
+    let args = args(m);
+    let params = params_expr(m);
+    let docs = docs(m);
+    let deprecated = deprecated_attr(m);
+    quote! {
+        #docs
+        #deprecated
+        #vis async fn #ident(&self, #args) -> ::core::result::Result<(), ::rpc_core::Error> {
+            self.client.notify(#name, #params).await
+        }
+    }
+}
+
+fn batch_notify_method(m: &Method, vis: &syn::Visibility) -> TokenStream {
+    let ident = &m.ident;
+    let name = &m.name;
+    let args = args(m);
+    let params = params_expr(m);
+    let deprecated = deprecated_attr(m);
+    let doc = format!("Queues a `{name}` notification.");
+    quote! {
+        #[doc = #doc]
+        #deprecated
+        #vis fn #ident(&mut self, #args) {
+            self.batch.notify(#name, #params)
+        }
+    }
+}
+
+fn type_checks(m: &Method) -> Vec<TokenStream> {
+    let mut checks: Vec<_> = m
+        .params
+        .iter()
+        .map(|p| assert_type("client_param", &p.ty))
+        .collect();
+    if let Some(ok) = m.output.ok_type() {
+        checks.push(assert_type("client_result", ok));
+    }
+    if let Some(err) = m.output.err_type() {
+        checks.push(assert_type("rpc_error", err));
+    }
+    checks
+}
+
+/// `impl Trait for TraitClient`: each method calls the inherent one and folds a failed call into
+/// the method's error type.
+fn client_impl(rpc: &RpcTrait) -> TokenStream {
+    let trait_ident = &rpc.item.ident;
+    let client = item_ident(rpc, "Client");
+    let methods = rpc.methods.iter().map(|m| {
+        let ident = &m.ident;
+        let args = args(m);
+        let idents = m.params.iter().map(|p| &p.ident);
+        let ok = ok_type(m);
+        let err = m.output.err_type();
+        quote! {
+            fn #ident(&self, #args) -> impl ::core::future::Future<
+                Output = ::core::result::Result<#ok, #err>,
+            > + ::core::marker::Send {
+                async move {
+                    #client::#ident(self, #(#idents),*)
+                        .await
+                        .map_err(::rpc_core::CallError::flatten)
+                }
+            }
+        }
+    });
+    let checks = rpc
+        .methods
+        .iter()
+        .filter_map(|m| m.output.err_type())
+        .map(|e| assert_type("client_error", e));
+    quote! {
+        const _: () = { #(#checks)* };
+
+        #[automatically_derived]
+        #[allow(deprecated)]
+        impl #trait_ident for #client {
+            #(#methods)*
+        }
+    }
+}

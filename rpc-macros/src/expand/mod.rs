@@ -1,0 +1,127 @@
+//! Writing the code: the user's trait made `Send`-able, then the server and client sides.
+
+mod client;
+mod server;
+
+use proc_macro2::TokenStream;
+use quote::{format_ident, quote, quote_spanned};
+use syn::spanned::Spanned;
+use syn::{ItemTrait, ReturnType, TraitItem};
+
+use crate::ast::{Method, RpcTrait};
+use crate::attr::TraitArgs;
+use crate::valid;
+
+/// The entry point: parse, validate, expand; on any error, the errors plus the user's trait.
+pub(crate) fn rpc(attr: TokenStream, item: TokenStream) -> syn::Result<TokenStream> {
+    let item: ItemTrait = match syn::parse2(item.clone()) {
+        Ok(item) => item,
+        Err(_) => {
+            let mut e = syn::Error::new(
+                proc_macro2::Span::call_site(),
+                "`#[rpc]` goes on a trait",
+            );
+            if let Ok(other) = syn::parse2::<syn::Item>(item) {
+                e = syn::Error::new(other.span(), "`#[rpc]` goes on a trait, not on this item");
+            }
+            return Err(e);
+        }
+    };
+    let mut errors = Vec::new();
+    let args = match TraitArgs::parse(attr) {
+        Ok(args) => args,
+        Err(e) => {
+            errors.push(e);
+            TraitArgs::default()
+        }
+    };
+    let rpc = RpcTrait::parse(args, item.clone(), &mut errors);
+    valid::check(&rpc, &mut errors);
+    if let Some(combined) = errors.into_iter().reduce(|mut a, b| {
+        a.combine(b);
+        a
+    }) {
+        // Emit the user's trait (our attributes removed) beside the errors, so that one mistake
+        // does not turn every use of the trait into another error.
+        let trait_tokens = fallback_trait(&rpc);
+        let errors = combined.into_compile_error();
+        return Ok(quote! { #trait_tokens #errors });
+    }
+    Ok(expand(&rpc))
+}
+
+fn expand(rpc: &RpcTrait) -> TokenStream {
+    let server_wanted = rpc.args.server.is_some() || rpc.args.client.is_none();
+    let client_wanted = rpc.args.client.is_some() || rpc.args.server.is_none();
+    let the_trait = rewrite_trait(rpc);
+    let server = server_wanted.then(|| server::expand(rpc));
+    let client = client_wanted.then(|| client::expand(rpc));
+    quote! {
+        #the_trait
+        #server
+        #client
+    }
+}
+
+/// The trait as written but with our attributes removed, for error output.
+fn fallback_trait(rpc: &RpcTrait) -> TokenStream {
+    let mut item = rpc.item.clone();
+    crate::ast::strip_rpc_attrs(&mut item.attrs);
+    quote!(#item)
+}
+
+/// The user's trait with each `async fn` turned into a `fn` returning a `Send` future, so that a
+/// server can run calls on any thread, and with `Send + Sync + 'static` as supertraits.
+fn rewrite_trait(rpc: &RpcTrait) -> TokenStream {
+    let mut item = rpc.item.clone();
+    crate::ast::strip_rpc_attrs(&mut item.attrs);
+    item.supertraits.push(syn::parse_quote!(::core::marker::Send));
+    item.supertraits.push(syn::parse_quote!(::core::marker::Sync));
+    item.supertraits.push(syn::parse_quote!('static));
+    if item.colon_token.is_none() {
+        item.colon_token = Some(Default::default());
+    }
+    let mut methods = rpc.methods.iter();
+    for trait_item in &mut item.items {
+        let TraitItem::Fn(f) = trait_item else {
+            continue;
+        };
+        let Some(method) = methods.next() else { break };
+        *f = method.item.clone();
+        let output = match &f.sig.output {
+            ReturnType::Default => quote!(()),
+            ReturnType::Type(_, ty) => quote!(#ty),
+        };
+        let span = f.sig.output.span();
+        f.sig.asyncness = None;
+        f.sig.output = syn::parse_quote_spanned! {span=>
+            -> impl ::core::future::Future<Output = #output> + ::core::marker::Send
+        };
+        if let Some(body) = f.default.take() {
+            f.default = Some(syn::parse_quote!({ async move #body }));
+        }
+    }
+    quote!(#item)
+}
+
+/// The identifier of a generated item: the trait's name with a suffix.
+fn item_ident(rpc: &RpcTrait, suffix: &str) -> syn::Ident {
+    format_ident!("{}{}", rpc.item.ident, suffix)
+}
+
+/// `#[deprecated]` for generated items that stand for a deprecated method.
+fn deprecated_attr(method: &Method) -> TokenStream {
+    match &method.deprecated {
+        Some(note) if !note.is_empty() => quote!(#[deprecated = #note]),
+        Some(_) => quote!(#[deprecated]),
+        None => quote!(),
+    }
+}
+
+/// Per-type compile-time checks, each pointing at the user's own type.
+fn assert_type(path: &str, ty: &syn::Type) -> TokenStream {
+    let check = format_ident!("{}", path);
+    quote_spanned! {ty.span()=>
+        ::rpc_core::__private::#check::<#ty>();
+    }
+}

@@ -1,0 +1,22 @@
+//! The `#[rpc]` attribute of the JSON-RPC 2.0 framework. Use it through `rpc_core::rpc`,
+//! where it is documented in full.
+//!
+//! The crate is split the way the macro works: `attr` reads `#[rpc(...)]` arguments, `ast`
+//! builds a model of the trait, `valid` checks the rules across it, and `expand` writes the
+//! trait, the server dispatcher and the client.
+
+use proc_macro::TokenStream;
+
+mod ast;
+mod attr;
+mod expand;
+mod valid;
+
+/// Generates a JSON-RPC server dispatcher and a typed client from a trait.
+/// See `rpc_core::rpc` for the full reference.
+#[proc_macro_attribute]
+pub fn rpc(attr: TokenStream, item: TokenStream) -> TokenStream {
+    expand::rpc(attr.into(), item.into())
+        .unwrap_or_else(syn::Error::into_compile_error)
+        .into()
+}

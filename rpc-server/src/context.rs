@@ -1,0 +1,74 @@
+//! The HTTP request a call came in, readable from inside any method without appearing in the
+//! trait's signature.
+
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, HeaderValue, Method, Uri, header::AsHeaderName};
+
+tokio::task_local! {
+    static CONTEXT: RequestContext;
+}
+
+/// The HTTP request behind the current call: its headers, URI, and the extensions that tower
+/// layers added (an authenticated user, a request id, ...).
+///
+/// The server sets it around every call it runs, so a method reads it with
+/// [`RequestContext::with`] or one of the shortcuts, and the client's signature stays the
+/// trait's. Outside a call (or in a task the method spawned) there is none.
+///
+/// ```
+/// use rpc_server::RequestContext;
+///
+/// #[derive(Clone)]
+/// struct User(String);
+///
+/// async fn whoami() -> Option<String> {
+///     // Inside a method: the user a tower layer put into the request's extensions.
+///     RequestContext::extension::<User>().map(|u| u.0)
+/// }
+/// # assert_eq!(RequestContext::with(|_| ()), None);
+/// ```
+#[derive(Debug)]
+pub struct RequestContext {
+    parts: Parts,
+}
+
+impl RequestContext {
+    pub(crate) async fn scope<F: Future>(parts: Parts, fut: F) -> F::Output {
+        CONTEXT.scope(RequestContext { parts }, fut).await
+    }
+
+    /// Runs `f` with the current request's context; `None` outside a call.
+    pub fn with<R>(f: impl FnOnce(&RequestContext) -> R) -> Option<R> {
+        CONTEXT.try_with(f).ok()
+    }
+
+    /// A clone of the extension of type `T` in the current request, if any.
+    pub fn extension<T: Clone + Send + Sync + 'static>() -> Option<T> {
+        Self::with(|cx| cx.parts.extensions.get::<T>().cloned()).flatten()
+    }
+
+    /// The value of header `name` in the current request, if any.
+    pub fn header<K: AsHeaderName>(name: K) -> Option<HeaderValue> {
+        Self::with(|cx| cx.parts.headers.get(name).cloned()).flatten()
+    }
+
+    /// The request's headers.
+    pub fn headers(&self) -> &HeaderMap {
+        &self.parts.headers
+    }
+
+    /// The request's extensions, as tower layers left them.
+    pub fn extensions(&self) -> &axum::http::Extensions {
+        &self.parts.extensions
+    }
+
+    /// The request's URI.
+    pub fn uri(&self) -> &Uri {
+        &self.parts.uri
+    }
+
+    /// The request's HTTP method.
+    pub fn method(&self) -> &Method {
+        &self.parts.method
+    }
+}

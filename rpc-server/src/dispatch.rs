@@ -1,0 +1,122 @@
+//! From a body to a response body: parsing, batches, notifications, ids and panics, around a
+//! [`Service`] that only ever sees one call at a time.
+
+use std::future::Future;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::pin::pin;
+use std::task::Poll;
+
+use rpc_core::wire::{self, Body, Entry};
+use rpc_core::{ErrorObject, Service};
+
+use crate::Authorize;
+
+/// How much a single HTTP request may ask of the server.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Limits {
+    pub(crate) max_body_bytes: usize,
+    pub(crate) max_batch_len: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_body_bytes: 10 * 1024 * 1024,
+            max_batch_len: 1024,
+        }
+    }
+}
+
+/// Runs every call in `body`; `None` means no response at all (notifications only).
+pub(crate) async fn handle<S: Service>(
+    service: &S,
+    authorize: Option<&Authorize>,
+    limits: &Limits,
+    body: &[u8],
+) -> Option<Vec<u8>> {
+    let mut out = Vec::with_capacity(128);
+    match wire::parse_body(body) {
+        Err(e) => wire::write_error(&mut out, &e, None),
+        Ok(Body::Single(entry)) => run(service, authorize, entry, &mut out).await,
+        Ok(Body::Batch(entries)) if entries.len() > limits.max_batch_len => {
+            let reason = format!(
+                "a batch holds at most {} calls, this one {}",
+                limits.max_batch_len,
+                entries.len()
+            );
+            let e = ErrorObject::new(rpc_core::ErrorCode::INVALID_REQUEST, "Invalid Request")
+                .with_data(&reason);
+            wire::write_error(&mut out, &e, None);
+        }
+        Ok(Body::Batch(entries)) => {
+            // The calls run concurrently on this task; each writes into its own buffer, and the
+            // answers are joined in request order, notifications leaving nothing.
+            let answers = futures_util::future::join_all(entries.into_iter().map(|entry| async {
+                let mut buf = Vec::new();
+                run(service, authorize, entry, &mut buf).await;
+                buf
+            }))
+            .await;
+            let mut first = true;
+            for answer in answers.iter().filter(|a| !a.is_empty()) {
+                out.push(if first { b'[' } else { b',' });
+                out.extend_from_slice(answer);
+                first = false;
+            }
+            if !first {
+                out.push(b']');
+            }
+        }
+    }
+    (!out.is_empty()).then_some(out)
+}
+
+/// Runs one call, writing its response into `out` unless it is a notification.
+async fn run<S: Service>(
+    service: &S,
+    authorize: Option<&Authorize>,
+    entry: Entry<'_>,
+    out: &mut Vec<u8>,
+) {
+    let request = match entry {
+        Ok(request) => request,
+        Err(invalid) => {
+            let e = ErrorObject::invalid_request(invalid.reason);
+            return wire::write_error(out, &e, invalid.id);
+        }
+    };
+    let start = out.len();
+    let outcome = match authorize.map_or(Ok(()), |check| check(&request.method)) {
+        Err(e) => Err(e),
+        Ok(()) => {
+            wire::start_result(out);
+            let call = service.call(&request.method, request.params, out);
+            caught(call)
+                .await
+                .unwrap_or_else(|_| Err(ErrorObject::internal_error()))
+        }
+    };
+    match (request.id, outcome) {
+        (None, _) => out.truncate(start),
+        (Some(id), Ok(())) => wire::finish(out, Some(id)),
+        (Some(id), Err(e)) => {
+            out.truncate(start);
+            wire::write_error(out, &e, Some(id));
+        }
+    }
+}
+
+/// Runs `fut`, turning a panic inside it into `Err` so that one call's panic fails that call
+/// only. The panic itself is reported by the process's panic hook (standard error by default),
+/// never to the caller.
+async fn caught<F: Future>(fut: F) -> Result<F::Output, ()> {
+    let mut fut = pin!(fut);
+    std::future::poll_fn(move |cx| {
+        match catch_unwind(AssertUnwindSafe(|| fut.as_mut().poll(cx))) {
+            Ok(Poll::Ready(value)) => Poll::Ready(Ok(value)),
+            Ok(Poll::Pending) => Poll::Pending,
+            Err(_) => Poll::Ready(Err(())),
+        }
+    })
+    .await
+}
