@@ -203,7 +203,10 @@ impl BatchResponse {
     /// [`Error::Malformed`].
     pub fn take<S: SlotOutput>(&mut self, slot: S) -> S::Output {
         let answer = self.answers.remove(&slot.id()).ok_or_else(|| {
-            Error::Malformed(format!("the batch response has no answer with id {}", slot.id()))
+            Error::Malformed(format!(
+                "the batch response has no answer with id {}",
+                slot.id()
+            ))
         });
         S::decode(answer)
     }

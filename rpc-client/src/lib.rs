@@ -92,10 +92,7 @@ impl ClientBuilder {
 
     /// A header sent with every request.
     pub fn header(mut self, name: &str, value: &str) -> Self {
-        match (
-            HeaderName::try_from(name),
-            HeaderValue::try_from(value),
-        ) {
+        match (HeaderName::try_from(name), HeaderValue::try_from(value)) {
             (Ok(name), Ok(value)) => {
                 self.headers.insert(name, value);
             }
@@ -153,7 +150,10 @@ impl ClientBuilder {
                 .map_err(|e| Error::Request(e.to_string()))?,
         };
         let mut headers = self.headers;
-        headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        headers.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        );
         headers.insert(header::ACCEPT, HeaderValue::from_static("application/json"));
         Ok(Client {
             inner: Arc::new(Inner {
@@ -324,7 +324,11 @@ fn base64(input: &[u8]) -> String {
     const TABLE: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     let mut out = String::with_capacity(input.len().div_ceil(3) * 4);
     for chunk in input.chunks(3) {
-        let b = [chunk[0], *chunk.get(1).unwrap_or(&0), *chunk.get(2).unwrap_or(&0)];
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
         let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
         for i in 0..4 {
             if i <= chunk.len() {

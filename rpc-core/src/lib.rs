@@ -40,9 +40,9 @@ pub mod service;
 pub mod wire;
 
 pub use error::{BoxError, CallError, Error, ErrorCode, ErrorObject, RpcError};
-pub use service::Service;
 #[doc = include_str!("../docs/rpc.md")]
 pub use rpc_macros::rpc;
+pub use service::Service;
 
 /// Items the generated code names by absolute path. Not a public API.
 #[doc(hidden)]
@@ -118,7 +118,10 @@ pub mod __private {
     impl<E: From<crate::Error>> ClientCanFail for E {}
 
     /// Serializes a method's result into the response buffer.
-    pub fn write_value<T: Serialize + ?Sized>(out: &mut Vec<u8>, value: &T) -> Result<(), ErrorObject> {
+    pub fn write_value<T: Serialize + ?Sized>(
+        out: &mut Vec<u8>,
+        value: &T,
+    ) -> Result<(), ErrorObject> {
         serde_json::to_writer(out, value).map_err(|_| ErrorObject::internal_error())
     }
 

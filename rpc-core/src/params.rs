@@ -458,8 +458,14 @@ mod tests {
             err::<(f64, f64, f64)>(r#"[1, "two", 3]"#, &QUAD),
             "param `b`: invalid type: string \"two\", expected f64"
         );
-        assert_eq!(err::<()>("[1]", &NONE), "too many params: expected at most 0 (no params), got 1");
-        assert_eq!(err::<()>(r#"{"a":1}"#, &NONE), "unknown param `a`, expected one of: no params");
+        assert_eq!(
+            err::<()>("[1]", &NONE),
+            "too many params: expected at most 0 (no params), got 1"
+        );
+        assert_eq!(
+            err::<()>(r#"{"a":1}"#, &NONE),
+            "unknown param `a`, expected one of: no params"
+        );
     }
 
     #[test]

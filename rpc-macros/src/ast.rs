@@ -75,13 +75,22 @@ pub(crate) fn strip_rpc_attrs(attrs: &mut Vec<Attribute>) {
 }
 
 impl RpcTrait {
-    pub(crate) fn parse(args: TraitArgs, mut item: ItemTrait, errors: &mut Vec<syn::Error>) -> Self {
+    pub(crate) fn parse(
+        args: TraitArgs,
+        mut item: ItemTrait,
+        errors: &mut Vec<syn::Error>,
+    ) -> Self {
         let namespace = args.namespace.as_ref().map(LitStr::value);
         let default_style = args.params.unwrap_or(ParamStyle::Positional);
         let mut methods = Vec::new();
         for trait_item in &mut item.items {
             if let TraitItem::Fn(f) = trait_item {
-                methods.push(Method::parse(f, namespace.as_deref(), default_style, errors));
+                methods.push(Method::parse(
+                    f,
+                    namespace.as_deref(),
+                    default_style,
+                    errors,
+                ));
                 strip_rpc_attrs(&mut f.attrs);
                 for input in &mut f.sig.inputs {
                     if let FnArg::Typed(pat) = input {

@@ -59,7 +59,10 @@ pub(crate) fn check(rpc: &RpcTrait, errors: &mut Vec<syn::Error>) {
     if let Some(span) = rpc.args.client_impl
         && !client
     {
-        err(span, "`client_impl` needs the client: add `client` or remove `server`");
+        err(
+            span,
+            "`client_impl` needs the client: add `client` or remove `server`",
+        );
     }
     for method in &rpc.methods {
         check_method(method, rpc.args.client_impl.is_some(), &mut err);
@@ -70,7 +73,9 @@ pub(crate) fn check(rpc: &RpcTrait, errors: &mut Vec<syn::Error>) {
             if name.starts_with("rpc.") {
                 err(
                     span,
-                    &format!("method name `{name}` starts with `rpc.`, which JSON-RPC reserves for the protocol"),
+                    &format!(
+                        "method name `{name}` starts with `rpc.`, which JSON-RPC reserves for the protocol"
+                    ),
                 );
             } else if name.is_empty() {
                 err(span, "method name must not be empty");
@@ -102,11 +107,18 @@ fn check_method(method: &Method, client_impl: bool, err: &mut impl FnMut(Span, &
         );
     }
     if let Some(v) = &sig.variadic {
-        err(v.span(), "C variadics are not supported; use `#[rpc(variadic)]` on a `Vec` param");
+        err(
+            v.span(),
+            "C variadics are not supported; use `#[rpc(variadic)]` on a `Vec` param",
+        );
     }
     match sig.inputs.first() {
-        Some(FnArg::Receiver(r)) if r.reference.is_some() && r.mutability.is_none() && r.colon_token.is_none() => {}
-        Some(FnArg::Receiver(r)) => err(r.span(), "`#[rpc]` methods take `&self`: calls run concurrently"),
+        Some(FnArg::Receiver(r))
+            if r.reference.is_some() && r.mutability.is_none() && r.colon_token.is_none() => {}
+        Some(FnArg::Receiver(r)) => err(
+            r.span(),
+            "`#[rpc]` methods take `&self`: calls run concurrently",
+        ),
         _ => err(sig.ident.span(), "`#[rpc]` methods take `&self` first"),
     }
     let ident = method.ident.to_string();

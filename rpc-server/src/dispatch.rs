@@ -111,12 +111,12 @@ async fn run<S: Service>(
 /// never to the caller.
 async fn caught<F: Future>(fut: F) -> Result<F::Output, ()> {
     let mut fut = pin!(fut);
-    std::future::poll_fn(move |cx| {
-        match catch_unwind(AssertUnwindSafe(|| fut.as_mut().poll(cx))) {
+    std::future::poll_fn(
+        move |cx| match catch_unwind(AssertUnwindSafe(|| fut.as_mut().poll(cx))) {
             Ok(Poll::Ready(value)) => Poll::Ready(Ok(value)),
             Ok(Poll::Pending) => Poll::Pending,
             Err(_) => Poll::Ready(Err(())),
-        }
-    })
+        },
+    )
     .await
 }

@@ -231,7 +231,11 @@ fn is_json(content_type: Option<&HeaderValue>) -> bool {
         return false;
     };
     let essence = value.split(';').next().unwrap_or("").trim();
-    ["application/json", "application/json-rpc", "application/jsonrequest"]
-        .iter()
-        .any(|t| essence.eq_ignore_ascii_case(t))
+    [
+        "application/json",
+        "application/json-rpc",
+        "application/jsonrequest",
+    ]
+    .iter()
+    .any(|t| essence.eq_ignore_ascii_case(t))
 }

@@ -20,7 +20,11 @@ pub(super) fn expand(rpc: &RpcTrait) -> TokenStream {
 
     let calls = rpc.methods.iter().map(|m| client_method(m, vis));
     let batch_calls = rpc.methods.iter().map(|m| batch_method(m, vis));
-    let notify_calls = rpc.methods.iter().filter(|m| m.is_notification()).map(|m| notify_method(m, vis));
+    let notify_calls = rpc
+        .methods
+        .iter()
+        .filter(|m| m.is_notification())
+        .map(|m| notify_method(m, vis));
     let batch_notify_calls = rpc
         .methods
         .iter()
@@ -46,8 +50,7 @@ pub(super) fn expand(rpc: &RpcTrait) -> TokenStream {
             "Sends [`{trait_ident}`] methods that return nothing as JSON-RPC notifications: the \
              server runs them and sends no answer."
         );
-        let batch_notify_doc =
-            format!("Queues [`{trait_ident}`] notifications in a [`{batch}`].");
+        let batch_notify_doc = format!("Queues [`{trait_ident}`] notifications in a [`{batch}`].");
         quote! {
             #[doc = #notify_doc]
             #[derive(Debug, Clone, Copy)]
@@ -236,7 +239,9 @@ fn batch_method(m: &Method, vis: &syn::Visibility) -> TokenStream {
     let params = params_expr(m);
     let deprecated = deprecated_attr(m);
     let ok = ok_type(m);
-    let doc = format!("Queues a call of `{name}`; take its result from the batch's response with the returned slot.");
+    let doc = format!(
+        "Queues a call of `{name}`; take its result from the batch's response with the returned slot."
+    );
     match &m.output {
         Output::Result { err, .. } => quote! {
             #[doc = #doc]

@@ -17,10 +17,7 @@ pub(crate) fn rpc(attr: TokenStream, item: TokenStream) -> syn::Result<TokenStre
     let item: ItemTrait = match syn::parse2(item.clone()) {
         Ok(item) => item,
         Err(_) => {
-            let mut e = syn::Error::new(
-                proc_macro2::Span::call_site(),
-                "`#[rpc]` goes on a trait",
-            );
+            let mut e = syn::Error::new(proc_macro2::Span::call_site(), "`#[rpc]` goes on a trait");
             if let Ok(other) = syn::parse2::<syn::Item>(item) {
                 e = syn::Error::new(other.span(), "`#[rpc]` goes on a trait, not on this item");
             }
@@ -75,8 +72,10 @@ fn fallback_trait(rpc: &RpcTrait) -> TokenStream {
 fn rewrite_trait(rpc: &RpcTrait) -> TokenStream {
     let mut item = rpc.item.clone();
     crate::ast::strip_rpc_attrs(&mut item.attrs);
-    item.supertraits.push(syn::parse_quote!(::core::marker::Send));
-    item.supertraits.push(syn::parse_quote!(::core::marker::Sync));
+    item.supertraits
+        .push(syn::parse_quote!(::core::marker::Send));
+    item.supertraits
+        .push(syn::parse_quote!(::core::marker::Sync));
     item.supertraits.push(syn::parse_quote!('static));
     if item.colon_token.is_none() {
         item.colon_token = Some(Default::default());

@@ -131,7 +131,10 @@ fn method_info(m: &Method) -> TokenStream {
             }
         }
     });
-    let result = m.output.ok_type().map_or_else(|| "()".to_owned(), type_string);
+    let result = m
+        .output
+        .ok_type()
+        .map_or_else(|| "()".to_owned(), type_string);
     let error = match m.output.err_type() {
         Some(e) => {
             let e = type_string(e);

@@ -1,0 +1,67 @@
+//! The calculator, server and client in one process: each call is printed with its answer.
+//!
+//! ```text
+//! cargo run -p examples --example calculator
+//! ```
+
+use examples::calculator::{CalculatorClient, CalculatorServer, LocalCalculator, MathError};
+use rpc_core::CallError;
+use serde_json::json;
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let app = axum::Router::new().nest(
+        "/rpc",
+        rpc_server::router(CalculatorServer(LocalCalculator)),
+    );
+    let addr = examples::spawn(app, "127.0.0.1:0").await?;
+    let url = format!("http://{addr}/rpc");
+    println!("calculator serving at {url}\n");
+
+    let calc = CalculatorClient::new(&url)?;
+
+    let sum = calc.add_together(vec![1, 2, 3, 4, 5]).await?;
+    println!("add_together(1, 2, 3, 4, 5) = {sum}");
+
+    let roots = calc.quadratic(1.0, -3.0, 2.0).await?;
+    println!("quadratic(1, -3, 2) = {roots:?}");
+
+    match calc.quadratic(1.0, 0.0, 1.0).await {
+        Err(CallError::Method(e @ MathError::NoRealRoots { .. })) => {
+            println!("quadratic(1, 0, 1) failed, as it should: {e}");
+        }
+        other => return Err(format!("expected a math domain error, got {other:?}").into()),
+    }
+
+    let echoed = calc
+        .remote_repr(serde_json::to_value((1, "two", 3.5, None::<i32>))?)
+        .await?;
+    println!("remote_repr((1, \"two\", 3.5, None)) = {echoed}");
+
+    let lengths = calc
+        .lengths(vec![
+            json!("hello"),
+            json!([1, 2, 3]),
+            json!({"a": 1}),
+            json!(42),
+        ])
+        .await?;
+    println!("lengths(\"hello\", [1, 2, 3], {{\"a\": 1}}, 42) = {lengths:?}");
+
+    // The multicall: several calls, one request, each answer typed.
+    let mut batch = calc.batch();
+    let total = batch.add_together(vec![10, 20, 30]);
+    let roots = batch.quadratic(2.0, 4.0, 2.0);
+    let bad = batch.quadratic(0.0, 1.0, 1.0);
+    let sizes = batch.lengths(vec![json!("abc")]);
+    let mut answers = batch.send().await?;
+    println!("\nbatch of 4 calls in one request:");
+    println!("  add_together(10, 20, 30) = {}", answers.take(total)?);
+    println!("  quadratic(2, 4, 2) = {:?}", answers.take(roots)?);
+    match answers.take(bad) {
+        Err(CallError::Method(e)) => println!("  quadratic(0, 1, 1) failed: {e}"),
+        other => return Err(format!("expected NotQuadratic, got {other:?}").into()),
+    }
+    println!("  lengths(\"abc\") = {:?}", answers.take(sizes)?);
+    Ok(())
+}
