@@ -33,6 +33,8 @@ impl std::fmt::Display for MathError {
     }
 }
 
+impl std::error::Error for MathError {}
+
 impl RpcError for MathError {
     fn code(&self) -> i64 {
         match self {

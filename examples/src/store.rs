@@ -33,6 +33,8 @@ impl std::fmt::Display for StoreError {
     }
 }
 
+impl std::error::Error for StoreError {}
+
 impl RpcError for StoreError {
     fn code(&self) -> i64 {
         match self {
