@@ -43,7 +43,9 @@ pub(crate) struct Param {
     pub(crate) variadic: Option<Span>,
 }
 
-/// What a method returns.
+/// What a method returns. Built once per method, so the size difference between variants
+/// costs nothing worth boxing for.
+#[allow(clippy::large_enum_variant)]
 pub(crate) enum Output {
     /// `()`, written or not.
     Unit,
