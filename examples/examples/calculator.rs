@@ -4,21 +4,28 @@
 //! cargo run -p examples --example calculator
 //! ```
 
-use examples::calculator::{CalculatorClient, CalculatorServer, LocalCalculator, MathError};
+use examples::calculator::{CalculatorClient, MathError};
 use rpc_core::CallError;
 use serde_json::json;
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let app = axum::Router::new().nest(
-        "/rpc",
-        rpc_server::router(CalculatorServer(LocalCalculator)),
-    );
-    let addr = examples::spawn(app, "127.0.0.1:0").await?;
+    let addr = examples::spawn(examples::calculator::app(), "127.0.0.1:0").await?;
     let url = format!("http://{addr}/rpc");
-    println!("calculator serving at {url}\n");
+    println!("calculator serving at {url} (open it in a browser for the explorer)\n");
 
     let calc = CalculatorClient::new(&url)?;
+
+    // Introspection, as an XML-RPC server offers it.
+    let rpc = calc.client();
+    let methods: Vec<String> = rpc.call("system.listMethods", None::<&()>).await?;
+    println!("system.listMethods() = {methods:?}");
+    let help: String = rpc.call("system.methodHelp", Some(&["quadratic"])).await?;
+    println!("system.methodHelp(\"quadratic\") = {help:?}");
+    let signature: Vec<Vec<String>> = rpc
+        .call("system.methodSignature", Some(&["quadratic"]))
+        .await?;
+    println!("system.methodSignature(\"quadratic\") = {signature:?}\n");
 
     let sum = calc.add_together(vec![1, 2, 3, 4, 5]).await?;
     println!("add_together(1, 2, 3, 4, 5) = {sum}");

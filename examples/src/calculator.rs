@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 /// Why a calculation has no answer.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub enum MathError {
     /// The equation has no real roots.
     NoRealRoots {
@@ -103,4 +103,14 @@ impl Calculator for LocalCalculator {
             })
             .collect()
     }
+}
+
+/// The calculator at `/rpc`, with `rpc.discover`, `system.*` introspection and the explorer
+/// page on `GET /rpc`.
+pub fn app() -> axum::Router {
+    let rpc = rpc_server::RpcService::new(CalculatorServer(LocalCalculator))
+        .introspection(true)
+        .explorer(true)
+        .api_version("1.0.0");
+    axum::Router::new().route("/rpc", rpc.into_method_router())
 }

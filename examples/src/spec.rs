@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 /// An integer operation whose answer does not fit in 64 bits.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Overflow;
 
 impl std::fmt::Display for Overflow {
@@ -88,10 +88,12 @@ impl SpecExamples for SpecService {
     }
 }
 
-/// The app `spec_server` serves: the service at `/rpc`.
+/// The app `spec_server` serves: the service at `/rpc`, with `rpc.discover`, the `system.*`
+/// introspection methods and the explorer page on `GET /rpc`.
 pub fn app() -> axum::Router {
-    axum::Router::new().nest(
-        "/rpc",
-        rpc_server::router(SpecExamplesServer(SpecService::default())),
-    )
+    let rpc = rpc_server::RpcService::new(SpecExamplesServer(SpecService::default()))
+        .introspection(true)
+        .explorer(true)
+        .api_version("1.0.0");
+    axum::Router::new().route("/rpc", rpc.into_method_router())
 }

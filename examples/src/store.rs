@@ -13,7 +13,7 @@ use rpc_server::RequestContext;
 use serde::{Deserialize, Serialize};
 
 /// What can go wrong with the store, locally or remotely.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub enum StoreError {
     /// No value under that key.
     NotFound(String),

@@ -27,7 +27,7 @@
 //!     async fn quadratic(&self, a: f64, b: f64, c: f64) -> Result<Vec<f64>, MathError>;
 //! }
 //!
-//! let names: Vec<_> = CalculatorServer::<()>::METHODS.iter().map(|m| m.name).collect();
+//! let names: Vec<_> = CalculatorServer::INFO.methods.iter().map(|m| m.name).collect();
 //! assert_eq!(names, ["add_together", "quadratic"]);
 //! ```
 //!
@@ -35,6 +35,7 @@
 
 pub mod error;
 pub mod meta;
+pub mod openrpc;
 pub mod params;
 pub mod service;
 pub mod wire;
@@ -47,6 +48,7 @@ pub use service::Service;
 /// Items the generated code names by absolute path. Not a public API.
 #[doc(hidden)]
 pub mod __private {
+    pub use schemars;
     pub use serde;
     pub use serde_json;
     pub use serde_json::value::RawValue;
@@ -116,6 +118,46 @@ pub mod __private {
     )]
     pub trait ClientCanFail: From<crate::Error> {}
     impl<E: From<crate::Error>> ClientCanFail for E {}
+
+    /// Picks a type's JSON Schema when it implements `schemars::JsonSchema`, and an open
+    /// schema naming the Rust type when it does not, so that deriving `JsonSchema` is an
+    /// improvement to the published document, never a requirement. Generated code calls
+    /// `(&SchemaProbe::<T>::new("T")).schema(generator)` with both traits in scope; method
+    /// resolution takes the `JsonSchema` impl first when it applies.
+    pub struct SchemaProbe<T: ?Sized>(&'static str, core::marker::PhantomData<T>);
+
+    impl<T: ?Sized> SchemaProbe<T> {
+        /// A probe for `T`, written `rust_type` in the trait.
+        pub const fn new(rust_type: &'static str) -> Self {
+            SchemaProbe(rust_type, core::marker::PhantomData)
+        }
+    }
+
+    /// The schema of a type that implements `JsonSchema`.
+    pub trait ViaJsonSchema {
+        /// The schema.
+        fn schema(&self, generator: &mut schemars::SchemaGenerator) -> schemars::Schema;
+    }
+
+    impl<T: ?Sized + schemars::JsonSchema> ViaJsonSchema for SchemaProbe<T> {
+        fn schema(&self, generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+            generator.subschema_for::<T>()
+        }
+    }
+
+    /// The open schema of a type that does not implement `JsonSchema`.
+    pub trait ViaRustType {
+        /// The schema.
+        fn schema(&self, generator: &mut schemars::SchemaGenerator) -> schemars::Schema;
+    }
+
+    impl<T: ?Sized> ViaRustType for &SchemaProbe<T> {
+        fn schema(&self, _: &mut schemars::SchemaGenerator) -> schemars::Schema {
+            let mut schema = schemars::Schema::default();
+            schema.insert("x-rust-type".into(), self.0.into());
+            schema
+        }
+    }
 
     /// Serializes a method's result into the response buffer.
     pub fn write_value<T: Serialize + ?Sized>(

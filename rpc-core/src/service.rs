@@ -5,7 +5,7 @@ use std::future::Future;
 use serde_json::value::RawValue;
 
 use crate::ErrorObject;
-use crate::meta::MethodInfo;
+use crate::meta::ServiceInfo;
 
 /// A set of JSON-RPC methods: what `#[rpc]` generates as `{Trait}Server<S>`, and what
 /// `rpc-server` serves over HTTP.
@@ -17,14 +17,15 @@ use crate::meta::MethodInfo;
 /// Implementing it by hand is possible for dynamic method sets:
 ///
 /// ```
-/// use rpc_core::{ErrorObject, Service, meta::MethodInfo};
+/// use rpc_core::{ErrorObject, Service, meta::ServiceInfo};
 /// use serde_json::value::RawValue;
 ///
 /// struct Echo;
 ///
 /// impl Service for Echo {
-///     fn methods(&self) -> &'static [MethodInfo] {
-///         &[]
+///     fn info(&self) -> &'static ServiceInfo {
+///         static INFO: ServiceInfo = ServiceInfo { name: "Echo", docs: "Echoes.", methods: &[] };
+///         &INFO
 ///     }
 ///     async fn call<'a>(
 ///         &'a self,
@@ -43,8 +44,8 @@ use crate::meta::MethodInfo;
 /// }
 /// ```
 pub trait Service: Send + Sync + 'static {
-    /// The methods this service answers, for introspection.
-    fn methods(&self) -> &'static [MethodInfo];
+    /// The service's name, docs and methods, for introspection.
+    fn info(&self) -> &'static ServiceInfo;
 
     /// Runs `method` with `params`, writing the result's JSON into `out`.
     fn call<'a>(

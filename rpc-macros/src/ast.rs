@@ -13,6 +13,7 @@ use crate::attr::{MethodArgs, ParamArgs, ParamStyle, TraitArgs};
 /// The whole trait.
 pub(crate) struct RpcTrait {
     pub(crate) item: ItemTrait,
+    pub(crate) docs: String,
     pub(crate) args: TraitArgs,
     pub(crate) methods: Vec<Method>,
 }
@@ -102,6 +103,7 @@ impl RpcTrait {
             }
         }
         RpcTrait {
+            docs: docs(&item.attrs),
             item,
             args,
             methods,

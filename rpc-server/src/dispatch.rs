@@ -9,39 +9,22 @@ use std::task::Poll;
 use rpc_core::wire::{self, Body, Entry};
 use rpc_core::{ErrorObject, Service};
 
-use crate::Authorize;
-
-/// How much a single HTTP request may ask of the server.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct Limits {
-    pub(crate) max_body_bytes: usize,
-    pub(crate) max_batch_len: usize,
-}
-
-impl Default for Limits {
-    fn default() -> Self {
-        Limits {
-            max_body_bytes: 10 * 1024 * 1024,
-            max_batch_len: 1024,
-        }
-    }
-}
+use crate::{Config, builtin};
 
 /// Runs every call in `body`; `None` means no response at all (notifications only).
 pub(crate) async fn handle<S: Service>(
     service: &S,
-    authorize: Option<&Authorize>,
-    limits: &Limits,
+    config: &Config,
     body: &[u8],
 ) -> Option<Vec<u8>> {
     let mut out = Vec::with_capacity(128);
     match wire::parse_body(body) {
         Err(e) => wire::write_error(&mut out, &e, None),
-        Ok(Body::Single(entry)) => run(service, authorize, entry, &mut out).await,
-        Ok(Body::Batch(entries)) if entries.len() > limits.max_batch_len => {
+        Ok(Body::Single(entry)) => run(service, config, entry, &mut out).await,
+        Ok(Body::Batch(entries)) if entries.len() > config.max_batch_len => {
             let reason = format!(
                 "a batch holds at most {} calls, this one {}",
-                limits.max_batch_len,
+                config.max_batch_len,
                 entries.len()
             );
             let e = ErrorObject::new(rpc_core::ErrorCode::INVALID_REQUEST, "Invalid Request")
@@ -53,7 +36,7 @@ pub(crate) async fn handle<S: Service>(
             // answers are joined in request order, notifications leaving nothing.
             let answers = futures_util::future::join_all(entries.into_iter().map(|entry| async {
                 let mut buf = Vec::new();
-                run(service, authorize, entry, &mut buf).await;
+                run(service, config, entry, &mut buf).await;
                 buf
             }))
             .await;
@@ -72,12 +55,7 @@ pub(crate) async fn handle<S: Service>(
 }
 
 /// Runs one call, writing its response into `out` unless it is a notification.
-async fn run<S: Service>(
-    service: &S,
-    authorize: Option<&Authorize>,
-    entry: Entry<'_>,
-    out: &mut Vec<u8>,
-) {
+async fn run<S: Service>(service: &S, config: &Config, entry: Entry<'_>, out: &mut Vec<u8>) {
     let request = match entry {
         Ok(request) => request,
         Err(invalid) => {
@@ -86,8 +64,16 @@ async fn run<S: Service>(
         }
     };
     let start = out.len();
-    let outcome = match authorize.map_or(Ok(()), |check| check(&request.method)) {
+    let authorized = config
+        .authorize
+        .as_ref()
+        .map_or(Ok(()), |check| check(&request.method));
+    let outcome = match authorized {
         Err(e) => Err(e),
+        Ok(()) if builtin::claims(config, &request.method) => {
+            wire::start_result(out);
+            builtin::call(service.info(), config, &request.method, request.params, out)
+        }
         Ok(()) => {
             wire::start_result(out);
             let call = service.call(&request.method, request.params, out);

@@ -267,7 +267,8 @@ async fn names_namespaces_and_aliases() {
     }
     let client = FeaturesClient::new(&url).unwrap();
     assert_eq!(client.original().await.unwrap(), "original");
-    let names: Vec<_> = FeaturesServer::<Impl>::METHODS
+    let names: Vec<_> = FeaturesServer::INFO
+        .methods
         .iter()
         .map(|m| m.name)
         .collect();

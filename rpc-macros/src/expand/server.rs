@@ -6,7 +6,6 @@ use quote::quote;
 
 use super::{assert_type, item_ident};
 use crate::ast::{Method, Output, RpcTrait};
-use crate::attr::ParamStyle;
 
 pub(super) fn expand(rpc: &RpcTrait) -> TokenStream {
     let trait_ident = &rpc.item.ident;
@@ -15,6 +14,8 @@ pub(super) fn expand(rpc: &RpcTrait) -> TokenStream {
     let infos = rpc.methods.iter().map(method_info);
     let arms = rpc.methods.iter().map(|m| dispatch_arm(rpc, m));
     let checks = rpc.methods.iter().flat_map(type_checks);
+    let trait_name = trait_ident.to_string();
+    let trait_docs = &rpc.docs;
     let doc = format!(
         "Serves any [`{trait_ident}`] implementation as JSON-RPC 2.0.\n\n\
          Hand it to `rpc_server::router` (or `rpc_server::RpcService`) to get an axum route:\n\
@@ -28,9 +29,19 @@ pub(super) fn expand(rpc: &RpcTrait) -> TokenStream {
             pub S,
         );
 
-        impl<S> #server<S> {
-            /// What each method of the trait looks like on the wire, for introspection.
-            pub const METHODS: &'static [::rpc_core::meta::MethodInfo] = &[#(#infos),*];
+        impl #server<()> {
+            /// The trait as the wire sees it: names, docs, params and schemas of every method.
+            pub const INFO: ::rpc_core::meta::ServiceInfo = ::rpc_core::meta::ServiceInfo {
+                name: #trait_name,
+                docs: #trait_docs,
+                methods: &[#(#infos),*],
+            };
+
+            /// The trait's OpenRPC 1.3 document, without a server: for example to write
+            /// `openrpc.json` at build time.
+            pub fn openrpc() -> ::rpc_core::__private::serde_json::Value {
+                ::rpc_core::openrpc::document(&Self::INFO)
+            }
         }
 
         const _: () = { #(#checks)* };
@@ -38,8 +49,8 @@ pub(super) fn expand(rpc: &RpcTrait) -> TokenStream {
         #[automatically_derived]
         #[allow(deprecated)]
         impl<S: #trait_ident> ::rpc_core::Service for #server<S> {
-            fn methods(&self) -> &'static [::rpc_core::meta::MethodInfo] {
-                Self::METHODS
+            fn info(&self) -> &'static ::rpc_core::meta::ServiceInfo {
+                &#server::<()>::INFO
             }
 
             fn call<'__rpc>(
@@ -122,35 +133,32 @@ fn method_info(m: &Method) -> TokenStream {
         let ty = type_string(&p.ty);
         let optional = p.optional;
         let variadic = p.variadic.is_some();
+        let schema = schema_fn(&p.ty);
         quote! {
             ::rpc_core::meta::ParamInfo {
                 name: #name,
                 ty: #ty,
                 optional: #optional,
                 variadic: #variadic,
+                schema: #schema,
             }
         }
     });
-    let result = m
-        .output
-        .ok_type()
-        .map_or_else(|| "()".to_owned(), type_string);
-    let error = match m.output.err_type() {
-        Some(e) => {
-            let e = type_string(e);
-            quote!(::core::option::Option::Some(#e))
-        }
+    let some = |tokens: Option<TokenStream>| match tokens {
+        Some(t) => quote!(::core::option::Option::Some(#t)),
         None => quote!(::core::option::Option::None),
     };
-    let deprecated = match &m.deprecated {
-        Some(note) => quote!(::core::option::Option::Some(#note)),
-        None => quote!(::core::option::Option::None),
-    };
-    let notification = m.is_notification();
-    let structure = match m.style {
-        ParamStyle::Positional => quote!(::rpc_core::meta::ParamStructure::Either),
-        ParamStyle::Named => quote!(::rpc_core::meta::ParamStructure::ByName),
-    };
+    let result = some(m.output.ok_type().map(|t| {
+        let s = type_string(t);
+        quote!(#s)
+    }));
+    let result_schema = some(m.output.ok_type().map(schema_fn));
+    let error = some(m.output.err_type().map(|t| {
+        let s = type_string(t);
+        quote!(#s)
+    }));
+    let error_schema = some(m.output.err_type().map(schema_fn));
+    let deprecated = some(m.deprecated.as_ref().map(|note| quote!(#note)));
     quote! {
         ::rpc_core::meta::MethodInfo {
             name: #name,
@@ -158,10 +166,23 @@ fn method_info(m: &Method) -> TokenStream {
             docs: #docs,
             params: &[#(#params),*],
             result: #result,
+            result_schema: #result_schema,
             error: #error,
+            error_schema: #error_schema,
             deprecated: #deprecated,
-            notification: #notification,
-            param_structure: #structure,
+        }
+    }
+}
+
+/// A function writing `ty`'s JSON Schema: from `schemars::JsonSchema` when the type has it, an
+/// open schema naming the type otherwise.
+fn schema_fn(ty: &syn::Type) -> TokenStream {
+    let name = type_string(ty);
+    quote! {
+        |__rpc_generator| {
+            #[allow(unused_imports)]
+            use ::rpc_core::__private::{ViaJsonSchema as _, ViaRustType as _};
+            (&::rpc_core::__private::SchemaProbe::<#ty>::new(#name)).schema(__rpc_generator)
         }
     }
 }

@@ -1,0 +1,120 @@
+//! OpenRPC 1.3 documents, built from what `#[rpc]` recorded about a trait.
+//!
+//! ```
+//! use rpc_core::rpc;
+//!
+//! /// Greets people.
+//! #[rpc(server)]
+//! pub trait Greeter {
+//!     /// Greets `name`, in `language` if given.
+//!     async fn hello(&self, name: String, language: Option<String>) -> String;
+//! }
+//!
+//! let doc = GreeterServer::openrpc();
+//! assert_eq!(doc["openrpc"], "1.3.2");
+//! assert_eq!(doc["info"]["title"], "Greeter");
+//! let hello = &doc["methods"][0];
+//! assert_eq!(hello["name"], "hello");
+//! assert_eq!(hello["params"][0]["required"], true);
+//! assert_eq!(hello["params"][1]["required"], false);
+//! assert_eq!(hello["result"]["schema"]["type"], "string");
+//! ```
+
+use schemars::generate::SchemaSettings;
+use serde_json::{Map, Value, json};
+
+use crate::ErrorCode;
+use crate::meta::{MethodInfo, ServiceInfo};
+
+/// The OpenRPC version of the documents this module writes.
+pub const OPENRPC_VERSION: &str = "1.3.2";
+
+/// The OpenRPC document of `service`, with API version `0.0.0`.
+pub fn document(service: &ServiceInfo) -> Value {
+    document_with_version(service, "0.0.0")
+}
+
+/// The OpenRPC document of `service`, stating `version` as the API's version.
+pub fn document_with_version(service: &ServiceInfo, version: &str) -> Value {
+    let mut generator = SchemaSettings::draft07()
+        .with(|s| {
+            s.definitions_path = "#/components/schemas/".into();
+            s.meta_schema = None;
+        })
+        .into_generator();
+    let methods: Vec<Value> = service
+        .methods
+        .iter()
+        .map(|m| method(m, &mut generator))
+        .collect();
+    let mut info = Map::new();
+    info.insert("title".into(), service.name.into());
+    info.insert("version".into(), version.into());
+    if !service.docs.is_empty() {
+        info.insert("description".into(), service.docs.into());
+    }
+    let mut doc = Map::new();
+    doc.insert("openrpc".into(), OPENRPC_VERSION.into());
+    doc.insert("info".into(), Value::Object(info));
+    doc.insert("methods".into(), Value::Array(methods));
+    let schemas = generator.take_definitions(true);
+    if !schemas.is_empty() {
+        doc.insert("components".into(), json!({ "schemas": schemas }));
+    }
+    Value::Object(doc)
+}
+
+fn method(m: &MethodInfo, generator: &mut schemars::SchemaGenerator) -> Value {
+    let mut out = Map::new();
+    out.insert("name".into(), m.name.into());
+    if !m.summary().is_empty() {
+        out.insert("summary".into(), m.summary().into());
+    }
+    if !m.docs.is_empty() {
+        out.insert("description".into(), m.docs.into());
+    }
+    let params: Vec<Value> = m
+        .params
+        .iter()
+        .map(|p| {
+            let mut param = Map::new();
+            param.insert("name".into(), p.name.into());
+            param.insert("required".into(), (!p.optional).into());
+            param.insert("schema".into(), (p.schema)(generator).to_value());
+            if p.variadic {
+                param.insert(
+                    "description".into(),
+                    "Variadic: by position, every remaining param; by name, one array.".into(),
+                );
+                param.insert("x-variadic".into(), true.into());
+            }
+            Value::Object(param)
+        })
+        .collect();
+    out.insert("params".into(), Value::Array(params));
+    if let (Some(ty), Some(schema)) = (m.result, m.result_schema) {
+        out.insert(
+            "result".into(),
+            json!({ "name": "result", "schema": schema(generator).to_value(), "x-rust-type": ty }),
+        );
+    }
+    if let (Some(ty), Some(schema)) = (m.error, m.error_schema) {
+        out.insert(
+            "errors".into(),
+            json!([{
+                "code": ErrorCode::SERVER_ERROR,
+                "message": format!("{ty}: the method's own error; `data` holds the value, the code is chosen by the error"),
+                "data": schema(generator).to_value(),
+            }]),
+        );
+    }
+    // The server takes every method's params by position and by name.
+    out.insert("paramStructure".into(), "either".into());
+    if let Some(note) = m.deprecated {
+        out.insert("deprecated".into(), true.into());
+        if !note.is_empty() {
+            out.insert("x-deprecation-note".into(), note.into());
+        }
+    }
+    Value::Object(out)
+}
