@@ -204,6 +204,10 @@ impl Client {
         wire::write_request(&mut body, method, params, Some(id)).map_err(encode_error)?;
         let bytes = self.post(body).await?;
         let response = Response::parse(&bytes).map_err(|e| malformed(e, &bytes))?;
+        // An error the server could not tie to a request (a parse error, say) has id null.
+        if let (Some(error), "null") = (&response.error, response.id.get()) {
+            return Err(Error::Rpc(error.clone()));
+        }
         if response.numeric_id() != Some(id) {
             return Err(Error::Malformed(format!(
                 "the response's id {} is not the request's id {id}",
