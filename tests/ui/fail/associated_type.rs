@@ -1,0 +1,10 @@
+use rpc_core::rpc;
+
+#[rpc]
+trait Api {
+    type Item;
+
+    async fn get(&self) -> u32;
+}
+
+fn main() {}

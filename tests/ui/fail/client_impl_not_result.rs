@@ -1,0 +1,28 @@
+use rpc_core::{RpcError, rpc};
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Serialize, Deserialize)]
+struct Failed(String);
+
+impl std::fmt::Display for Failed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl RpcError for Failed {}
+
+impl From<rpc_core::Error> for Failed {
+    fn from(e: rpc_core::Error) -> Self {
+        Failed(e.to_string())
+    }
+}
+
+#[rpc(client_impl)]
+trait Api {
+    async fn get(&self) -> Result<u32, Failed>;
+
+    async fn count(&self) -> u32;
+}
+
+fn main() {}

@@ -1,0 +1,8 @@
+use rpc_core::rpc;
+
+#[rpc]
+trait Api {
+    async fn echo<T>(&self, value: T) -> T;
+}
+
+fn main() {}
