@@ -3,8 +3,10 @@
 
 use std::collections::HashMap;
 
+use std::fmt::Display;
+
 use proc_macro2::Span;
-use syn::spanned::Spanned;
+use quote::ToTokens;
 use syn::{FnArg, TraitItem, Type};
 
 use crate::ast::{Method, Output, RpcTrait};
@@ -23,34 +25,50 @@ const RESERVED: &[&str] = &[
 /// The most params one method may have (the runtime decodes tuples up to this size).
 const MAX_PARAMS: usize = 16;
 
+/// Where the errors go: `at` a span, or `on` whole tokens so the error underlines all of them.
+struct Errors<'a>(&'a mut Vec<syn::Error>);
+
+impl Errors<'_> {
+    fn at(&mut self, span: Span, msg: impl Display) {
+        self.0.push(syn::Error::new(span, msg));
+    }
+
+    fn on(&mut self, tokens: &dyn ToTokens, msg: impl Display) {
+        self.0
+            .push(syn::Error::new_spanned(tokens.to_token_stream(), msg));
+    }
+}
+
 pub(crate) fn check(rpc: &RpcTrait, errors: &mut Vec<syn::Error>) {
     let item = &rpc.item;
-    let mut err = |span: Span, msg: &str| errors.push(syn::Error::new(span, msg));
+    let mut err = Errors(errors);
     if !item.generics.params.is_empty() {
-        err(
-            item.generics.span(),
+        err.on(
+            &item.generics,
             "generic `#[rpc]` traits are not supported: the wire has one concrete type per param",
         );
     }
     if let Some(wc) = &item.generics.where_clause {
-        err(wc.span(), "`#[rpc]` traits cannot have a where clause");
+        err.on(wc, "`#[rpc]` traits cannot have a where clause");
     }
     if let Some(unsafety) = &item.unsafety {
-        err(unsafety.span(), "`#[rpc]` traits cannot be `unsafe`");
+        err.on(unsafety, "`#[rpc]` traits cannot be `unsafe`");
     }
     for trait_item in &item.items {
         match trait_item {
             TraitItem::Fn(_) => {}
-            other => err(
-                other.span(),
+            other => err.on(
+                other,
                 "`#[rpc]` traits hold only methods: move associated types and consts elsewhere",
             ),
         }
     }
-    if let Some(ns) = &rpc.args.namespace
-        && (ns.value().is_empty() || ns.value().starts_with("rpc"))
-    {
-        err(
+    let reserved_namespace = rpc.args.namespace.as_ref().is_some_and(|ns| {
+        let ns = ns.value();
+        ns.is_empty() || ns == "rpc" || ns.starts_with("rpc.")
+    });
+    if let Some(ns) = rpc.args.namespace.as_ref().filter(|_| reserved_namespace) {
+        err.at(
             ns.span(),
             "namespace must be non-empty and must not be `rpc`, which JSON-RPC reserves",
         );
@@ -59,7 +77,7 @@ pub(crate) fn check(rpc: &RpcTrait, errors: &mut Vec<syn::Error>) {
     if let Some(span) = rpc.args.client_impl
         && !client
     {
-        err(
+        err.at(
             span,
             "`client_impl` needs the client: add `client` or remove `server`",
         );
@@ -71,69 +89,73 @@ pub(crate) fn check(rpc: &RpcTrait, errors: &mut Vec<syn::Error>) {
     for method in &rpc.methods {
         for (name, span) in method.wire_names() {
             if name.starts_with("rpc.") {
-                err(
+                // A reserved namespace has been reported once already.
+                if reserved_namespace {
+                    continue;
+                }
+                err.at(
                     span,
                     &format!(
                         "method name `{name}` starts with `rpc.`, which JSON-RPC reserves for the protocol"
                     ),
                 );
             } else if name.is_empty() {
-                err(span, "method name must not be empty");
-            } else if seen.insert(name.clone(), span).is_some() {
-                err(span, &format!("duplicate method name `{name}`"));
+                err.at(span, "method name must not be empty");
+            } else if let Some(first) = seen.insert(name.clone(), span) {
+                err.at(span, format!("duplicate method name `{name}`"));
+                err.at(first, format!("`{name}` is first used here"));
             }
         }
     }
 }
 
-fn check_method(method: &Method, client_impl: bool, err: &mut impl FnMut(Span, &str)) {
+fn check_method(method: &Method, client_impl: bool, err: &mut Errors<'_>) {
     let sig = &method.item.sig;
     if sig.asyncness.is_none() {
-        err(
-            sig.fn_token.span(),
+        err.on(
+            &sig.fn_token,
             "`#[rpc]` methods must be `async fn`: a remote call always waits",
         );
     }
     if let Some(c) = &sig.constness {
-        err(c.span(), "`#[rpc]` methods cannot be `const`");
+        err.on(c, "`#[rpc]` methods cannot be `const`");
     }
     if let Some(u) = &sig.unsafety {
-        err(u.span(), "`#[rpc]` methods cannot be `unsafe`");
+        err.on(u, "`#[rpc]` methods cannot be `unsafe`");
     }
     if !sig.generics.params.is_empty() || sig.generics.where_clause.is_some() {
-        err(
-            sig.generics.span(),
+        err.on(
+            &sig.generics,
             "generic `#[rpc]` methods are not supported: the wire has one concrete type per param",
         );
     }
     if let Some(v) = &sig.variadic {
-        err(
-            v.span(),
+        err.on(
+            v,
             "C variadics are not supported; use `#[rpc(variadic)]` on a `Vec` param",
         );
     }
     match sig.inputs.first() {
         Some(FnArg::Receiver(r))
             if r.reference.is_some() && r.mutability.is_none() && r.colon_token.is_none() => {}
-        Some(FnArg::Receiver(r)) => err(
-            r.span(),
-            "`#[rpc]` methods take `&self`: calls run concurrently",
-        ),
-        _ => err(sig.ident.span(), "`#[rpc]` methods take `&self` first"),
+        Some(FnArg::Receiver(r)) => {
+            err.on(r, "`#[rpc]` methods take `&self`: calls run concurrently")
+        }
+        _ => err.on(&sig.ident, "`#[rpc]` methods take `&self` first"),
     }
     let ident = method.ident.to_string();
     if RESERVED.contains(&ident.as_str()) {
-        err(
-            method.ident.span(),
-            &format!(
+        err.on(
+            &method.ident,
+            format!(
                 "method `{ident}` would collide with the generated client's own `{ident}`; rename it and keep the wire name with `#[rpc(name = \"{ident}\")]`"
             ),
         );
     }
     if method.params.len() > MAX_PARAMS {
-        err(
-            sig.inputs.span(),
-            &format!("`#[rpc]` methods take at most {MAX_PARAMS} params"),
+        err.on(
+            &sig.inputs,
+            format!("`#[rpc]` methods take at most {MAX_PARAMS} params"),
         );
     }
     let last = method.params.len().saturating_sub(1);
@@ -141,47 +163,46 @@ fn check_method(method: &Method, client_impl: bool, err: &mut impl FnMut(Span, &
         if let Some(span) = param.variadic
             && i != last
         {
-            err(span, "only the last param can be variadic");
+            err.at(span, "only the last param can be variadic");
         }
-        if let Some(span) = borrowed(&param.ty) {
-            err(
-                span,
+        if let Some(tokens) = borrowed(&param.ty) {
+            err.on(
+                &tokens,
                 "`#[rpc]` params must be owned types: the value is decoded from the request",
             );
         }
     }
     if let Some(ty) = method.output.ok_type()
-        && let Some(span) = borrowed(ty)
+        && let Some(tokens) = borrowed(ty)
     {
-        err(span, "`#[rpc]` results must be owned types");
+        err.on(&tokens, "`#[rpc]` results must be owned types");
     }
     if client_impl && !matches!(method.output, Output::Result { .. }) {
-        let span = match &sig.output {
-            syn::ReturnType::Type(_, ty) => ty.span(),
-            syn::ReturnType::Default => sig.ident.span(),
-        };
-        err(
-            span,
-            "with `client_impl` every method returns `Result<T, E>` with `E: From<rpc_core::Error>`, so that a failed call has somewhere to go",
-        );
+        let msg = "with `client_impl` every method returns `Result<T, E>` with `E: From<rpc_core::Error>`, so that a failed call has somewhere to go (write `Result<T, E>` out: the macro cannot see through type aliases)";
+        match &sig.output {
+            syn::ReturnType::Type(_, ty) => err.on(ty, msg),
+            syn::ReturnType::Default => err.on(&sig.ident, msg),
+        }
     }
 }
 
-/// The span of a reference, `impl Trait` or bare trait object inside `ty`.
-fn borrowed(ty: &Type) -> Option<Span> {
+/// The tokens of a reference, `impl Trait`, trait object, slice or non-`'static` lifetime inside
+/// `ty`.
+fn borrowed(ty: &Type) -> Option<proc_macro2::TokenStream> {
     match ty {
-        Type::Reference(r) => Some(r.span()),
-        Type::ImplTrait(t) => Some(t.span()),
-        Type::TraitObject(t) => Some(t.span()),
+        Type::Reference(_) | Type::ImplTrait(_) | Type::TraitObject(_) | Type::Slice(_) => {
+            Some(ty.to_token_stream())
+        }
         Type::Paren(p) => borrowed(&p.elem),
         Type::Group(g) => borrowed(&g.elem),
         Type::Tuple(t) => t.elems.iter().find_map(borrowed),
         Type::Array(a) => borrowed(&a.elem),
-        Type::Slice(s) => Some(s.span()),
         Type::Path(p) => p.path.segments.iter().find_map(|s| match &s.arguments {
             syn::PathArguments::AngleBracketed(args) => args.args.iter().find_map(|a| match a {
                 syn::GenericArgument::Type(t) => borrowed(t),
-                syn::GenericArgument::Lifetime(l) if l.ident != "static" => Some(l.span()),
+                syn::GenericArgument::Lifetime(l) if l.ident != "static" => {
+                    Some(l.to_token_stream())
+                }
                 _ => None,
             }),
             _ => None,

@@ -3,7 +3,8 @@
 //! the trait itself implemented by the client.
 
 use proc_macro2::TokenStream;
-use quote::quote;
+use quote::{quote, quote_spanned};
+use syn::spanned::Spanned;
 
 use super::{assert_type, deprecated_attr, item_ident};
 use crate::ast::{Method, Output, RpcTrait};
@@ -18,18 +19,24 @@ pub(super) fn expand(rpc: &RpcTrait) -> TokenStream {
     let batch_notify = item_ident(rpc, "BatchNotify");
     let has_notifications = rpc.methods.iter().any(Method::is_notification);
 
-    let calls = rpc.methods.iter().map(|m| client_method(m, vis));
-    let batch_calls = rpc.methods.iter().map(|m| batch_method(m, vis));
+    let calls = rpc
+        .methods
+        .iter()
+        .map(|m| super::respan(client_method(m, vis), m.ident.span()));
+    let batch_calls = rpc
+        .methods
+        .iter()
+        .map(|m| super::respan(batch_method(m, vis), m.ident.span()));
     let notify_calls = rpc
         .methods
         .iter()
         .filter(|m| m.is_notification())
-        .map(|m| notify_method(m, vis));
+        .map(|m| super::respan(notify_method(m, vis), m.ident.span()));
     let batch_notify_calls = rpc
         .methods
         .iter()
         .filter(|m| m.is_notification())
-        .map(|m| batch_notify_method(m, vis));
+        .map(|m| super::respan(batch_notify_method(m, vis), m.ident.span()));
     let checks = rpc.methods.iter().flat_map(type_checks);
 
     let client_doc = format!(
@@ -185,6 +192,20 @@ fn params_expr(m: &Method) -> TokenStream {
     }
 }
 
+/// `on.call(..)` and `on.call_typed(..)` for `m`, spanned at the method's name so that an
+/// unmet bound is reported on the user's method, not on the attribute.
+fn calls(m: &Method, on: TokenStream) -> (TokenStream, TokenStream) {
+    let name = &m.name;
+    let params = params_expr(m);
+    let ok = ok_type(m);
+    let span = m.ident.span();
+    let params = super::respan(params, span);
+    let call = quote_spanned!(span=> #on.call::<#ok, _>(#name, #params));
+    let err = m.output.err_type();
+    let call_typed = quote_spanned!(span=> #on.call_typed::<#ok, #err, _>(#name, #params));
+    (call, call_typed)
+}
+
 /// The method's arguments as declared: `name: Type, ...`.
 fn args(m: &Method) -> TokenStream {
     let args = m.params.iter().map(|p| {
@@ -208,9 +229,13 @@ fn ok_type(m: &Method) -> TokenStream {
 
 fn client_method(m: &Method, vis: &syn::Visibility) -> TokenStream {
     let ident = &m.ident;
-    let name = &m.name;
+    let (call, call_typed) = calls(m, quote!(self.client));
+    let span = m.ident.span();
+    let (call, call_typed) = (
+        quote_spanned!(span=> #call.await),
+        quote_spanned!(span=> #call_typed.await),
+    );
     let args = args(m);
-    let params = params_expr(m);
     let docs = docs(m);
     let deprecated = deprecated_attr(m);
     let ok = ok_type(m);
@@ -219,14 +244,14 @@ fn client_method(m: &Method, vis: &syn::Visibility) -> TokenStream {
             #docs
             #deprecated
             #vis async fn #ident(&self, #args) -> ::core::result::Result<#ok, ::rpc_core::CallError<#err>> {
-                self.client.call_typed::<#ok, #err, _>(#name, #params).await
+                #call_typed
             }
         },
         _ => quote! {
             #docs
             #deprecated
             #vis async fn #ident(&self, #args) -> ::core::result::Result<#ok, ::rpc_core::Error> {
-                self.client.call::<#ok, _>(#name, #params).await
+                #call
             }
         },
     }
@@ -234,9 +259,9 @@ fn client_method(m: &Method, vis: &syn::Visibility) -> TokenStream {
 
 fn batch_method(m: &Method, vis: &syn::Visibility) -> TokenStream {
     let ident = &m.ident;
+    let (call, call_typed) = calls(m, quote!(self.batch));
     let name = &m.name;
     let args = args(m);
-    let params = params_expr(m);
     let deprecated = deprecated_attr(m);
     let ok = ok_type(m);
     let doc = format!(
@@ -247,14 +272,14 @@ fn batch_method(m: &Method, vis: &syn::Visibility) -> TokenStream {
             #[doc = #doc]
             #deprecated
             #vis fn #ident(&mut self, #args) -> ::rpc_client::TypedSlot<#ok, #err> {
-                self.batch.call_typed(#name, #params)
+                #call_typed
             }
         },
         _ => quote! {
             #[doc = #doc]
             #deprecated
             #vis fn #ident(&mut self, #args) -> ::rpc_client::Slot<#ok> {
-                self.batch.call(#name, #params)
+                #call
             }
         },
     }
@@ -318,17 +343,22 @@ fn client_impl(rpc: &RpcTrait) -> TokenStream {
         let idents = m.params.iter().map(|p| &p.ident);
         let ok = ok_type(m);
         let err = m.output.err_type();
-        quote! {
+        let flatten = match err {
+            Some(e) => quote_spanned!(e.span()=> ::rpc_core::CallError::<#e>::flatten),
+            None => quote!(::rpc_core::CallError::flatten),
+        };
+        let method = quote! {
             fn #ident(&self, #args) -> impl ::core::future::Future<
                 Output = ::core::result::Result<#ok, #err>,
             > + ::core::marker::Send {
                 async move {
                     #client::#ident(self, #(#idents),*)
                         .await
-                        .map_err(::rpc_core::CallError::flatten)
+                        .map_err(#flatten)
                 }
             }
-        }
+        };
+        super::respan(method, m.ident.span())
     });
     let checks = rpc
         .methods

@@ -64,6 +64,20 @@ fn expand(rpc: &RpcTrait) -> TokenStream {
 fn fallback_trait(rpc: &RpcTrait) -> TokenStream {
     let mut item = rpc.item.clone();
     crate::ast::strip_rpc_attrs(&mut item.attrs);
+    // A pattern other than an identifier is already reported; `_` keeps rustc from repeating it.
+    for trait_item in &mut item.items {
+        if let TraitItem::Fn(f) = trait_item
+            && f.default.is_none()
+        {
+            for input in &mut f.sig.inputs {
+                if let syn::FnArg::Typed(pat) = input
+                    && !matches!(*pat.pat, syn::Pat::Ident(_))
+                {
+                    *pat.pat = syn::parse_quote!(_);
+                }
+            }
+        }
+    }
     quote!(#item)
 }
 
@@ -123,4 +137,22 @@ fn assert_type(path: &str, ty: &syn::Type) -> TokenStream {
     quote_spanned! {ty.span()=>
         ::rpc_core::__private::#check::<#ty>();
     }
+}
+
+/// `tokens` with every span set to `span`, so that a type error anywhere in them is reported at
+/// the user's tokens rather than at the attribute.
+fn respan(tokens: TokenStream, span: proc_macro2::Span) -> TokenStream {
+    tokens
+        .into_iter()
+        .map(|mut tree| {
+            if let proc_macro2::TokenTree::Group(g) = &tree {
+                let mut group = proc_macro2::Group::new(g.delimiter(), respan(g.stream(), span));
+                group.set_span(span);
+                tree = proc_macro2::TokenTree::Group(group);
+            } else {
+                tree.set_span(span);
+            }
+            tree
+        })
+        .collect()
 }

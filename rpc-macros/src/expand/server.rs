@@ -2,7 +2,8 @@
 //! implementing the trait, dispatching on the method name with one generated `match`.
 
 use proc_macro2::TokenStream;
-use quote::quote;
+use quote::{quote, quote_spanned};
+use syn::spanned::Spanned;
 
 use super::{assert_type, item_ident};
 use crate::ast::{Method, Output, RpcTrait};
@@ -82,27 +83,35 @@ fn dispatch_arm(rpc: &RpcTrait, m: &Method) -> TokenStream {
     let tys = m.params.iter().map(|p| &p.ty);
     let param_names = m.params.iter().map(|p| &p.name);
     let variadic = m.is_variadic();
+    // Errors from the runtime bounds land on the user's tokens: the param list for decoding,
+    // the return type for encoding.
+    let sig = &m.item.sig;
+    let params_span = sig.paren_token.span.join();
+    let output_span = match &sig.output {
+        syn::ReturnType::Type(_, ty) => ty.span(),
+        syn::ReturnType::Default => m.ident.span(),
+    };
     let write = match &m.output {
         Output::Unit => quote! {
             let () = __rpc_value;
             __rpc_out.extend_from_slice(b"null");
             ::core::result::Result::Ok(())
         },
-        Output::Value(_) => quote! {
+        Output::Value(_) => quote_spanned! {output_span=>
             ::rpc_core::__private::write_value(__rpc_out, &__rpc_value)
         },
-        Output::Result { .. } => quote! {
+        Output::Result { .. } => quote_spanned! {output_span=>
             ::rpc_core::__private::write_result(__rpc_out, __rpc_value)
         },
+    };
+    let decode = quote_spanned! {params_span=>
+        ::rpc_core::params::decode::<(#(#tys,)*)>(__rpc_params, &__RPC_SIGNATURE)
     };
     quote! {
         #(#names)|* => {
             static __RPC_SIGNATURE: ::rpc_core::params::Signature =
                 ::rpc_core::params::Signature::new(&[#(#param_names),*], #variadic);
-            let (#(#idents,)*) = ::rpc_core::params::decode::<(#(#tys,)*)>(
-                __rpc_params,
-                &__RPC_SIGNATURE,
-            )?;
+            let (#(#idents,)*) = #decode?;
             let __rpc_value = <S as #trait_ident>::#method(&self.0, #(#idents),*).await;
             #write
         }
