@@ -52,3 +52,59 @@ say "Python interop clients ready in $venv ($(
     "$venv/bin/python" -m pip freeze --disable-pip-version-check -r "$requirements" 2>/dev/null |
         sed '/^##/,$d' | tr '\n' ' ' | sed 's/ $//'
 ))"
+
+# --- OpenRPC validator and headless Chromium (tests/tests/openrpc.rs, explorer_browser.rs) ----
+# The OpenRPC project's own validator (@open-rpc/schema-utils-js, @open-rpc/meta-schema), pinned
+# in tests/openrpc/package-lock.json and installed into tests/openrpc/node_modules; and Debian's
+# chromium and chromium-driver, which drive the explorer page headless.
+openrpc_dir=tests/openrpc
+
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+    say "node and npm are required (for the OpenRPC validation test); install Node.js 18 or later and run me again"
+    exit 1
+fi
+
+# `npm ci` installs exactly the lock's tree but always starts over: skip it when that tree is
+# already in place (npm writes node_modules/.package-lock.json as it installs).
+openrpc_installed() {
+    [ -f "$openrpc_dir/node_modules/.package-lock.json" ] &&
+        [ "$openrpc_dir/node_modules/.package-lock.json" -nt "$openrpc_dir/package-lock.json" ] &&
+        (cd "$openrpc_dir" && npm ls --all >/dev/null 2>&1)
+}
+if ! openrpc_installed; then
+    say "installing the OpenRPC validator into $openrpc_dir/node_modules"
+    (cd "$openrpc_dir" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+fi
+say "OpenRPC validator ready in $openrpc_dir ($(
+    cd "$openrpc_dir" && node -e '
+        for (const p of ["@open-rpc/schema-utils-js", "@open-rpc/meta-schema", "ajv"])
+            process.stdout.write(`${p}@${require(`${p}/package.json`).version} `)' | sed 's/ $//'
+))"
+
+deb_installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'; }
+
+browser_missing=()
+if command -v dpkg-query >/dev/null 2>&1; then
+    # DejaVu: one font that is always there, so the page renders the same everywhere.
+    for pkg in chromium chromium-driver fonts-dejavu-core; do
+        deb_installed "$pkg" || browser_missing+=("$pkg")
+    done
+elif ! command -v chromium >/dev/null 2>&1 || ! command -v chromedriver >/dev/null 2>&1; then
+    say "chromium and chromedriver are required (for the explorer's browser test); install them and run me again"
+    exit 1
+fi
+if [ "${#browser_missing[@]}" -gt 0 ]; then
+    if [ "$(id -u)" -ne 0 ]; then
+        say "installing ${browser_missing[*]} needs root: run me as root, or install them yourself"
+        exit 1
+    fi
+    say "installing ${browser_missing[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    if ! apt-get install -y -qq --no-install-recommends "${browser_missing[@]}" >/dev/null 2>&1; then
+        # The package lists are probably missing or stale (fresh machine): refresh, retry.
+        apt-get update -qq >/dev/null
+        apt-get install -y -qq --no-install-recommends "${browser_missing[@]}" >/dev/null
+    fi
+fi
+say "headless browser ready ($(chromium --version 2>/dev/null | head -n1); $(
+    chromedriver --version 2>/dev/null | cut -d' ' -f1-2))"

@@ -95,7 +95,7 @@ pub(crate) fn check(rpc: &RpcTrait, errors: &mut Vec<syn::Error>) {
                 }
                 err.at(
                     span,
-                    &format!(
+                    format!(
                         "method name `{name}` starts with `rpc.`, which JSON-RPC reserves for the protocol"
                     ),
                 );
