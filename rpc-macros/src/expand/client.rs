@@ -348,14 +348,10 @@ fn client_impl(rpc: &RpcTrait) -> TokenStream {
             None => quote!(::rpc_core::CallError::flatten),
         };
         let method = quote! {
-            fn #ident(&self, #args) -> impl ::core::future::Future<
-                Output = ::core::result::Result<#ok, #err>,
-            > + ::core::marker::Send {
-                async move {
-                    #client::#ident(self, #(#idents),*)
-                        .await
-                        .map_err(#flatten)
-                }
+            async fn #ident(&self, #args) -> ::core::result::Result<#ok, #err> {
+                #client::#ident(self, #(#idents),*)
+                    .await
+                    .map_err(#flatten)
             }
         };
         super::respan(method, m.ident.span())
