@@ -64,6 +64,16 @@ pub fn document_with_version(service: &ServiceInfo, version: &str) -> Value {
     Value::Object(doc)
 }
 
+/// A schema written in place, with the generator's draft-07 rewrites applied (the generator
+/// applies them itself only to the shared `components.schemas`).
+fn inline(schema: crate::meta::SchemaFn, generator: &mut schemars::SchemaGenerator) -> Value {
+    let mut schema = schema(generator);
+    for transform in generator.transforms_mut() {
+        transform.transform(&mut schema);
+    }
+    schema.to_value()
+}
+
 fn method(m: &MethodInfo, generator: &mut schemars::SchemaGenerator) -> Value {
     let mut out = Map::new();
     out.insert("name".into(), m.name.into());
@@ -80,7 +90,7 @@ fn method(m: &MethodInfo, generator: &mut schemars::SchemaGenerator) -> Value {
             let mut param = Map::new();
             param.insert("name".into(), p.name.into());
             param.insert("required".into(), (!p.optional).into());
-            param.insert("schema".into(), (p.schema)(generator).to_value());
+            param.insert("schema".into(), inline(p.schema, generator));
             if p.variadic {
                 param.insert(
                     "description".into(),
@@ -95,18 +105,20 @@ fn method(m: &MethodInfo, generator: &mut schemars::SchemaGenerator) -> Value {
     if let (Some(ty), Some(schema)) = (m.result, m.result_schema) {
         out.insert(
             "result".into(),
-            json!({ "name": "result", "schema": schema(generator).to_value(), "x-rust-type": ty }),
+            json!({ "name": "result", "schema": inline(schema, generator), "x-rust-type": ty }),
         );
     }
     if let (Some(ty), Some(schema)) = (m.error, m.error_schema) {
+        // An OpenRPC error object holds an example, not a schema, and takes no extensions: the
+        // error type's schema (of the error object's `data`) goes on the method instead.
         out.insert(
             "errors".into(),
             json!([{
                 "code": ErrorCode::SERVER_ERROR,
-                "message": format!("{ty}: the method's own error; `data` holds the value, the code is chosen by the error"),
-                "data": schema(generator).to_value(),
+                "message": format!("{ty}: the method's own error, its value in `data` (see `x-error-schema`); each value may choose another code"),
             }]),
         );
+        out.insert("x-error-schema".into(), inline(schema, generator));
     }
     // The server takes every method's params by position and by name.
     out.insert("paramStructure".into(), "either".into());

@@ -1,0 +1,550 @@
+//! Self-description: the OpenRPC documents `rpc.discover` serves, checked by the OpenRPC
+//! project's own validator, and the XML-RPC style `system.*` introspection methods.
+//!
+//! The validator is `tests/openrpc/validate.mjs`, run with node: `@open-rpc/schema-utils-js`
+//! (`validateOpenRPCDocument` and `parseOpenRPCDocument`) and the standalone
+//! `@open-rpc/meta-schema` compiled with ajv, pinned in `tests/openrpc/package-lock.json` and
+//! installed into `tests/openrpc/node_modules` by `scripts/setup-test-deps.sh`.
+
+mod common;
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitStatus, Stdio};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use examples::calculator::{CalculatorServer, LocalCalculator};
+use examples::spec::{SpecExamplesServer, SpecService};
+use rpc_server::RpcService;
+use serde_json::{Value, json};
+
+/// How long the validator may run before it is killed.
+const TIMEOUT: Duration = Duration::from_secs(60);
+
+const CALCULATOR_METHODS: [&str; 4] = ["add_together", "quadratic", "remote_repr", "lengths"];
+const SPEC_METHODS: [&str; 7] = [
+    "subtract",
+    "sum",
+    "get_data",
+    "update",
+    "notify_hello",
+    "notify_sum",
+    "notifications_seen",
+];
+const BUILTIN_METHODS: [&str; 4] = [
+    "rpc.discover",
+    "system.listMethods",
+    "system.methodHelp",
+    "system.methodSignature",
+];
+
+/// The workspace root: the parent of this package.
+fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("the tests package lives inside the workspace")
+        .to_path_buf()
+}
+
+/// Calls `method` over HTTP and returns the whole response object.
+async fn call(url: &str, method: &str, params: Option<Value>) -> Value {
+    let mut request = json!({ "jsonrpc": "2.0", "id": 1, "method": method });
+    if let Some(params) = params {
+        request["params"] = params;
+    }
+    let raw = common::post(url, &request.to_string()).await;
+    assert_eq!(raw.status, 200, "{method}: {raw:?}");
+    raw.json()
+}
+
+/// Calls `method` and returns its result; fails the test on an error answer.
+async fn result(url: &str, method: &str, params: Option<Value>) -> Value {
+    let answer = call(url, method, params).await;
+    assert!(answer.get("error").is_none(), "{method}: {answer}");
+    answer["result"].clone()
+}
+
+/// Calls `method` and returns the code of the error it answers with.
+async fn error_code(url: &str, method: &str, params: Option<Value>) -> i64 {
+    let answer = call(url, method, params).await;
+    answer["error"]["code"]
+        .as_i64()
+        .unwrap_or_else(|| panic!("{method}: expected an error, got {answer}"))
+}
+
+/// The document a live server answers `rpc.discover` with.
+async fn discover(url: &str) -> Value {
+    let doc = result(url, "rpc.discover", None).await;
+    assert!(doc.is_object(), "rpc.discover: {doc}");
+    doc
+}
+
+/// `doc`'s methods, by name, in order.
+fn method_names(doc: &Value) -> Vec<&str> {
+    doc["methods"]
+        .as_array()
+        .expect("`methods` is an array")
+        .iter()
+        .map(|m| m["name"].as_str().expect("every method has a name"))
+        .collect()
+}
+
+fn method<'a>(doc: &'a Value, name: &str) -> &'a Value {
+    doc["methods"]
+        .as_array()
+        .expect("`methods` is an array")
+        .iter()
+        .find(|m| m["name"] == name)
+        .unwrap_or_else(|| panic!("no method `{name}` in the document"))
+}
+
+/// Follows a `{"$ref": "#/components/schemas/X"}` to the schema it names.
+fn resolve<'a>(doc: &'a Value, schema: &'a Value) -> &'a Value {
+    match schema.get("$ref").and_then(Value::as_str) {
+        Some(reference) => {
+            let pointer = reference
+                .strip_prefix('#')
+                .unwrap_or_else(|| panic!("not a local reference: {reference}"));
+            doc.pointer(pointer)
+                .unwrap_or_else(|| panic!("dangling reference {reference}"))
+        }
+        None => schema,
+    }
+}
+
+/// Writes `doc` to a file of its own under the target dir for the validator to read.
+fn write_doc(name: &str, doc: &Value) -> PathBuf {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR"));
+    std::fs::create_dir_all(dir).expect("create the target's tmp dir");
+    let path = dir.join(format!("openrpc-{}-{name}.json", std::process::id()));
+    let text = serde_json::to_string_pretty(doc).expect("a Value serializes");
+    std::fs::write(&path, text).expect("write the document");
+    path
+}
+
+/// Reads all of a child's pipe on a thread, so a chatty child never blocks on a full pipe.
+fn drain(pipe: Option<impl Read + Send + 'static>) -> JoinHandle<String> {
+    std::thread::spawn(move || {
+        let mut bytes = Vec::new();
+        if let Some(mut pipe) = pipe {
+            // A read error only shortens the captured output.
+            let _ = pipe.read_to_end(&mut bytes);
+        }
+        String::from_utf8_lossy(&bytes).into_owned()
+    })
+}
+
+/// Runs `tests/openrpc/validate.mjs` over `files`: its exit status (`None` when it ran over
+/// [`TIMEOUT`] and was killed) and its report.
+fn run_validator(files: &[PathBuf]) -> (Option<ExitStatus>, String) {
+    let dir = workspace_root().join("tests").join("openrpc");
+    let installed = dir
+        .join("node_modules")
+        .join("@open-rpc")
+        .join("schema-utils-js")
+        .join("package.json");
+    assert!(
+        installed.is_file(),
+        "the OpenRPC validator is not installed: {} does not exist.\n\
+         Run `scripts/setup-test-deps.sh` from the workspace root, then run the tests again.",
+        installed.display()
+    );
+    let mut child = Command::new("node")
+        .arg(dir.join("validate.mjs"))
+        .args(files)
+        .current_dir(&dir)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| {
+            panic!(
+                "cannot run `node` ({e}); install Node.js, then run `scripts/setup-test-deps.sh`"
+            )
+        });
+    let stdout = drain(child.stdout.take());
+    let stderr = drain(child.stderr.take());
+    let deadline = Instant::now() + TIMEOUT;
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("waiting for node") {
+            break Some(status);
+        }
+        if Instant::now() >= deadline {
+            // It may have just exited; either way it is gone after `wait`.
+            let _ = child.kill();
+            let _ = child.wait();
+            break None;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let report = format!(
+        "{}{}",
+        stdout.join().unwrap_or_default(),
+        stderr.join().unwrap_or_default()
+    );
+    (status, report)
+}
+
+/// Runs the validator over `files`; fails the test, showing the validator's report, unless
+/// every document is valid. Returns the report.
+fn validate(files: &[PathBuf]) -> String {
+    match run_validator(files) {
+        (Some(status), report) if status.success() => report,
+        (Some(status), report) => {
+            panic!("the OpenRPC validator rejected a document ({status}):\n{report}")
+        }
+        (None, report) => {
+            panic!("the OpenRPC validator ran over {TIMEOUT:?} and was killed:\n{report}")
+        }
+    }
+}
+
+/// Both example services' documents, as served over HTTP and as built without a server, pass
+/// the OpenRPC project's meta-schema validation, and every `$ref` in them resolves.
+#[tokio::test]
+async fn documents_pass_the_openrpc_validator() {
+    let calculator = common::serve(examples::calculator::app(), "/rpc").await;
+    let spec = common::serve(examples::spec::app(), "/rpc").await;
+    let served_calculator = discover(&calculator).await;
+    let served_spec = discover(&spec).await;
+
+    // Served documents are the static ones with the API version the app states.
+    let mut built_calculator = CalculatorServer::openrpc();
+    let mut built_spec = SpecExamplesServer::openrpc();
+    assert_eq!(built_calculator["info"]["version"], "0.0.0");
+    let files = [
+        write_doc("calculator-served", &served_calculator),
+        write_doc("spec-served", &served_spec),
+        write_doc("calculator-built", &built_calculator),
+        write_doc("spec-built", &built_spec),
+    ];
+    built_calculator["info"]["version"] = "1.0.0".into();
+    built_spec["info"]["version"] = "1.0.0".into();
+    assert_eq!(served_calculator, built_calculator);
+    assert_eq!(served_spec, built_spec);
+
+    let report = validate(&files);
+    println!("{report}");
+    assert_eq!(
+        report.lines().filter(|l| l.starts_with("ok ")).count(),
+        3 * files.len(),
+        "every check of every document passed:\n{report}"
+    );
+    for file in files {
+        let _ = std::fs::remove_file(file);
+    }
+}
+
+/// The validator is not a rubber stamp: it rejects a broken document and a dangling reference,
+/// naming where.
+#[test]
+fn validator_rejects_broken_documents() {
+    let mut broken = CalculatorServer::openrpc();
+    broken["methods"][1]["params"][0]["required"] = "yes".into();
+    let mut dangling = CalculatorServer::openrpc();
+    dangling["methods"][1]["params"][0]["schema"] = json!({ "$ref": "#/components/schemas/Nope" });
+    let files = [
+        write_doc("broken", &broken),
+        write_doc("dangling", &dangling),
+    ];
+    let (status, report) = run_validator(&files);
+    assert_eq!(status.and_then(|s| s.code()), Some(1), "{report}");
+    assert!(
+        report.contains(".methods[1].params[0].required"),
+        "{report}"
+    );
+    assert!(report.contains("#/components/schemas/Nope"), "{report}");
+    assert!(report.contains("2 of 2 documents invalid"), "{report}");
+    for file in files {
+        let _ = std::fs::remove_file(file);
+    }
+}
+
+/// The calculator's document describes every method: docs, params with their required flags,
+/// result and error schemas.
+#[tokio::test]
+async fn calculator_document_describes_every_method() {
+    let url = common::serve(examples::calculator::app(), "/rpc").await;
+    let doc = discover(&url).await;
+
+    assert_eq!(doc["openrpc"], "1.3.2");
+    assert_eq!(doc["info"]["title"], "Calculator");
+    assert_eq!(doc["info"]["version"], "1.0.0");
+    assert_eq!(
+        doc["info"]["description"],
+        "A calculator with a few helpful extras."
+    );
+    assert_eq!(method_names(&doc), CALCULATOR_METHODS);
+
+    for name in CALCULATOR_METHODS {
+        let m = method(&doc, name);
+        for key in ["summary", "description"] {
+            let text = m[key].as_str().unwrap_or_default();
+            assert!(!text.is_empty(), "{name} has a {key}: {m}");
+        }
+        assert_eq!(m["paramStructure"], "either", "{name}");
+        assert!(m.get("deprecated").is_none(), "{name}");
+        // None of them is a notification: each states its result.
+        assert!(m["result"]["schema"].is_object() || m["result"]["schema"] == true);
+        assert_eq!(m["result"]["name"], "result");
+        for param in m["params"].as_array().expect("params is an array") {
+            assert!(param["name"].is_string(), "{name}: {param}");
+            assert!(param["required"].is_boolean(), "{name}: {param}");
+            assert!(param.get("schema").is_some(), "{name}: {param}");
+        }
+    }
+
+    let quadratic = method(&doc, "quadratic");
+    assert_eq!(
+        quadratic["summary"],
+        "Roots of `a*x*x + b*x + c == 0`, smallest first; a double root is listed once."
+    );
+    let params = quadratic["params"].as_array().expect("params");
+    assert_eq!(params.len(), 3);
+    for (param, name) in params.iter().zip(["a", "b", "c"]) {
+        assert_eq!(param["name"], name);
+        assert_eq!(param["required"], true, "{param}");
+        assert_eq!(param["schema"]["type"], "number", "{param}");
+    }
+    assert_eq!(quadratic["result"]["schema"]["type"], "array");
+    assert_eq!(quadratic["result"]["schema"]["items"]["type"], "number");
+
+    let add = method(&doc, "add_together");
+    assert_eq!(add["params"][0]["name"], "things");
+    assert_eq!(add["params"][0]["required"], true);
+    assert_eq!(add["params"][0]["x-variadic"], true);
+    assert_eq!(add["params"][0]["schema"]["type"], "array");
+    assert_eq!(add["params"][0]["schema"]["items"]["type"], "integer");
+    assert_eq!(add["result"]["schema"]["type"], "integer");
+
+    // The lengths doc spans two lines: the summary keeps the whole first paragraph.
+    let lengths = method(&doc, "lengths");
+    assert!(
+        lengths["description"]
+            .as_str()
+            .is_some_and(|d| d.contains("\nobject")),
+        "{lengths}"
+    );
+
+    // Methods returning `Result<_, MathError>` list the error with MathError's schema.
+    for name in ["add_together", "quadratic"] {
+        let errors = method(&doc, name)["errors"].as_array().expect("errors");
+        assert_eq!(errors.len(), 1, "{name}");
+        let error = &errors[0];
+        assert!(error["code"].is_i64(), "{error}");
+        assert!(
+            error["message"]
+                .as_str()
+                .is_some_and(|m| m.contains("MathError")),
+            "{error}"
+        );
+        let error_schema = &method(&doc, name)["x-error-schema"];
+        assert_eq!(error_schema["$ref"], "#/components/schemas/MathError");
+        let schema = resolve(&doc, error_schema);
+        assert_eq!(schema["description"], "Why a calculation has no answer.");
+        let variants = schema["oneOf"].as_array().expect("an enum is a oneOf");
+        assert_eq!(variants.len(), 3, "{schema}");
+        let texts = variants.iter().map(Value::to_string).collect::<String>();
+        for variant in ["NoRealRoots", "NotQuadratic", "Overflow"] {
+            assert!(texts.contains(variant), "{variant} in {schema}");
+        }
+    }
+    for name in ["remote_repr", "lengths"] {
+        assert!(method(&doc, name).get("errors").is_none(), "{name}");
+    }
+}
+
+/// In the spec service's document, the methods returning `()` (meant for notifications) have no
+/// result, the others do.
+#[tokio::test]
+async fn spec_document_has_no_result_for_notifications() {
+    let url = common::serve(examples::spec::app(), "/rpc").await;
+    let doc = discover(&url).await;
+
+    assert_eq!(doc["info"]["title"], "SpecExamples");
+    assert_eq!(method_names(&doc), SPEC_METHODS);
+    for name in ["update", "notify_hello", "notify_sum"] {
+        let m = method(&doc, name);
+        assert!(m.get("result").is_none(), "{name} has no result: {m}");
+        assert!(m.get("errors").is_none(), "{name}: {m}");
+    }
+    for name in ["subtract", "sum", "get_data", "notifications_seen"] {
+        let m = method(&doc, name);
+        assert!(m["result"].get("schema").is_some(), "{name}: {m}");
+    }
+    for name in SPEC_METHODS {
+        let m = method(&doc, name);
+        assert!(m["summary"].as_str().is_some_and(|s| !s.is_empty()), "{m}");
+        assert!(
+            m["description"].as_str().is_some_and(|s| !s.is_empty()),
+            "{m}"
+        );
+        assert_eq!(m["paramStructure"], "either");
+    }
+
+    let subtract = method(&doc, "subtract");
+    let names: Vec<&Value> = subtract["params"]
+        .as_array()
+        .expect("params")
+        .iter()
+        .map(|p| &p["name"])
+        .collect();
+    assert_eq!(names, ["minuend", "subtrahend"]);
+    assert!(
+        subtract["params"]
+            .as_array()
+            .expect("params")
+            .iter()
+            .all(|p| p["required"] == true)
+    );
+    assert_eq!(
+        subtract["x-error-schema"]["$ref"],
+        "#/components/schemas/Overflow"
+    );
+    resolve(&doc, &subtract["x-error-schema"]);
+    assert_eq!(method(&doc, "get_data")["params"], json!([]));
+    assert_eq!(method(&doc, "notify_hello")["params"][0]["name"], "n");
+}
+
+/// `rpc.discover` is on by default and `.discover(false)` turns it off, leaving the service's
+/// methods alone.
+#[tokio::test]
+async fn discover_can_be_turned_off() {
+    let on = RpcService::new(CalculatorServer(LocalCalculator)).into_method_router();
+    let on = common::serve(axum::Router::new().route("/rpc", on), "/rpc").await;
+    let doc = discover(&on).await;
+    assert_eq!(doc["info"]["version"], "0.0.0");
+    assert_eq!(method_names(&doc), CALCULATOR_METHODS);
+
+    let off = RpcService::new(CalculatorServer(LocalCalculator))
+        .discover(false)
+        .into_method_router();
+    let off = common::serve(axum::Router::new().route("/rpc", off), "/rpc").await;
+    assert_eq!(error_code(&off, "rpc.discover", None).await, -32601);
+    assert_eq!(
+        result(&off, "add_together", Some(json!([1, 2, 3]))).await,
+        6
+    );
+    // system.listMethods is off too (by default), and would not name rpc.discover anyway.
+    assert_eq!(error_code(&off, "system.listMethods", None).await, -32601);
+    let introspective = RpcService::new(CalculatorServer(LocalCalculator))
+        .discover(false)
+        .introspection(true)
+        .into_method_router();
+    let introspective =
+        common::serve(axum::Router::new().route("/rpc", introspective), "/rpc").await;
+    let names = result(&introspective, "system.listMethods", None).await;
+    assert!(!names.to_string().contains("rpc.discover"), "{names}");
+}
+
+/// `system.listMethods`, `system.methodHelp` and `system.methodSignature` over HTTP.
+#[tokio::test]
+async fn system_methods_describe_the_service() {
+    let url = common::serve(examples::calculator::app(), "/rpc").await;
+
+    let names = result(&url, "system.listMethods", None).await;
+    let names: Vec<&str> = names
+        .as_array()
+        .expect("listMethods answers a list")
+        .iter()
+        .map(|n| n.as_str().expect("of names"))
+        .collect();
+    for name in CALCULATOR_METHODS.iter().chain(&BUILTIN_METHODS) {
+        assert!(names.contains(name), "{name} in {names:?}");
+    }
+    assert_eq!(
+        names.len(),
+        CALCULATOR_METHODS.len() + BUILTIN_METHODS.len()
+    );
+    // Empty params are fine too.
+    assert_eq!(
+        result(&url, "system.listMethods", Some(json!([]))).await,
+        json!(names)
+    );
+
+    // methodHelp: the doc comment, by position or by name.
+    assert_eq!(
+        result(&url, "system.methodHelp", Some(json!(["quadratic"]))).await,
+        "Roots of `a*x*x + b*x + c == 0`, smallest first; a double root is listed once."
+    );
+    assert_eq!(
+        result(
+            &url,
+            "system.methodHelp",
+            Some(json!({ "method": "lengths" }))
+        )
+        .await,
+        "The length of each argument: characters of a string, elements of a list, members of an\n\
+         object, and `null` for anything without a length."
+    );
+
+    // methodSignature: XML-RPC's shape, a list of signatures, each the result type then the
+    // param types.
+    assert_eq!(
+        result(&url, "system.methodSignature", Some(json!(["quadratic"]))).await,
+        json!([["Vec<f64>", "f64", "f64", "f64"]])
+    );
+    assert_eq!(
+        result(
+            &url,
+            "system.methodSignature",
+            Some(json!(["add_together"]))
+        )
+        .await,
+        json!([["i64", "Vec<i64>"]])
+    );
+    let spec = common::serve(examples::spec::app(), "/rpc").await;
+    assert_eq!(
+        result(&spec, "system.methodSignature", Some(json!(["get_data"]))).await,
+        json!([["(String, i64)"]])
+    );
+    assert_eq!(
+        result(
+            &spec,
+            "system.methodSignature",
+            Some(json!(["notify_hello"]))
+        )
+        .await,
+        json!([["()", "i64"]])
+    );
+
+    // An unknown name, or no name, is an invalid param.
+    for method in ["system.methodHelp", "system.methodSignature"] {
+        let unknown = call(&url, method, Some(json!(["no_such_method"]))).await;
+        assert_eq!(unknown["error"]["code"], -32602, "{method}: {unknown}");
+        assert!(
+            unknown["error"]["message"]
+                .to_string()
+                .contains("no_such_method")
+                || unknown["error"]["data"]
+                    .to_string()
+                    .contains("no_such_method"),
+            "{method} names the unknown method: {unknown}"
+        );
+        assert_eq!(error_code(&url, method, Some(json!([]))).await, -32602);
+        assert_eq!(error_code(&url, method, Some(json!([42]))).await, -32602);
+    }
+}
+
+/// Introspection is off by default: the `system.*` names are then unknown methods, while
+/// `rpc.discover` still answers.
+#[tokio::test]
+async fn system_methods_are_off_by_default() {
+    let route = RpcService::new(CalculatorServer(LocalCalculator)).into_method_router();
+    let url = common::serve(axum::Router::new().route("/rpc", route), "/rpc").await;
+    assert_eq!(error_code(&url, "system.listMethods", None).await, -32601);
+    assert_eq!(
+        error_code(&url, "system.methodHelp", Some(json!(["quadratic"]))).await,
+        -32601
+    );
+    assert_eq!(
+        error_code(&url, "system.methodSignature", Some(json!(["quadratic"]))).await,
+        -32601
+    );
+    assert_eq!(method_names(&discover(&url).await), CALCULATOR_METHODS);
+
+    let spec = RpcService::new(SpecExamplesServer(SpecService::default())).into_method_router();
+    let spec = common::serve(axum::Router::new().route("/rpc", spec), "/rpc").await;
+    assert_eq!(error_code(&spec, "system.listMethods", None).await, -32601);
+}
