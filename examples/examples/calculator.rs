@@ -1,8 +1,10 @@
 //! The calculator, server and client in one process: each call is printed with its answer.
 //!
 //! ```text
-//! cargo run -p examples --example calculator
+//! cargo run -p examples --example calculator            # the demo, then exit
+//! cargo run -p examples --example calculator -- --serve # the demo, then keep serving
 //! ```
+//! With `--serve`, open the printed URL in a browser for the explorer page.
 
 use examples::calculator::{CalculatorClient, MathError};
 use rpc_core::CallError;
@@ -12,7 +14,7 @@ use serde_json::json;
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let addr = examples::spawn(examples::calculator::app(), "127.0.0.1:0").await?;
     let url = format!("http://{addr}/rpc");
-    println!("calculator serving at {url} (open it in a browser for the explorer)\n");
+    println!("calculator serving at {url}\n");
 
     let calc = CalculatorClient::new(&url)?;
 
@@ -70,5 +72,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         other => return Err(format!("expected NotQuadratic, got {other:?}").into()),
     }
     println!("  lengths(\"abc\") = {:?}", answers.take(sizes)?);
+
+    if std::env::args().any(|a| a == "--serve") {
+        println!("\nserving until interrupted: open {url} in a browser for the explorer");
+        std::future::pending::<()>().await;
+    }
     Ok(())
 }
