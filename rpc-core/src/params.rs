@@ -34,6 +34,7 @@ use serde::{Deserializer, Serialize, Serializer};
 use serde_json::value::RawValue;
 
 use crate::ErrorObject;
+use crate::wire::Key;
 
 /// The names of a method's params, in order, and whether the last one is variadic.
 #[derive(Debug)]
@@ -233,15 +234,6 @@ fn slot_of<E: de::Error>(key: &str, sig: &Signature) -> Result<usize, E> {
 
 fn duplicate<E: de::Error>(name: &str) -> E {
     E::custom(format_args!("duplicate param `{name}`"))
-}
-
-/// A map key, borrowed when it has no escapes.
-struct Key<'de>(std::borrow::Cow<'de, str>);
-
-impl<'de> de::Deserialize<'de> for Key<'de> {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        <std::borrow::Cow<'de, str> as de::Deserialize<'de>>::deserialize(d).map(Key)
-    }
 }
 
 impl FromParams for () {

@@ -7,7 +7,7 @@
 
 use std::borrow::Cow;
 
-use serde::de::IgnoredAny;
+use serde::de::{self, IgnoredAny};
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::value::RawValue;
 
@@ -63,25 +63,119 @@ pub enum Body<'a> {
 }
 
 /// Everything a message may hold, each member left raw so that every check is ours.
-#[derive(Deserialize)]
+/// `id: Some("null")` is a call with a null id; `None` means no `id` member: a notification.
+#[derive(Default)]
 struct Envelope<'a> {
-    #[serde(borrow, default)]
     jsonrpc: Option<&'a RawValue>,
-    #[serde(borrow, default)]
     method: Option<&'a RawValue>,
-    #[serde(borrow, default)]
     params: Option<&'a RawValue>,
-    // `"id": null` must stay apart from a missing id: the first is a call, the second a
-    // notification, so a present member is always `Some`, even when it holds `null`.
-    #[serde(borrow, default, deserialize_with = "present")]
     id: Option<&'a RawValue>,
 }
 
-fn present<'de, D: Deserializer<'de>>(d: D) -> Result<Option<&'de RawValue>, D::Error> {
-    <&RawValue>::deserialize(d).map(Some)
+/// One message as read in the single pass over the body: any JSON value is accepted here, so
+/// that only a syntax error fails the parse and everything else is judged by [`check`].
+enum Message<'a> {
+    Object(Envelope<'a>),
+    NotAnObject,
+    RepeatedMember,
 }
 
-/// Parses an HTTP body into requests.
+impl<'de> Deserialize<'de> for Message<'de> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(MessageVisitor)
+    }
+}
+
+struct MessageVisitor;
+
+impl<'de> de::Visitor<'de> for MessageVisitor {
+    type Value = Message<'de>;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a JSON value")
+    }
+
+    fn visit_map<A: de::MapAccess<'de>>(self, mut map: A) -> Result<Message<'de>, A::Error> {
+        let mut envelope = Envelope::default();
+        let mut repeated = false;
+        while let Some(key) = map.next_key::<Key<'de>>()? {
+            let slot = match &*key.0 {
+                "jsonrpc" => &mut envelope.jsonrpc,
+                "method" => &mut envelope.method,
+                "params" => &mut envelope.params,
+                "id" => &mut envelope.id,
+                _ => {
+                    map.next_value::<IgnoredAny>()?;
+                    continue;
+                }
+            };
+            repeated |= slot.is_some();
+            *slot = Some(map.next_value()?);
+        }
+        Ok(if repeated {
+            Message::RepeatedMember
+        } else {
+            Message::Object(envelope)
+        })
+    }
+
+    fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<Message<'de>, A::Error> {
+        while seq.next_element::<IgnoredAny>()?.is_some() {}
+        Ok(Message::NotAnObject)
+    }
+
+    fn visit_bool<E>(self, _: bool) -> Result<Message<'de>, E> {
+        Ok(Message::NotAnObject)
+    }
+
+    fn visit_i64<E>(self, _: i64) -> Result<Message<'de>, E> {
+        Ok(Message::NotAnObject)
+    }
+
+    fn visit_u64<E>(self, _: u64) -> Result<Message<'de>, E> {
+        Ok(Message::NotAnObject)
+    }
+
+    fn visit_f64<E>(self, _: f64) -> Result<Message<'de>, E> {
+        Ok(Message::NotAnObject)
+    }
+
+    fn visit_str<E>(self, _: &str) -> Result<Message<'de>, E> {
+        Ok(Message::NotAnObject)
+    }
+
+    fn visit_unit<E>(self) -> Result<Message<'de>, E> {
+        Ok(Message::NotAnObject)
+    }
+}
+
+/// A JSON object key, borrowed from the input when it has no escapes. (serde's own `Cow<str>`
+/// always allocates.)
+pub(crate) struct Key<'de>(pub(crate) Cow<'de, str>);
+
+impl<'de> Deserialize<'de> for Key<'de> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct KeyVisitor;
+        impl<'de> de::Visitor<'de> for KeyVisitor {
+            type Value = Key<'de>;
+
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a string")
+            }
+
+            fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Key<'de>, E> {
+                Ok(Key(Cow::Borrowed(v)))
+            }
+
+            fn visit_str<E>(self, v: &str) -> Result<Key<'de>, E> {
+                Ok(Key(Cow::Owned(v.to_owned())))
+            }
+        }
+        d.deserialize_str(KeyVisitor)
+    }
+}
+
+/// Parses an HTTP body into requests, in one pass over it.
 ///
 /// A body that is not JSON at all is a parse error, and so is an empty one; an empty array is an
 /// invalid request; both are answered by a single error object with `id: null`.
@@ -92,47 +186,29 @@ fn present<'de, D: Deserializer<'de>>(d: D) -> Result<Option<&'de RawValue>, D::
 /// assert_eq!(parse_body(b"[]").unwrap_err().code, -32600);
 /// ```
 pub fn parse_body(body: &[u8]) -> Result<Body<'_>, ErrorObject> {
-    let first = body.iter().find(|b| !b.is_ascii_whitespace());
-    match first {
-        Some(b'[') => {
-            let items: Vec<&RawValue> =
-                serde_json::from_slice(body).map_err(|_| ErrorObject::parse_error())?;
-            if items.is_empty() {
-                return Err(ErrorObject::invalid_request("empty batch"));
-            }
-            Ok(Body::Batch(items.into_iter().map(parse_entry).collect()))
+    // One UTF-8 check of the whole body, rather than one per raw value.
+    let text = std::str::from_utf8(body).map_err(|_| ErrorObject::parse_error())?;
+    if text.trim_start().starts_with('[') {
+        let messages: Vec<Message<'_>> =
+            serde_json::from_str(text).map_err(|_| ErrorObject::parse_error())?;
+        if messages.is_empty() {
+            return Err(ErrorObject::invalid_request("empty batch"));
         }
-        Some(b'{') => match serde_json::from_slice::<Envelope<'_>>(body) {
-            Ok(envelope) => Ok(Body::Single(check(envelope))),
-            Err(_) if is_json(body) => Ok(Body::Single(Err(Invalid {
-                id: None,
-                reason: "a request must be an object with string members `jsonrpc` and `method`",
-            }))),
-            Err(_) => Err(ErrorObject::parse_error()),
-        },
-        _ if is_json(body) => Ok(Body::Single(Err(Invalid {
-            id: None,
-            reason: "a request must be an object or an array of objects",
-        }))),
-        _ => Err(ErrorObject::parse_error()),
+        return Ok(Body::Batch(messages.into_iter().map(entry).collect()));
     }
+    let message: Message<'_> =
+        serde_json::from_str(text).map_err(|_| ErrorObject::parse_error())?;
+    Ok(Body::Single(entry(message)))
 }
 
-fn is_json(body: &[u8]) -> bool {
-    serde_json::from_slice::<IgnoredAny>(body).is_ok()
-}
-
-/// Parses one message already known to be valid JSON.
-fn parse_entry(raw: &RawValue) -> Entry<'_> {
-    if !raw.get().starts_with('{') {
-        return Err(Invalid {
+fn entry(message: Message<'_>) -> Entry<'_> {
+    match message {
+        Message::Object(envelope) => check(envelope),
+        Message::NotAnObject => Err(Invalid {
             id: None,
             reason: "a request must be an object",
-        });
-    }
-    match serde_json::from_str::<Envelope<'_>>(raw.get()) {
-        Ok(envelope) => check(envelope),
-        Err(_) => Err(Invalid {
+        }),
+        Message::RepeatedMember => Err(Invalid {
             id: None,
             reason: "a request object must not repeat a member",
         }),
@@ -240,6 +316,12 @@ pub fn write_request<P: Serialize + ?Sized>(
     }
     out.push(b'}');
     Ok(())
+}
+
+/// Deserializes a member that may hold `null` into `Some`, so that `"result": null` stays apart
+/// from a missing `result`.
+fn present<'de, D: Deserializer<'de>>(d: D) -> Result<Option<&'de RawValue>, D::Error> {
+    <&RawValue>::deserialize(d).map(Some)
 }
 
 /// A response, borrowed from the body it came in (the client's side of the wire).
