@@ -139,22 +139,29 @@ impl ClientBuilder {
         }
         let url = reqwest::Url::parse(&self.url)
             .map_err(|e| Error::Request(format!("invalid URL `{}`: {e}", self.url)))?;
-        let http = match self.http {
-            Some(http) => http,
-            None => reqwest::Client::builder()
-                .timeout(self.timeout.unwrap_or(Duration::from_secs(30)))
-                .connect_timeout(self.connect_timeout.unwrap_or(Duration::from_secs(10)))
-                .pool_idle_timeout(Duration::from_secs(90))
-                .tcp_nodelay(true)
-                .build()
-                .map_err(|e| Error::Request(e.to_string()))?,
-        };
         let mut headers = self.headers;
-        headers.insert(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static("application/json"),
-        );
+        headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
         headers.insert(header::ACCEPT, HeaderValue::from_static("application/json"));
+        let (http, headers) = match self.http {
+            // A client of the caller's: our headers go on each request.
+            Some(http) => (http, headers),
+            // Our own client carries the headers itself, which spares a copy per call; a
+            // JSON-RPC endpoint does not redirect, and a call is retried by its caller, who knows
+            // whether it is safe to repeat.
+            None => {
+                let http = reqwest::Client::builder()
+                    .timeout(self.timeout.unwrap_or(Duration::from_secs(30)))
+                    .connect_timeout(self.connect_timeout.unwrap_or(Duration::from_secs(10)))
+                    .pool_idle_timeout(Duration::from_secs(90))
+                    .tcp_nodelay(true)
+                    .redirect(reqwest::redirect::Policy::none())
+                    .retry(reqwest::retry::never())
+                    .default_headers(headers)
+                    .build()
+                    .map_err(|e| Error::Request(e.to_string()))?;
+                (http, HeaderMap::new())
+            }
+        };
         Ok(Client {
             inner: Arc::new(Inner {
                 http,
@@ -250,15 +257,11 @@ impl Client {
     /// Posts a JSON body and returns the answer's bytes; a non-success status is an error
     /// unless its body is a JSON-RPC response.
     async fn post(&self, body: Vec<u8>) -> Result<bytes::Bytes, Error> {
-        let response = self
-            .inner
-            .http
-            .post(self.inner.url.clone())
-            .headers(self.inner.headers.clone())
-            .body(body)
-            .send()
-            .await
-            .map_err(transport_error)?;
+        let mut request = self.inner.http.post(self.inner.url.clone()).body(body);
+        if !self.inner.headers.is_empty() {
+            request = request.headers(self.inner.headers.clone());
+        }
+        let response = request.send().await.map_err(transport_error)?;
         let status = response.status();
         let bytes = response.bytes().await.map_err(transport_error)?;
         if status.is_success() {
