@@ -140,7 +140,10 @@ impl ClientBuilder {
         let url = reqwest::Url::parse(&self.url)
             .map_err(|e| Error::Request(format!("invalid URL `{}`: {e}", self.url)))?;
         let mut headers = self.headers;
-        headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        headers.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        );
         headers.insert(header::ACCEPT, HeaderValue::from_static("application/json"));
         let (http, headers) = match self.http {
             // A client of the caller's: our headers go on each request.
