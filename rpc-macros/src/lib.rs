@@ -1,6 +1,20 @@
 //! The `#[rpc]` attribute of the JSON-RPC 2.0 framework. Use it through `rpc_core::rpc`,
 //! where it is documented in full.
 //!
+//! ```
+//! use rpc_core::rpc;
+//!
+//! /// Says hello.
+//! #[rpc(server)]
+//! pub trait Hello {
+//!     /// Greets `name`.
+//!     async fn hello(&self, name: String) -> String;
+//! }
+//!
+//! assert_eq!(HelloServer::INFO.methods[0].name, "hello");
+//! assert_eq!(HelloServer::INFO.methods[0].docs, "Greets `name`.");
+//! ```
+//!
 //! The crate is split the way the macro works: `attr` reads `#[rpc(...)]` arguments, `ast`
 //! builds a model of the trait, `valid` checks the rules across it, and `expand` writes the
 //! trait, the server dispatcher and the client.
