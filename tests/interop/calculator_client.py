@@ -9,20 +9,19 @@ Prints one line per check and exits with status 1 if any failed.
 """
 
 import json
-import sys
-from importlib.metadata import version
 
 import jsonrpclib
 from jsonrpcclient import Error, Ok, parse_json, request
 from jsonrpclib.jsonrpc import AppError, MultiCall, ProtocolError
 
 from checks import (
-    Checks,
     CheckFailed,
-    expect,
+    error_of,
     expect_eq,
+    expect_invalid_params,
+    ok_result,
     post_expecting_answer,
-    require_server,
+    run_script,
 )
 
 I64_MAX = 2**63 - 1
@@ -30,63 +29,24 @@ NO_REAL_ROOTS_MESSAGE = "math domain error: no real roots (discriminant -4)"
 NO_REAL_ROOTS_DATA = {"NoRealRoots": {"discriminant": -4.0}}
 
 
-def main():
-    if len(sys.argv) != 2:
-        print(f"usage: {sys.argv[0]} URL", file=sys.stderr)
-        sys.exit(2)
-    url = sys.argv[1]
-    print(
-        f"calculator service at {url}; jsonrpcclient {version('jsonrpcclient')}, "
-        f"jsonrpclib-pelix {version('jsonrpclib-pelix')}",
-        flush=True,
-    )
-    require_server(url, "calculator")
-    checks = Checks("calculator")
-    jsonrpcclient_checks(checks, url)
-    jsonrpclib_checks(checks, url)
-    checks.finish()
-
-
 # --- jsonrpcclient: the library builds the requests and parses the answers ------------------
 
 
-def call(url, req):
-    """Sends one request built by jsonrpcclient and parses the answer with it."""
-    response = parse_json(post_expecting_answer(url, json.dumps(req)))
-    expect(
-        isinstance(response, (Ok, Error)),
-        f"a single request got {response!r}, not one response",
-    )
-    expect_eq(response.id, req["id"], "the response's id")
-    return response
-
-
-def ok_result(url, req):
-    response = call(url, req)
-    if isinstance(response, Error):
-        raise CheckFailed(f"{req['method']} failed: {response!r}")
-    return response.result
-
-
-def error_of(url, req):
-    response = call(url, req)
-    if isinstance(response, Ok):
-        raise CheckFailed(f"{req['method']} should fail, but returned {response.result!r}")
-    return response
-
-
 def jsonrpcclient_checks(checks, url):
+    @checks.check("jsonrpcclient: variadic add_together")
     def add_together():
         req = request("add_together", params=(1, 2, 3))
         expect_eq(ok_result(url, req), 6, "add_together(1, 2, 3)")
         expect_eq(ok_result(url, request("add_together")), 0, "add_together()")
 
+    @checks.check("jsonrpcclient: quadratic, positional and named")
     def quadratic():
         req = request("quadratic", params=(1, -3, 2))
         expect_eq(ok_result(url, req), [1.0, 2.0], "quadratic(1, -3, 2)")
         req = request("quadratic", params={"c": 1.0, "b": 2.0, "a": 1.0})
         expect_eq(ok_result(url, req), [-1.0], "quadratic(a=1, b=2, c=1)")
 
+    @checks.check("jsonrpcclient: typed error (code/message/data)")
     def typed_error():
         err = error_of(url, request("quadratic", params=(1, 0, 1)))
         expect_eq(err.code, 1001, "error code")
@@ -94,6 +54,7 @@ def jsonrpcclient_checks(checks, url):
         expect_eq(err.data, NO_REAL_ROOTS_DATA, "error data")
         return f"{err.code} {err.message!r} {err.data!r}"
 
+    @checks.check("jsonrpcclient: other typed errors")
     def other_typed_errors():
         err = error_of(url, request("quadratic", params={"a": 0, "b": 1, "c": 1}))
         expect_eq((err.code, err.data), (1001, "NotQuadratic"), "(code, data) of quadratic(a=0)")
@@ -102,6 +63,7 @@ def jsonrpcclient_checks(checks, url):
             (err.code, err.message, err.data), (1002, "overflow", "Overflow"), "overflow error"
         )
 
+    @checks.check("jsonrpcclient: JSON values round-trip")
     def json_values():
         value = [1, "two", 3.5, None, {"nested": [True, False]}, "h\u00e9llo \U0001F600"]
         req = request("remote_repr", params=(value,))
@@ -112,6 +74,7 @@ def jsonrpcclient_checks(checks, url):
         req = request("lengths", params=things)
         expect_eq(ok_result(url, req), [3, 7, 2, 1, None, None], "lengths")
 
+    @checks.check("jsonrpcclient: invalid params")
     def invalid_params():
         cases = [
             ("a missing param", ("quadratic", (1, 2))),
@@ -119,16 +82,15 @@ def jsonrpcclient_checks(checks, url):
             ("an unknown named param", ("quadratic", {"a": 1, "b": 0, "c": 1, "d": 0})),
             ("a variadic param of the wrong type", ("add_together", (1, "two"))),
         ]
-        for what, (method, params) in cases:
-            err = error_of(url, request(method, params=params))
-            expect_eq(err.code, -32602, f"error code for {what}")
-        return f"{len(cases)} cases, each -32602"
+        return expect_invalid_params(url, cases)
 
+    @checks.check("jsonrpcclient: method not found")
     def method_not_found():
         err = error_of(url, request("subtract", params=(42, 23)))
         expect_eq(err.code, -32601, "error code of a method of another service")
         return f"{err.code} {err.message!r}"
 
+    @checks.check("jsonrpcclient: batch with a typed error")
     def batch():
         good = request("quadratic", params=(1, -3, 2))
         bad = request("quadratic", params=(1, 0, 1))
@@ -143,15 +105,6 @@ def jsonrpcclient_checks(checks, url):
             "quadratic(1, 0, 1) in the batch",
         )
         expect_eq(by_id[add["id"]], Ok(42, add["id"]), "add_together(40, 2) in the batch")
-
-    checks.run("jsonrpcclient: variadic add_together", add_together)
-    checks.run("jsonrpcclient: quadratic, positional and named", quadratic)
-    checks.run("jsonrpcclient: typed error (code/message/data)", typed_error)
-    checks.run("jsonrpcclient: other typed errors", other_typed_errors)
-    checks.run("jsonrpcclient: JSON values round-trip", json_values)
-    checks.run("jsonrpcclient: invalid params", invalid_params)
-    checks.run("jsonrpcclient: method not found", method_not_found)
-    checks.run("jsonrpcclient: batch with a typed error", batch)
 
 
 # --- jsonrpclib-pelix: a ServerProxy that does the whole exchange itself ---------------------
@@ -171,6 +124,7 @@ def app_error(call_it):
 def jsonrpclib_checks(checks, url):
     proxy = jsonrpclib.ServerProxy(url)
 
+    @checks.check("jsonrpclib-pelix: calls")
     def calls():
         expect_eq(proxy.add_together(1, 2, 3), 6, "add_together(1, 2, 3)")
         expect_eq(proxy.quadratic(1, -3, 2), [1.0, 2.0], "quadratic(1, -3, 2)")
@@ -178,6 +132,7 @@ def jsonrpclib_checks(checks, url):
         value = [1, "two", 3.5, None, "h\u00e9llo \U0001F600"]
         expect_eq(proxy.remote_repr(value), value, "remote_repr")
 
+    @checks.check("jsonrpclib-pelix: typed error (AppError code/message/data)")
     def typed_error():
         code, message, data = app_error(lambda: proxy.quadratic(1, 0, 1))
         expect_eq(code, 1001, "error code")
@@ -185,6 +140,7 @@ def jsonrpclib_checks(checks, url):
         expect_eq(data, NO_REAL_ROOTS_DATA, "error data")
         return f"{code} {message!r} {data!r}"
 
+    @checks.check("jsonrpclib-pelix: MultiCall batch with a typed error")
     def multicall():
         batch = MultiCall(proxy)
         batch.quadratic(1, -3, 2)
@@ -200,10 +156,6 @@ def jsonrpclib_checks(checks, url):
         )
         expect_eq(results[2], 42, "add_together(40, 2) in the batch")
 
-    checks.run("jsonrpclib-pelix: calls", calls)
-    checks.run("jsonrpclib-pelix: typed error (AppError code/message/data)", typed_error)
-    checks.run("jsonrpclib-pelix: MultiCall batch with a typed error", multicall)
-
 
 if __name__ == "__main__":
-    main()
+    run_script("calculator", jsonrpcclient_checks, jsonrpclib_checks)

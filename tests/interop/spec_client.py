@@ -11,70 +11,32 @@ Prints one line per check and exits with status 1 if any failed.
 """
 
 import json
-import sys
-from importlib.metadata import version
 
 import jsonrpclib
 from jsonrpcclient import Error, Ok, notification, parse_json, request
 from jsonrpclib.jsonrpc import MultiCall, ProtocolError
 
 from checks import (
-    Checks,
     CheckFailed,
+    error_of as bare_error_of,
     expect,
     expect_eq,
+    expect_invalid_params,
+    ok_result,
     post_expecting_answer,
     post_expecting_silence,
-    require_server,
+    run_script,
 )
 
 I64_MIN = -(2**63)
 
 
-def main():
-    if len(sys.argv) != 2:
-        print(f"usage: {sys.argv[0]} URL", file=sys.stderr)
-        sys.exit(2)
-    url = sys.argv[1]
-    print(
-        f"spec service at {url}; jsonrpcclient {version('jsonrpcclient')}, "
-        f"jsonrpclib-pelix {version('jsonrpclib-pelix')}",
-        flush=True,
-    )
-    require_server(url, "spec")
-    checks = Checks("spec")
-    jsonrpcclient_checks(checks, url)
-    jsonrpclib_checks(checks, url)
-    checks.finish()
-
-
 # --- jsonrpcclient: the library builds the requests and parses the answers ------------------
 
 
-def call(url, req):
-    """Sends one request built by jsonrpcclient and parses the answer with it."""
-    response = parse_json(post_expecting_answer(url, json.dumps(req)))
-    expect(
-        isinstance(response, (Ok, Error)),
-        f"a single request got {response!r}, not one response",
-    )
-    expect_eq(response.id, req["id"], "the response's id")
-    return response
-
-
-def ok_result(url, req):
-    """The result of a request that must succeed."""
-    response = call(url, req)
-    if isinstance(response, Error):
-        raise CheckFailed(f"{req['method']} failed: {response!r}")
-    return response.result
-
-
 def error_of(url, req):
-    """The error of a request that must fail."""
-    response = call(url, req)
-    if isinstance(response, Ok):
-        raise CheckFailed(f"{req['method']} should fail, but returned {response.result!r}")
+    """The error of a request that must fail, whose message must be a non-empty string."""
+    response = bare_error_of(url, req)
     expect(
         isinstance(response.message, str) and response.message,
         f"the error message should be a non-empty string, got {response.message!r}",
@@ -99,27 +61,33 @@ def expect_seen(url, before, added, what):
 
 
 def jsonrpcclient_checks(checks, url):
+    @checks.check("jsonrpcclient: positional params")
     def positional():
         expect_eq(ok_result(url, request("subtract", params=(42, 23))), 19, "subtract(42, 23)")
         expect_eq(ok_result(url, request("subtract", params=(23, 42))), -19, "subtract(23, 42)")
 
+    @checks.check("jsonrpcclient: named params")
     def named():
         req = request("subtract", params={"subtrahend": 23, "minuend": 42})
         expect_eq(ok_result(url, req), 19, "subtract(subtrahend=23, minuend=42)")
         req = request("subtract", params={"minuend": 23, "subtrahend": 42})
         expect_eq(ok_result(url, req), -19, "subtract(minuend=23, subtrahend=42)")
 
+    @checks.check("jsonrpcclient: variadic params")
     def variadic():
         expect_eq(ok_result(url, request("sum", params=(1, 2, 4))), 7, "sum(1, 2, 4)")
         expect_eq(ok_result(url, request("sum")), 0, "sum() without params")
 
+    @checks.check("jsonrpcclient: no params")
     def no_params():
         expect_eq(ok_result(url, request("get_data")), ["hello", 5], "get_data()")
 
+    @checks.check("jsonrpcclient: string id")
     def string_id():
         req = request("subtract", params=(42, 23), id="abc-1")
         expect_eq(ok_result(url, req), 19, "subtract(42, 23) with a string id")
 
+    @checks.check("jsonrpcclient: method's own error (code/message/data)")
     def method_error():
         err = error_of(url, request("subtract", params=(I64_MIN, 1)))
         expect_eq(err.code, -32000, "error code of an overflowing subtract")
@@ -127,11 +95,13 @@ def jsonrpcclient_checks(checks, url):
         expect_eq(err.data, None, "error data")
         return f"{err.code} {err.message!r}"
 
+    @checks.check("jsonrpcclient: method not found")
     def method_not_found():
         err = error_of(url, request("foobar", params=(1,)))
         expect_eq(err.code, -32601, "error code of an unknown method")
         return f"{err.code} {err.message!r}"
 
+    @checks.check("jsonrpcclient: invalid params")
     def invalid_params():
         cases = [
             ("a missing param", ("subtract", (1,))),
@@ -141,17 +111,16 @@ def jsonrpcclient_checks(checks, url):
             ("a variadic param of the wrong type", ("sum", (1, "two"))),
             ("params to a method taking none", ("get_data", (1,))),
         ]
-        for what, (method, params) in cases:
-            err = error_of(url, request(method, params=params))
-            expect_eq(err.code, -32602, f"error code for {what}")
-        return f"{len(cases)} cases, each -32602"
+        return expect_invalid_params(url, cases, error_of)
 
+    @checks.check("jsonrpcclient: notifications run, no answer")
     def notification_runs():
         before = seen(url)
         post_expecting_silence(url, json.dumps(notification("notify_hello", params=(7,))))
         post_expecting_silence(url, json.dumps(notification("update")))
         return expect_seen(url, before, 2, "notify_hello(7) and update()")
 
+    @checks.check("jsonrpcclient: mixed batch")
     def batch():
         before = seen(url)
         sum_req = request("sum", params=(1, 2, 4))
@@ -181,6 +150,7 @@ def jsonrpcclient_checks(checks, url):
             expect_eq(got.code, code, f"error code of {req['method']} in the batch")
         return expect_seen(url, before, 1, "the batch's notification")
 
+    @checks.check("jsonrpcclient: all-notification batch, no answer")
     def notification_batch():
         before = seen(url)
         body = [
@@ -189,18 +159,6 @@ def jsonrpcclient_checks(checks, url):
         ]
         post_expecting_silence(url, json.dumps(body))
         return expect_seen(url, before, 2, "an all-notification batch")
-
-    checks.run("jsonrpcclient: positional params", positional)
-    checks.run("jsonrpcclient: named params", named)
-    checks.run("jsonrpcclient: variadic params", variadic)
-    checks.run("jsonrpcclient: no params", no_params)
-    checks.run("jsonrpcclient: string id", string_id)
-    checks.run("jsonrpcclient: method's own error (code/message/data)", method_error)
-    checks.run("jsonrpcclient: method not found", method_not_found)
-    checks.run("jsonrpcclient: invalid params", invalid_params)
-    checks.run("jsonrpcclient: notifications run, no answer", notification_runs)
-    checks.run("jsonrpcclient: mixed batch", batch)
-    checks.run("jsonrpcclient: all-notification batch, no answer", notification_batch)
 
 
 # --- jsonrpclib-pelix: a ServerProxy that does the whole exchange itself ---------------------
@@ -230,26 +188,31 @@ def expect_count(before, after, added):
 def jsonrpclib_checks(checks, url):
     proxy = jsonrpclib.ServerProxy(url)
 
+    @checks.check("jsonrpclib-pelix: positional params")
     def positional():
         expect_eq(proxy.subtract(42, 23), 19, "subtract(42, 23)")
         expect_eq(proxy.sum(1, 2, 4), 7, "sum(1, 2, 4)")
         expect_eq(proxy.get_data(), ["hello", 5], "get_data()")
 
+    @checks.check("jsonrpclib-pelix: named params")
     def named():
         difference = proxy.subtract(subtrahend=23, minuend=42)
         expect_eq(difference, 19, "subtract(subtrahend=23, minuend=42)")
 
+    @checks.check("jsonrpclib-pelix: method's own error (code/message)")
     def method_error():
         code, message = protocol_error_code(lambda: proxy.subtract(I64_MIN, 1))
         expect_eq(code, -32000, "error code of an overflowing subtract")
         expect_eq(message, "integer overflow", "error message")
         return f"{code} {message!r}"
 
+    @checks.check("jsonrpclib-pelix: method not found")
     def method_not_found():
         code, message = protocol_error_code(lambda: proxy.foobar(1))
         expect_eq(code, -32601, "error code of an unknown method")
         return f"{code} {message!r}"
 
+    @checks.check("jsonrpclib-pelix: invalid params")
     def invalid_params():
         code, message = protocol_error_code(lambda: proxy.subtract(1))
         expect_eq(code, -32602, "error code of subtract(1)")
@@ -257,6 +220,7 @@ def jsonrpclib_checks(checks, url):
         expect_eq(code, -32602, "error code of subtract(minuend=1)")
         return f"{code} {message!r}"
 
+    @checks.check("jsonrpclib-pelix: notifications run")
     def notification_runs():
         before = proxy.notifications_seen()
         result = proxy._notify.notify_hello(7)  # pylint: disable=protected-access
@@ -266,6 +230,7 @@ def jsonrpclib_checks(checks, url):
         expect_count(before, after, 2)
         return f"notifications_seen {before} -> {after}"
 
+    @checks.check("jsonrpclib-pelix: MultiCall batch with a notification")
     def multicall():
         before = proxy.notifications_seen()
         batch = MultiCall(proxy)
@@ -280,6 +245,7 @@ def jsonrpclib_checks(checks, url):
         expect_count(before, after, 1)
         return f"notifications_seen {before} -> {after}"
 
+    @checks.check("jsonrpclib-pelix: MultiCall batch with errors")
     def multicall_errors():
         batch = MultiCall(proxy)
         batch.subtract(42, 23)
@@ -293,15 +259,6 @@ def jsonrpclib_checks(checks, url):
         code, _ = protocol_error_code(lambda: results[2])
         expect_eq(code, -32602, "error code of subtract(1) in the batch")
 
-    checks.run("jsonrpclib-pelix: positional params", positional)
-    checks.run("jsonrpclib-pelix: named params", named)
-    checks.run("jsonrpclib-pelix: method's own error (code/message)", method_error)
-    checks.run("jsonrpclib-pelix: method not found", method_not_found)
-    checks.run("jsonrpclib-pelix: invalid params", invalid_params)
-    checks.run("jsonrpclib-pelix: notifications run", notification_runs)
-    checks.run("jsonrpclib-pelix: MultiCall batch with a notification", multicall)
-    checks.run("jsonrpclib-pelix: MultiCall batch with errors", multicall_errors)
-
 
 if __name__ == "__main__":
-    main()
+    run_script("spec", jsonrpcclient_checks, jsonrpclib_checks)

@@ -35,14 +35,6 @@ const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
 
 const CALCULATOR_METHODS: [&str; 4] = ["add_together", "quadratic", "remote_repr", "lengths"];
 
-/// The workspace root: the parent of this package.
-fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("the tests package lives inside the workspace")
-        .to_path_buf()
-}
-
 /// `name` on the `PATH`.
 fn find_program(name: &str) -> Option<PathBuf> {
     let path = std::env::var_os("PATH")?;
@@ -682,7 +674,7 @@ async fn explorer_lists_and_calls_methods_in_chromium() {
     let shot = Path::new(env!("CARGO_TARGET_TMPDIR")).join("explorer.png");
     std::fs::write(&shot, &png).expect("write the screenshot");
     if std::env::var_os("SAVE_SCREENSHOT").is_some_and(|v| v == "1") {
-        let docs = workspace_root().join("docs");
+        let docs = common::workspace_root().join("docs");
         std::fs::create_dir_all(&docs).expect("create docs/");
         std::fs::write(docs.join("explorer.png"), &png).expect("write docs/explorer.png");
     }

@@ -6,23 +6,17 @@
 //! runs one script of `tests/interop/` against it; the script prints one line per check and
 //! exits non-zero if any failed.
 
-use std::io::Read;
+mod common;
+
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitStatus, Stdio};
-use std::thread::JoinHandle;
+use std::path::PathBuf;
+use std::process::Command;
 use std::time::{Duration, Instant};
+
+use common::workspace_root;
 
 /// How long a script may run before it is killed.
 const TIMEOUT: Duration = Duration::from_secs(60);
-
-/// The workspace root: the parent of this package.
-fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("the tests package lives inside the workspace")
-        .to_path_buf()
-}
 
 /// The virtualenv's interpreter; fails the test, saying how to fix it, when it is missing.
 fn venv_python() -> PathBuf {
@@ -34,36 +28,6 @@ fn venv_python() -> PathBuf {
         python.display()
     );
     python
-}
-
-/// Reads all of a child's pipe on a thread, so a chatty child never blocks on a full pipe.
-fn drain(pipe: Option<impl Read + Send + 'static>) -> JoinHandle<String> {
-    std::thread::spawn(move || {
-        let mut bytes = Vec::new();
-        if let Some(mut pipe) = pipe {
-            // A read error only shortens the captured output.
-            let _ = pipe.read_to_end(&mut bytes);
-        }
-        String::from_utf8_lossy(&bytes).into_owned()
-    })
-}
-
-/// Waits for `child` without blocking the runtime (the server runs on it), killing it after
-/// `TIMEOUT`. `None` means it was killed.
-async fn wait_or_kill(child: &mut Child) -> Option<ExitStatus> {
-    let deadline = Instant::now() + TIMEOUT;
-    loop {
-        if let Some(status) = child.try_wait().expect("waiting for the Python client") {
-            return Some(status);
-        }
-        if Instant::now() >= deadline {
-            // It may have just exited; either way it is gone after `wait`.
-            let _ = child.kill();
-            let _ = child.wait();
-            return None;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
 }
 
 /// Runs `tests/interop/{script} {url}` with the virtualenv's Python and fails the test, showing
@@ -78,25 +42,24 @@ async fn run_python_client(script: &str, url: &str) -> String {
     );
 
     let started = Instant::now();
-    let mut child = Command::new(&python)
-        .arg(&script_path)
-        .arg(url)
-        .current_dir(workspace_root())
-        .env("PYTHONDONTWRITEBYTECODE", "1")
-        .env("PYTHONUNBUFFERED", "1")
-        .env("PYTHONNOUSERSITE", "1")
-        .env_remove("PYTHONPATH")
-        .env_remove("PYTHONHOME")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap_or_else(|e| panic!("cannot start {}: {e}", python.display()));
-    let stdout = drain(child.stdout.take());
-    let stderr = drain(child.stderr.take());
-    let status = wait_or_kill(&mut child).await;
-    let stdout = stdout.join().expect("reading the client's stdout");
-    let stderr = stderr.join().expect("reading the client's stderr");
+    let common::ChildOutput {
+        status,
+        stdout,
+        stderr,
+    } = common::run_child(
+        Command::new(&python)
+            .arg(&script_path)
+            .arg(url)
+            .current_dir(workspace_root())
+            .env("PYTHONDONTWRITEBYTECODE", "1")
+            .env("PYTHONUNBUFFERED", "1")
+            .env("PYTHONNOUSERSITE", "1")
+            .env_remove("PYTHONPATH")
+            .env_remove("PYTHONHOME"),
+        TIMEOUT,
+    )
+    .await
+    .unwrap_or_else(|e| panic!("cannot start {}: {e}", python.display()));
     let elapsed = started.elapsed();
 
     let verdict = match status {

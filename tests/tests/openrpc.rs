@@ -8,11 +8,9 @@
 
 mod common;
 
-use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::process::{Command, ExitStatus, Stdio};
-use std::thread::JoinHandle;
-use std::time::{Duration, Instant};
+use std::process::{Command, ExitStatus};
+use std::time::Duration;
 
 use examples::calculator::{CalculatorServer, LocalCalculator};
 use examples::spec::{SpecExamplesServer, SpecService};
@@ -38,14 +36,6 @@ const BUILTIN_METHODS: [&str; 4] = [
     "system.methodHelp",
     "system.methodSignature",
 ];
-
-/// The workspace root: the parent of this package.
-fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("the tests package lives inside the workspace")
-        .to_path_buf()
-}
 
 /// Calls `method` over HTTP and returns the whole response object.
 async fn call(url: &str, method: &str, params: Option<Value>) -> Value {
@@ -123,22 +113,10 @@ fn write_doc(name: &str, doc: &Value) -> PathBuf {
     path
 }
 
-/// Reads all of a child's pipe on a thread, so a chatty child never blocks on a full pipe.
-fn drain(pipe: Option<impl Read + Send + 'static>) -> JoinHandle<String> {
-    std::thread::spawn(move || {
-        let mut bytes = Vec::new();
-        if let Some(mut pipe) = pipe {
-            // A read error only shortens the captured output.
-            let _ = pipe.read_to_end(&mut bytes);
-        }
-        String::from_utf8_lossy(&bytes).into_owned()
-    })
-}
-
 /// Runs `tests/openrpc/validate.mjs` over `files`: its exit status (`None` when it ran over
 /// [`TIMEOUT`] and was killed) and its report.
-fn run_validator(files: &[PathBuf]) -> (Option<ExitStatus>, String) {
-    let dir = workspace_root().join("tests").join("openrpc");
+async fn run_validator(files: &[PathBuf]) -> (Option<ExitStatus>, String) {
+    let dir = common::workspace_root().join("tests").join("openrpc");
     let installed = dir
         .join("node_modules")
         .join("@open-rpc")
@@ -150,46 +128,25 @@ fn run_validator(files: &[PathBuf]) -> (Option<ExitStatus>, String) {
          Run `scripts/setup-test-deps.sh` from the workspace root, then run the tests again.",
         installed.display()
     );
-    let mut child = Command::new("node")
-        .arg(dir.join("validate.mjs"))
-        .args(files)
-        .current_dir(&dir)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap_or_else(|e| {
-            panic!(
-                "cannot run `node` ({e}); install Node.js, then run `scripts/setup-test-deps.sh`"
-            )
-        });
-    let stdout = drain(child.stdout.take());
-    let stderr = drain(child.stderr.take());
-    let deadline = Instant::now() + TIMEOUT;
-    let status = loop {
-        if let Some(status) = child.try_wait().expect("waiting for node") {
-            break Some(status);
-        }
-        if Instant::now() >= deadline {
-            // It may have just exited; either way it is gone after `wait`.
-            let _ = child.kill();
-            let _ = child.wait();
-            break None;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    };
-    let report = format!(
-        "{}{}",
-        stdout.join().unwrap_or_default(),
-        stderr.join().unwrap_or_default()
-    );
-    (status, report)
+    let output = common::run_child(
+        Command::new("node")
+            .arg(dir.join("validate.mjs"))
+            .args(files)
+            .current_dir(&dir),
+        TIMEOUT,
+    )
+    .await
+    .unwrap_or_else(|e| {
+        panic!("cannot run `node` ({e}); install Node.js, then run `scripts/setup-test-deps.sh`")
+    });
+    let report = format!("{}{}", output.stdout, output.stderr);
+    (output.status, report)
 }
 
 /// Runs the validator over `files`; fails the test, showing the validator's report, unless
 /// every document is valid. Returns the report.
-fn validate(files: &[PathBuf]) -> String {
-    match run_validator(files) {
+async fn validate(files: &[PathBuf]) -> String {
+    match run_validator(files).await {
         (Some(status), report) if status.success() => report,
         (Some(status), report) => {
             panic!("the OpenRPC validator rejected a document ({status}):\n{report}")
@@ -224,7 +181,7 @@ async fn documents_pass_the_openrpc_validator() {
     assert_eq!(served_calculator, built_calculator);
     assert_eq!(served_spec, built_spec);
 
-    let report = validate(&files);
+    let report = validate(&files).await;
     println!("{report}");
     assert_eq!(
         report.lines().filter(|l| l.starts_with("ok ")).count(),
@@ -238,8 +195,8 @@ async fn documents_pass_the_openrpc_validator() {
 
 /// The validator is not a rubber stamp: it rejects a broken document and a dangling reference,
 /// naming where.
-#[test]
-fn validator_rejects_broken_documents() {
+#[tokio::test]
+async fn validator_rejects_broken_documents() {
     let mut broken = CalculatorServer::openrpc();
     broken["methods"][1]["params"][0]["required"] = "yes".into();
     let mut dangling = CalculatorServer::openrpc();
@@ -248,7 +205,7 @@ fn validator_rejects_broken_documents() {
         write_doc("broken", &broken),
         write_doc("dangling", &dangling),
     ];
-    let (status, report) = run_validator(&files);
+    let (status, report) = run_validator(&files).await;
     assert_eq!(status.and_then(|s| s.code()), Some(1), "{report}");
     assert!(
         report.contains(".methods[1].params[0].required"),
