@@ -148,9 +148,9 @@ impl ClientBuilder {
         let (http, headers) = match self.http {
             // A client of the caller's: our headers go on each request.
             Some(http) => (http, headers),
-            // Our own client carries the headers itself, which spares a copy per call; a
-            // JSON-RPC endpoint does not redirect, and a call is retried by its caller, who knows
-            // whether it is safe to repeat.
+            // Our own client carries the headers itself; a JSON-RPC endpoint does not
+            // redirect, a call is retried by its caller, who knows whether it is safe to repeat,
+            // and the endpoint is reached directly (a proxy goes in through `http_client`).
             None => {
                 let http = reqwest::Client::builder()
                     .timeout(self.timeout.unwrap_or(Duration::from_secs(30)))
@@ -159,6 +159,7 @@ impl ClientBuilder {
                     .tcp_nodelay(true)
                     .redirect(reqwest::redirect::Policy::none())
                     .retry(reqwest::retry::never())
+                    .no_proxy()
                     .default_headers(headers)
                     .build()
                     .map_err(|e| Error::Request(e.to_string()))?;

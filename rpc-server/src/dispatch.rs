@@ -64,12 +64,10 @@ async fn batch<S: Service>(
     };
     let mut groups = Vec::with_capacity(entries.len().div_ceil(JOIN_GROUP));
     let mut entries = entries.into_iter();
-    loop {
-        let group: Vec<_> = entries.by_ref().take(JOIN_GROUP).map(call).collect();
-        if group.is_empty() {
-            break;
-        }
-        groups.push(futures_util::future::join_all(group));
+    while entries.len() > 0 {
+        groups.push(futures_util::future::join_all(
+            entries.by_ref().take(JOIN_GROUP).map(call),
+        ));
     }
     let answers = futures_util::future::join_all(groups).await;
     let mut first = true;
