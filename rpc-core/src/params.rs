@@ -90,7 +90,11 @@ pub trait FromParams: Sized {
 
 /// Decodes `params` (absent, an array or an object) into the argument tuple `T`.
 pub fn decode<T: FromParams>(params: Option<&RawValue>, sig: &Signature) -> Result<T, ErrorObject> {
-    debug_assert_eq!(T::ARITY, sig.names.len());
+    // Generated code always agrees with itself; a hand-written caller may not, and a mismatch
+    // is the server's fault, not the caller's.
+    if T::ARITY != sig.names.len() {
+        return Err(ErrorObject::internal_error());
+    }
     let text = params.map_or("[]", RawValue::get);
     let mut de = serde_json::Deserializer::from_str(text);
     let visitor = ParamsVisitor::<T> {
@@ -309,6 +313,11 @@ macro_rules! tuple_params {
 
         impl<$($T: Serialize),+> Serialize for Named<($(&$T,)+)> {
             fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                if self.1.len() != $len {
+                    return Err(serde::ser::Error::custom(format_args!(
+                        "{} names for {} params", self.1.len(), $len
+                    )));
+                }
                 let mut map = s.serialize_map(Some($len))?;
                 $( map.serialize_entry(self.1[$idx], self.0.$idx)?; )+
                 map.end()
