@@ -10,7 +10,15 @@ use syn::spanned::Spanned;
 use syn::{Attribute, Ident, LitStr, Token, bracketed};
 
 /// Where a key is used, for the list of keys an error message offers.
-const TRAIT_KEYS: &[&str] = &["server", "client", "client_impl", "namespace", "params"];
+const TRAIT_KEYS: &[&str] = &[
+    "server",
+    "client",
+    "client_impl",
+    "namespace",
+    "params",
+    "rpc_core",
+    "rpc_client",
+];
 const METHOD_KEYS: &[&str] = &["name", "aliases", "params"];
 const PARAM_KEYS: &[&str] = &["variadic"];
 
@@ -22,6 +30,10 @@ pub(crate) struct TraitArgs {
     pub(crate) client_impl: Option<Span>,
     pub(crate) namespace: Option<LitStr>,
     pub(crate) params: Option<ParamStyle>,
+    /// Where `rpc-core` is, when the user's crate renames it.
+    pub(crate) rpc_core: Option<syn::Path>,
+    /// Where `rpc-client` is, when the user's crate renames it.
+    pub(crate) rpc_client: Option<syn::Path>,
 }
 
 /// `#[rpc(...)]` on a method.
@@ -85,6 +97,19 @@ fn string(input: ParseStream<'_>) -> syn::Result<LitStr> {
     input.parse()
 }
 
+fn path(input: ParseStream<'_>) -> syn::Result<syn::Path> {
+    let lit = string(input)?;
+    lit.parse::<syn::Path>().map_err(|_| {
+        syn::Error::new(
+            lit.span(),
+            format!(
+                "`{}` is not a path, expected one like \"::my_rpc_core\"",
+                lit.value()
+            ),
+        )
+    })
+}
+
 fn style(input: ParseStream<'_>) -> syn::Result<ParamStyle> {
     let lit = string(input)?;
     match lit.value().as_str() {
@@ -125,6 +150,8 @@ impl TraitArgs {
             "client_impl" => set(&mut args.client_impl, key, flag(input, key)?),
             "namespace" => set(&mut args.namespace, key, string(input)?),
             "params" => set(&mut args.params, key, style(input)?),
+            "rpc_core" => set(&mut args.rpc_core, key, path(input)?),
+            "rpc_client" => set(&mut args.rpc_client, key, path(input)?),
             _ => Err(unknown(key, TRAIT_KEYS)),
         })?;
         Ok(args)

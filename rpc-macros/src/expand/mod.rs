@@ -51,13 +51,57 @@ fn expand(rpc: &RpcTrait) -> TokenStream {
     let server_wanted = rpc.args.server.is_some() || rpc.args.client.is_none();
     let client_wanted = rpc.args.client.is_some() || rpc.args.server.is_none();
     let the_trait = rewrite_trait(rpc);
-    let server = server_wanted.then(|| server::expand(rpc));
-    let client = client_wanted.then(|| client::expand(rpc));
+    let mut generated = TokenStream::new();
+    if server_wanted {
+        generated.extend(server::expand(rpc));
+    }
+    if client_wanted {
+        generated.extend(client::expand(rpc));
+    }
+    // Generated code names our crates `::rpc_core` and `::rpc_client`; a crate that renames
+    // them says where they are, and every such path is pointed there.
+    if let Some(path) = &rpc.args.rpc_core {
+        generated = rebase(generated, "rpc_core", &quote!(#path));
+    }
+    if let Some(path) = &rpc.args.rpc_client {
+        generated = rebase(generated, "rpc_client", &quote!(#path));
+    }
     quote! {
         #the_trait
-        #server
-        #client
+        #generated
     }
+}
+
+/// `tokens` with every absolute path `::krate` replaced by `to`.
+fn rebase(tokens: TokenStream, krate: &str, to: &TokenStream) -> TokenStream {
+    use proc_macro2::{Group, Spacing, TokenTree};
+    let trees: Vec<TokenTree> = tokens.into_iter().collect();
+    let mut out = Vec::with_capacity(trees.len());
+    let mut i = 0;
+    while i < trees.len() {
+        if let [TokenTree::Punct(a), TokenTree::Punct(b), TokenTree::Ident(name), ..] = &trees[i..]
+            && a.as_char() == ':'
+            && a.spacing() == Spacing::Joint
+            && b.as_char() == ':'
+            && name == krate
+            // `a::rpc_core` is not the crate: only a path that starts at `::` is.
+            && !matches!(out.last(), Some(TokenTree::Ident(_)))
+        {
+            out.extend(to.clone());
+            i += 3;
+            continue;
+        }
+        match &trees[i] {
+            TokenTree::Group(g) => {
+                let mut group = Group::new(g.delimiter(), rebase(g.stream(), krate, to));
+                group.set_span(g.span());
+                out.push(TokenTree::Group(group));
+            }
+            other => out.push(other.clone()),
+        }
+        i += 1;
+    }
+    out.into_iter().collect()
 }
 
 /// The trait as written but with our attributes removed, for error output.
@@ -155,4 +199,28 @@ fn respan(tokens: TokenStream, span: proc_macro2::Span) -> TokenStream {
             tree
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use quote::quote;
+
+    #[test]
+    fn rebase_points_absolute_paths_elsewhere() {
+        let code = quote! {
+            ::rpc_core::Error; ::rpc_core::params::decode::<(u8,)>(p, &S);
+            f(::rpc_core::ErrorObject::internal_error());
+            not::rpc_core::Thing; ::rpc_client::Client;
+        };
+        let rebased = super::rebase(code, "rpc_core", &quote!(::my::core));
+        let text = rebased.to_string();
+        assert_eq!(
+            text.matches(":: rpc_core ::").count(),
+            1,
+            "only `not::rpc_core` stays: {text}"
+        );
+        assert_eq!(text.matches(":: my :: core ::").count(), 3, "{text}");
+        assert!(text.contains("not :: rpc_core :: Thing"), "{text}");
+        assert!(text.contains(":: rpc_client :: Client"), "{text}");
+    }
 }
