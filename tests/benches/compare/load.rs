@@ -194,6 +194,17 @@ pub(crate) async fn run(
             Ok::<_, io::Error>((latencies, Instant::now()))
         });
     }
+    gather(tasks, start, stop, &mut around).await
+}
+
+/// Waits for the measured stretch to start, then for every task, with `around(true)` and
+/// `around(false)` on either side, and merges what the tasks measured.
+async fn gather(
+    mut tasks: tokio::task::JoinSet<io::Result<(Vec<u64>, Instant)>>,
+    start: Instant,
+    stop: Instant,
+    around: &mut impl AsyncFnMut(bool),
+) -> io::Result<Outcome> {
     tokio::time::sleep_until(start.into()).await;
     around(true).await;
     let mut latencies = Vec::new();
@@ -253,23 +264,6 @@ where
         );
     }
     local
-        .run_until(async move {
-            tokio::time::sleep_until(start.into()).await;
-            around(true).await;
-            let mut latencies = Vec::new();
-            let mut last = start;
-            while let Some(joined) = tasks.join_next().await {
-                let (mut l, ended) = joined.map_err(io::Error::other)??;
-                latencies.append(&mut l);
-                last = last.max(ended);
-            }
-            around(false).await;
-            latencies.sort_unstable();
-            Ok(Outcome {
-                requests: latencies.len() as u64,
-                elapsed: last.min(stop).saturating_duration_since(start),
-                latencies,
-            })
-        })
+        .run_until(gather(tasks, start, stop, &mut around))
         .await
 }
