@@ -382,3 +382,72 @@ impl<'a> Response<'a> {
         self.id.get().parse().ok()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A small deterministic generator (xorshift), so the mutations repeat run to run.
+    struct Rng(u64);
+
+    impl Rng {
+        fn next(&mut self) -> u64 {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            self.0
+        }
+
+        fn below(&mut self, n: usize) -> usize {
+            (self.next() % n as u64) as usize
+        }
+    }
+
+    const SEEDS: &[&str] = &[
+        r#"{"jsonrpc":"2.0","method":"subtract","params":[42,23],"id":1}"#,
+        r#"{"jsonrpc":"2.0","method":"subtract","params":{"subtrahend":23,"minuend":42},"id":"x"}"#,
+        r#"[{"jsonrpc":"2.0","method":"sum","params":[1,2,4],"id":"1"},{"foo":"boo"},{"jsonrpc":"2.0","method":"n"}]"#,
+        r#"{"jsonrpc":"2\u002e0","method":"a\"b","id":null,"extra":[{"x":1}]}"#,
+        "[1,2,3]",
+    ];
+    const ALPHABET: &[u8] = br#"{}[]":,\0123456789.-+eEtrufalsn u"#;
+
+    /// Mutated requests, valid or not, are parsed or refused: never a panic, and a request that
+    /// parses has the shape the rest of the server relies on.
+    #[test]
+    fn mutated_bodies_never_panic() {
+        let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
+        for round in 0..20_000 {
+            let mut body = SEEDS[round % SEEDS.len()].as_bytes().to_vec();
+            for _ in 0..=rng.below(4) {
+                let at = rng.below(body.len() + 1);
+                match rng.below(3) {
+                    0 if at < body.len() => {
+                        body.remove(at);
+                    }
+                    1 => body.insert(at, ALPHABET[rng.below(ALPHABET.len())]),
+                    _ if at < body.len() => body[at] = rng.next() as u8,
+                    _ => {}
+                }
+            }
+            let entries = match parse_body(&body) {
+                Err(e) => {
+                    assert!(e.code == -32700 || e.code == -32600, "{e}");
+                    continue;
+                }
+                Ok(Body::Single(entry)) => vec![entry],
+                Ok(Body::Batch(entries)) => entries,
+            };
+            for request in entries.into_iter().flatten() {
+                assert!(
+                    request
+                        .params
+                        .is_none_or(|p| p.get().starts_with(['[', '{']))
+                );
+                if let Some(id) = request.id {
+                    assert!(is_valid_id(id), "{}", id.get());
+                }
+            }
+        }
+    }
+}
