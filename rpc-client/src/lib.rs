@@ -51,6 +51,7 @@ struct Inner {
     http: reqwest::Client,
     url: reqwest::Url,
     headers: HeaderMap,
+    reconnect: Reconnect,
     next_id: AtomicU64,
 }
 
@@ -74,7 +75,15 @@ pub struct ClientBuilder {
     connect_timeout: Option<Duration>,
     headers: HeaderMap,
     http: Option<reqwest::Client>,
+    reconnect: Reconnect,
     error: Option<String>,
+}
+
+/// How often, and after how long, a call whose connection could not be made is tried again.
+#[derive(Debug, Clone, Copy)]
+struct Reconnect {
+    attempts: u32,
+    backoff: Duration,
 }
 
 impl ClientBuilder {
@@ -125,6 +134,24 @@ impl ClientBuilder {
         self
     }
 
+    /// Tries a call again, up to `attempts` more times with `backoff` doubling between tries,
+    /// when the connection to the server could not be made (refused, unreachable, DNS): the
+    /// request never left, so repeating it is safe for every method. Any other failure, once the
+    /// request may have reached the server, is returned at once. Default: no retry.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let client = rpc_client::Client::builder("http://127.0.0.1:8080/rpc")
+    ///     .reconnect(5, Duration::from_millis(100))
+    ///     .build()
+    ///     .unwrap();
+    /// # let _ = client;
+    /// ```
+    pub fn reconnect(mut self, attempts: u32, backoff: Duration) -> Self {
+        self.reconnect = Reconnect { attempts, backoff };
+        self
+    }
+
     /// Uses an existing reqwest client (its pool, proxy and TLS settings); `timeout` and
     /// `connect_timeout` then come from it.
     pub fn http_client(mut self, http: reqwest::Client) -> Self {
@@ -171,6 +198,7 @@ impl ClientBuilder {
                 http,
                 url,
                 headers,
+                reconnect: self.reconnect,
                 next_id: AtomicU64::new(1),
             }),
         })
@@ -191,6 +219,10 @@ impl Client {
             connect_timeout: None,
             headers: HeaderMap::new(),
             http: None,
+            reconnect: Reconnect {
+                attempts: 0,
+                backoff: Duration::ZERO,
+            },
             error: None,
         }
     }
@@ -261,11 +293,31 @@ impl Client {
     /// Posts a JSON body and returns the answer's bytes; a non-success status is an error
     /// unless its body is a JSON-RPC response.
     async fn post(&self, body: Vec<u8>) -> Result<bytes::Bytes, Error> {
-        let mut request = self.inner.http.post(self.inner.url.clone()).body(body);
-        if !self.inner.headers.is_empty() {
-            request = request.headers(self.inner.headers.clone());
-        }
-        let response = request.send().await.map_err(transport_error)?;
+        let Reconnect {
+            mut attempts,
+            mut backoff,
+        } = self.inner.reconnect;
+        // As `Bytes`, another try sends the same body without copying it.
+        let body = bytes::Bytes::from(body);
+        let response = loop {
+            let mut request = self
+                .inner
+                .http
+                .post(self.inner.url.clone())
+                .body(body.clone());
+            if !self.inner.headers.is_empty() {
+                request = request.headers(self.inner.headers.clone());
+            }
+            match request.send().await {
+                Ok(response) => break response,
+                Err(e) if e.is_connect() && attempts > 0 => {
+                    attempts -= 1;
+                    tokio::time::sleep(backoff).await;
+                    backoff = backoff.saturating_mul(2);
+                }
+                Err(e) => return Err(transport_error(e)),
+            }
+        };
         let status = response.status();
         let bytes = response.bytes().await.map_err(transport_error)?;
         if status.is_success() {

@@ -689,3 +689,41 @@ async fn authorize_hook_sees_the_request() {
     );
     assert_eq!(admin.kind("x".into()).await.unwrap(), "x");
 }
+
+#[tokio::test]
+async fn client_reconnects_to_a_server_that_comes_up_late() {
+    // A free port, with nothing on it for now.
+    let reserved = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = reserved.local_addr().unwrap();
+    drop(reserved);
+    let url = format!("http://{addr}/rpc");
+
+    let impatient = FeaturesClient::new(&url).unwrap();
+    assert!(matches!(
+        impatient.original().await,
+        Err(Error::Transport(_))
+    ));
+
+    let late = tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let app = axum::Router::new().route(
+            "/rpc",
+            RpcService::new(FeaturesServer(Impl::default())).into_method_router(),
+        );
+        let listener = tokio::net::TcpListener::bind(addr).await.unwrap();
+        axum::serve(listener, app).await.unwrap();
+    });
+    let patient = FeaturesClient::from_client(
+        rpc_client::Client::builder(&url)
+            .reconnect(8, Duration::from_millis(50))
+            .build()
+            .unwrap(),
+    );
+    let started = Instant::now();
+    assert_eq!(patient.original().await.unwrap(), "original");
+    assert!(
+        started.elapsed() >= Duration::from_millis(250),
+        "it waited for the server"
+    );
+    late.abort();
+}
