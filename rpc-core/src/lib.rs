@@ -164,7 +164,11 @@ pub mod __private {
         out: &mut Vec<u8>,
         value: &T,
     ) -> Result<(), ErrorObject> {
-        serde_json::to_writer(out, value).map_err(|_| ErrorObject::internal_error())
+        serde_json::to_writer(out, value).map_err(|e| {
+            // The caller gets -32603 and no detail; the server's log gets the reason.
+            tracing::error!(error = %e, "a method's result does not serialize to JSON");
+            ErrorObject::internal_error()
+        })
     }
 
     /// Serializes a method's `Result` into the response buffer, or its error into an error object.

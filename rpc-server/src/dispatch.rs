@@ -104,9 +104,10 @@ async fn run<S: Service>(service: &S, config: &Config, entry: Entry<'_>, out: &m
         Ok(()) => {
             wire::start_result(out);
             let call = service.call(&request.method, request.params, out);
-            caught(call)
-                .await
-                .unwrap_or_else(|_| Err(ErrorObject::internal_error()))
+            caught(call).await.unwrap_or_else(|()| {
+                tracing::error!(method = %request.method, "a call panicked; it is answered -32603");
+                Err(ErrorObject::internal_error())
+            })
         }
     };
     match (request.id, outcome) {
