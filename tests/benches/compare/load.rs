@@ -169,7 +169,7 @@ pub(crate) async fn run(
         let request = request.clone();
         let budget = budget.clone();
         tasks.spawn(async move {
-            let mut latencies = Vec::with_capacity(4096);
+            let mut timer = Timer::new(start, stop, &budget);
             loop {
                 let sent = Instant::now();
                 let answer = conn.round_trip(&request).await?;
@@ -180,21 +180,53 @@ pub(crate) async fn run(
                         answer.status
                     )));
                 }
-                let done = Instant::now();
-                if done >= stop {
-                    break;
-                }
-                if sent >= start {
-                    latencies.push((done - sent).as_nanos() as u64);
-                    if budget.fetch_sub(1, Ordering::Relaxed) <= 1 {
-                        break;
-                    }
+                if !timer.record(sent) {
+                    return Ok(timer.finish());
                 }
             }
-            Ok::<_, io::Error>((latencies, Instant::now()))
         });
     }
     gather(tasks, start, stop, &mut around).await
+}
+
+/// One task's latencies over the measured stretch, which a shared budget of requests may end
+/// early.
+struct Timer<'b> {
+    start: Instant,
+    stop: Instant,
+    budget: &'b AtomicU64,
+    latencies: Vec<u64>,
+}
+
+impl<'b> Timer<'b> {
+    fn new(start: Instant, stop: Instant, budget: &'b AtomicU64) -> Self {
+        Timer {
+            start,
+            stop,
+            budget,
+            latencies: Vec::with_capacity(4096),
+        }
+    }
+
+    /// Records a call sent at `sent` and answered now; `false` means the loop is over.
+    fn record(&mut self, sent: Instant) -> bool {
+        let done = Instant::now();
+        if done >= self.stop {
+            return false;
+        }
+        if sent >= self.start {
+            self.latencies.push((done - sent).as_nanos() as u64);
+            if self.budget.fetch_sub(1, Ordering::Relaxed) <= 1 {
+                return false;
+            }
+        }
+        true
+    }
+
+    /// The latencies and when the loop ended.
+    fn finish(self) -> (Vec<u64>, Instant) {
+        (self.latencies, Instant::now())
+    }
 }
 
 /// Waits for the measured stretch to start, then for every task, with `around(true)` and
@@ -243,22 +275,14 @@ where
         let budget = budget.clone();
         tasks.spawn_local_on(
             async move {
-                let mut latencies = Vec::with_capacity(4096);
+                let mut timer = Timer::new(start, stop, &budget);
                 loop {
                     let sent = Instant::now();
                     call().await.map_err(io::Error::other)?;
-                    let done = Instant::now();
-                    if done >= stop {
-                        break;
-                    }
-                    if sent >= start {
-                        latencies.push((done - sent).as_nanos() as u64);
-                        if budget.fetch_sub(1, Ordering::Relaxed) <= 1 {
-                            break;
-                        }
+                    if !timer.record(sent) {
+                        return Ok(timer.finish());
                     }
                 }
-                Ok::<_, io::Error>((latencies, Instant::now()))
             },
             &local,
         );
