@@ -36,6 +36,13 @@ use serde::de::DeserializeOwned;
 
 pub use batch::{Batch, BatchResponse, Slot, SlotOutput, TypedSlot};
 
+/// Everything the code `#[rpc]` generates names in this crate: the contract between the macro
+/// and the client. Not a public API; its name changes with the contract.
+#[doc(hidden)]
+pub mod __private_v0_1 {
+    pub use crate::{Batch, BatchResponse, Client, Slot, TypedSlot};
+}
+
 /// How much of a non-JSON-RPC error body an [`Error::Status`] keeps.
 const BODY_EXCERPT: usize = 512;
 

@@ -9,29 +9,24 @@ pub type SchemaFn = fn(&mut SchemaGenerator) -> Schema;
 
 /// An `#[rpc]` trait as the macro saw it.
 ///
+/// The records are built with `const fn` constructors, so a field added later breaks no
+/// code that builds them:
+///
 /// ```
 /// use rpc_core::meta::{MethodInfo, ParamInfo, ServiceInfo};
-/// static ADD: MethodInfo = MethodInfo {
-///     name: "add_together",
-///     aliases: &[],
-///     docs: "Add together everything in `things`.",
-///     params: &[ParamInfo {
-///         name: "things",
-///         ty: "Vec<i64>",
-///         optional: false,
-///         variadic: true,
-///         schema: |g| g.subschema_for::<Vec<i64>>(),
-///     }],
-///     result: Some("i64"),
-///     result_schema: Some(|g| g.subschema_for::<i64>()),
-///     error: None,
-///     error_schema: None,
-///     deprecated: None,
-/// };
-/// static CALC: ServiceInfo = ServiceInfo { name: "Calculator", docs: "", methods: &[ADD] };
-/// assert_eq!(CALC.method("add_together").unwrap().params[0].name, "things");
+/// static ADD: MethodInfo = MethodInfo::new(
+///     "add_together",
+///     "Add together everything in `things`.",
+///     &[ParamInfo::new("things", "Vec<i64>", |g| g.subschema_for::<Vec<i64>>()).variadic()],
+/// )
+/// .with_result("i64", |g| g.subschema_for::<i64>());
+/// static CALC: ServiceInfo = ServiceInfo::new("Calculator", "", &[ADD]);
+/// let add = CALC.method("add_together").unwrap();
+/// assert_eq!(add.params[0].name, "things");
+/// assert!(add.params[0].variadic && !add.is_notification());
 /// ```
 #[derive(Debug, Clone, Copy)]
+#[non_exhaustive]
 pub struct ServiceInfo {
     /// The trait's name.
     pub name: &'static str,
@@ -42,6 +37,19 @@ pub struct ServiceInfo {
 }
 
 impl ServiceInfo {
+    /// A trait's record: its name, doc comment and methods.
+    pub const fn new(
+        name: &'static str,
+        docs: &'static str,
+        methods: &'static [MethodInfo],
+    ) -> Self {
+        ServiceInfo {
+            name,
+            docs,
+            methods,
+        }
+    }
+
     /// The method answering to `name` (an alias included).
     pub fn method(&self, name: &str) -> Option<&'static MethodInfo> {
         self.methods
@@ -52,6 +60,7 @@ impl ServiceInfo {
 
 /// One method of an `#[rpc]` trait.
 #[derive(Debug, Clone, Copy)]
+#[non_exhaustive]
 pub struct MethodInfo {
     /// The name on the wire, namespace included.
     pub name: &'static str,
@@ -75,6 +84,48 @@ pub struct MethodInfo {
 }
 
 impl MethodInfo {
+    /// A method returning `()` (a notification), with no aliases, not deprecated; the `with_`
+    /// constructors add the rest.
+    pub const fn new(name: &'static str, docs: &'static str, params: &'static [ParamInfo]) -> Self {
+        MethodInfo {
+            name,
+            aliases: &[],
+            docs,
+            params,
+            result: None,
+            result_schema: None,
+            error: None,
+            error_schema: None,
+            deprecated: None,
+        }
+    }
+
+    /// The same method also answering to `aliases`.
+    pub const fn with_aliases(mut self, aliases: &'static [&'static str]) -> Self {
+        self.aliases = aliases;
+        self
+    }
+
+    /// The same method returning `ty` (as written in the trait), with its schema.
+    pub const fn with_result(mut self, ty: &'static str, schema: SchemaFn) -> Self {
+        self.result = Some(ty);
+        self.result_schema = Some(schema);
+        self
+    }
+
+    /// The same method failing with its own error type `ty`, with its schema.
+    pub const fn with_error(mut self, ty: &'static str, schema: SchemaFn) -> Self {
+        self.error = Some(ty);
+        self.error_schema = Some(schema);
+        self
+    }
+
+    /// The same method, deprecated with `note` (empty when there is none).
+    pub const fn with_deprecated(mut self, note: &'static str) -> Self {
+        self.deprecated = Some(note);
+        self
+    }
+
     /// Whether the method returns nothing and so is meant to be sent as a notification.
     pub fn is_notification(&self) -> bool {
         self.result.is_none()
@@ -88,6 +139,7 @@ impl MethodInfo {
 
 /// One param of a method.
 #[derive(Debug, Clone, Copy)]
+#[non_exhaustive]
 pub struct ParamInfo {
     /// The param's name.
     pub name: &'static str,
@@ -99,4 +151,29 @@ pub struct ParamInfo {
     pub variadic: bool,
     /// Its JSON Schema.
     pub schema: SchemaFn,
+}
+
+impl ParamInfo {
+    /// A required param named `name` of type `ty` (as written in the trait), with its schema.
+    pub const fn new(name: &'static str, ty: &'static str, schema: SchemaFn) -> Self {
+        ParamInfo {
+            name,
+            ty,
+            optional: false,
+            variadic: false,
+            schema,
+        }
+    }
+
+    /// The same param, which may be left out (an `Option`).
+    pub const fn optional(mut self) -> Self {
+        self.optional = true;
+        self
+    }
+
+    /// The same param, collecting the remaining positional params.
+    pub const fn variadic(mut self) -> Self {
+        self.variadic = true;
+        self
+    }
 }

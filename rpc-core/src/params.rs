@@ -376,42 +376,9 @@ macro_rules! variadic_params {
     };
 }
 
-tuple_params!(1 => 0 A a);
-tuple_params!(2 => 0 A a, 1 B b);
-tuple_params!(3 => 0 A a, 1 B b, 2 C c);
-tuple_params!(4 => 0 A a, 1 B b, 2 C c, 3 D d);
-tuple_params!(5 => 0 A a, 1 B b, 2 C c, 3 D d, 4 E e);
-tuple_params!(6 => 0 A a, 1 B b, 2 C c, 3 D d, 4 E e, 5 F f);
-tuple_params!(7 => 0 A a, 1 B b, 2 C c, 3 D d, 4 E e, 5 F f, 6 G g);
-tuple_params!(8 => 0 A a, 1 B b, 2 C c, 3 D d, 4 E e, 5 F f, 6 G g, 7 H h);
-tuple_params!(9 => 0 A a, 1 B b, 2 C c, 3 D d, 4 E e, 5 F f, 6 G g, 7 H h, 8 I i);
-tuple_params!(10 => 0 A a, 1 B b, 2 C c, 3 D d, 4 E e, 5 F f, 6 G g, 7 H h, 8 I i, 9 J j);
-tuple_params!(11 => 0 A a, 1 B b, 2 C c, 3 D d, 4 E e, 5 F f, 6 G g, 7 H h, 8 I i, 9 J j, 10 K k);
-tuple_params!(12 => 0 A a, 1 B b, 2 C c, 3 D d, 4 E e, 5 F f, 6 G g, 7 H h, 8 I i, 9 J j, 10 K k, 11 L l);
-tuple_params!(13 => 0 A a, 1 B b, 2 C c, 3 D d, 4 E e, 5 F f, 6 G g, 7 H h, 8 I i, 9 J j, 10 K k, 11 L l, 12 M m);
-tuple_params!(14 => 0 A a, 1 B b, 2 C c, 3 D d, 4 E e, 5 F f, 6 G g, 7 H h, 8 I i, 9 J j, 10 K k, 11 L l, 12 M m, 13 N n);
-tuple_params!(15 => 0 A a, 1 B b, 2 C c, 3 D d, 4 E e, 5 F f, 6 G g, 7 H h, 8 I i, 9 J j, 10 K k, 11 L l, 12 M m, 13 N n, 14 O o);
-tuple_params!(16 => 0 A a, 1 B b, 2 C c, 3 D d, 4 E e, 5 F f, 6 G g, 7 H h, 8 I i, 9 J j, 10 K k, 11 L l, 12 M m, 13 N n, 14 O o, 15 P p);
-
-variadic_params!();
-variadic_params!(0 A);
-variadic_params!(0 A, 1 B);
-variadic_params!(0 A, 1 B, 2 C);
-variadic_params!(0 A, 1 B, 2 C, 3 D);
-variadic_params!(0 A, 1 B, 2 C, 3 D, 4 E);
-variadic_params!(0 A, 1 B, 2 C, 3 D, 4 E, 5 F);
-variadic_params!(0 A, 1 B, 2 C, 3 D, 4 E, 5 F, 6 G);
-variadic_params!(0 A, 1 B, 2 C, 3 D, 4 E, 5 F, 6 G, 7 H);
-variadic_params!(0 A, 1 B, 2 C, 3 D, 4 E, 5 F, 6 G, 7 H, 8 I);
-variadic_params!(0 A, 1 B, 2 C, 3 D, 4 E, 5 F, 6 G, 7 H, 8 I, 9 J);
-variadic_params!(0 A, 1 B, 2 C, 3 D, 4 E, 5 F, 6 G, 7 H, 8 I, 9 J, 10 K);
-variadic_params!(0 A, 1 B, 2 C, 3 D, 4 E, 5 F, 6 G, 7 H, 8 I, 9 J, 10 K, 11 L);
-variadic_params!(0 A, 1 B, 2 C, 3 D, 4 E, 5 F, 6 G, 7 H, 8 I, 9 J, 10 K, 11 L, 12 M);
-variadic_params!(0 A, 1 B, 2 C, 3 D, 4 E, 5 F, 6 G, 7 H, 8 I, 9 J, 10 K, 11 L, 12 M, 13 N);
-variadic_params!(0 A, 1 B, 2 C, 3 D, 4 E, 5 F, 6 G, 7 H, 8 I, 9 J, 10 K, 11 L, 12 M, 13 N, 14 O);
-
-/// The most params one method may have.
-pub const MAX_PARAMS: usize = 16;
+// Every tuple size up to the macro's limit, and `MAX_PARAMS` itself, from the one constant the
+// macro checks methods against.
+rpc_macros::__params_impls!(tuple_params, variadic_params);
 
 #[cfg(test)]
 mod tests {

@@ -24,7 +24,7 @@ use crate::meta::ServiceInfo;
 ///
 /// impl Service for Echo {
 ///     fn info(&self) -> &'static ServiceInfo {
-///         static INFO: ServiceInfo = ServiceInfo { name: "Echo", docs: "Echoes.", methods: &[] };
+///         static INFO: ServiceInfo = ServiceInfo::new("Echo", "Echoes.", &[]);
 ///         &INFO
 ///     }
 ///     async fn call<'a>(

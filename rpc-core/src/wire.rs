@@ -262,6 +262,22 @@ pub fn start_result(out: &mut Vec<u8>) {
     out.extend_from_slice(br#"{"jsonrpc":"2.0","result":"#);
 }
 
+/// Writes `value` as a result's JSON. A value that does not serialize (a map with non-string
+/// keys, a failing `Serialize` impl) becomes `-32603 Internal error` for the caller, and its
+/// reason goes to the server's log, never to the caller.
+///
+/// ```
+/// let mut out = Vec::new();
+/// rpc_core::wire::write_json(&mut out, &[1, 2]).unwrap();
+/// assert_eq!(out, b"[1,2]");
+/// ```
+pub fn write_json<T: Serialize + ?Sized>(out: &mut Vec<u8>, value: &T) -> Result<(), ErrorObject> {
+    serde_json::to_writer(out, value).map_err(|e| {
+        tracing::error!(error = %e, "a method's result does not serialize to JSON");
+        ErrorObject::internal_error()
+    })
+}
+
 /// Closes a response with its id (`null` when there is none).
 pub fn finish(out: &mut Vec<u8>, id: Option<&RawValue>) {
     out.extend_from_slice(br#","id":"#);

@@ -10,19 +10,20 @@ use syn::{
 
 use crate::attr::{MethodArgs, ParamArgs, ParamStyle, TraitArgs};
 
-/// The whole trait.
-pub(crate) struct RpcTrait {
-    pub(crate) item: ItemTrait,
+/// The whole trait, borrowing the syn tree it was read from.
+pub(crate) struct RpcTrait<'a> {
+    /// The trait as written, `#[rpc]` attributes included: [`clean`] removes them for output.
+    pub(crate) item: &'a ItemTrait,
     pub(crate) docs: String,
     pub(crate) args: TraitArgs,
-    pub(crate) methods: Vec<Method>,
+    pub(crate) methods: Vec<Method<'a>>,
 }
 
 /// One method.
-pub(crate) struct Method {
-    pub(crate) ident: Ident,
-    /// The method as written, `#[rpc]` attributes removed.
-    pub(crate) item: TraitItemFn,
+pub(crate) struct Method<'a> {
+    pub(crate) ident: &'a Ident,
+    /// The method as written, `#[rpc]` attributes included.
+    pub(crate) item: &'a TraitItemFn,
     pub(crate) docs: String,
     pub(crate) deprecated: Option<String>,
     /// The wire name, namespace included, and the span it came from.
@@ -72,36 +73,48 @@ impl Output {
     }
 }
 
-/// Removes our `#[rpc]` attributes, keeping everything else the user wrote.
-pub(crate) fn strip_rpc_attrs(attrs: &mut Vec<Attribute>) {
-    attrs.retain(|a| !a.path().is_ident("rpc"));
+/// The trait as the user wrote it, every `#[rpc]` attribute (on the trait, its methods and their
+/// params) removed: what the compiler sees of it.
+pub(crate) fn clean(item: &ItemTrait) -> ItemTrait {
+    fn strip(attrs: &mut Vec<Attribute>) {
+        attrs.retain(|a| !a.path().is_ident("rpc"));
+    }
+    let mut item = item.clone();
+    strip(&mut item.attrs);
+    for trait_item in &mut item.items {
+        if let TraitItem::Fn(f) = trait_item {
+            strip(&mut f.attrs);
+            for input in &mut f.sig.inputs {
+                if let FnArg::Typed(pat) = input {
+                    strip(&mut pat.attrs);
+                }
+            }
+        }
+    }
+    item
 }
 
-impl RpcTrait {
+impl<'a> RpcTrait<'a> {
     pub(crate) fn parse(
         args: TraitArgs,
-        mut item: ItemTrait,
+        item: &'a ItemTrait,
         errors: &mut Vec<syn::Error>,
     ) -> Self {
         let namespace = args.namespace.as_ref().map(LitStr::value);
         let default_style = args.params.unwrap_or(ParamStyle::Positional);
-        let mut methods = Vec::new();
-        for trait_item in &mut item.items {
-            if let TraitItem::Fn(f) = trait_item {
-                methods.push(Method::parse(
+        let methods = item
+            .items
+            .iter()
+            .filter_map(|trait_item| match trait_item {
+                TraitItem::Fn(f) => Some(Method::parse(
                     f,
                     namespace.as_deref(),
                     default_style,
                     errors,
-                ));
-                strip_rpc_attrs(&mut f.attrs);
-                for input in &mut f.sig.inputs {
-                    if let FnArg::Typed(pat) = input {
-                        strip_rpc_attrs(&mut pat.attrs);
-                    }
-                }
-            }
-        }
+                )),
+                _ => None,
+            })
+            .collect();
         RpcTrait {
             docs: docs(&item.attrs),
             item,
@@ -111,19 +124,19 @@ impl RpcTrait {
     }
 }
 
-impl Method {
+impl<'a> Method<'a> {
     fn parse(
-        f: &TraitItemFn,
+        f: &'a TraitItemFn,
         namespace: Option<&str>,
         default_style: ParamStyle,
         errors: &mut Vec<syn::Error>,
     ) -> Self {
         let args = MethodArgs::parse(&f.attrs, errors);
-        let ident = f.sig.ident.clone();
+        let ident = &f.sig.ident;
         let base = args
             .name
             .as_ref()
-            .map_or_else(|| unraw(&ident), LitStr::value);
+            .map_or_else(|| unraw(ident), LitStr::value);
         let name_span = args.name.as_ref().map_or(ident.span(), LitStr::span);
         let name = match namespace {
             Some(ns) => format!("{ns}.{base}"),
@@ -147,13 +160,6 @@ impl Method {
             })
             .flatten()
             .collect();
-        let mut item = f.clone();
-        strip_rpc_attrs(&mut item.attrs);
-        for input in &mut item.sig.inputs {
-            if let FnArg::Typed(pat) = input {
-                strip_rpc_attrs(&mut pat.attrs);
-            }
-        }
         Method {
             ident,
             docs: docs(&f.attrs),
@@ -164,7 +170,7 @@ impl Method {
             style: args.params.unwrap_or(default_style),
             params,
             output: Output::parse(&f.sig.output),
-            item,
+            item: f,
         }
     }
 

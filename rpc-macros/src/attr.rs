@@ -142,6 +142,16 @@ fn parse_items(
 }
 
 impl TraitArgs {
+    /// Whether the server side is generated: always, unless only `client` is asked for.
+    pub(crate) fn wants_server(&self) -> bool {
+        self.server.is_some() || self.client.is_none()
+    }
+
+    /// Whether the client side is generated: always, unless only `server` is asked for.
+    pub(crate) fn wants_client(&self) -> bool {
+        self.client.is_some() || self.server.is_none()
+    }
+
     pub(crate) fn parse(tokens: TokenStream) -> syn::Result<Self> {
         let mut args = TraitArgs::default();
         parse_items(tokens, |key, input| match key.to_string().as_str() {

@@ -24,6 +24,8 @@ use proc_macro::TokenStream;
 mod ast;
 mod attr;
 mod expand;
+mod limits;
+mod type_name;
 mod valid;
 
 /// Generates a JSON-RPC server dispatcher and a typed client from a trait.
@@ -31,6 +33,16 @@ mod valid;
 #[proc_macro_attribute]
 pub fn rpc(attr: TokenStream, item: TokenStream) -> TokenStream {
     expand::rpc(attr.into(), item.into())
+        .unwrap_or_else(syn::Error::into_compile_error)
+        .into()
+}
+
+/// Writes the runtime's params impls for every arity the macro accepts, and `MAX_PARAMS`, so
+/// that the limit lives in one place. Used once, by `rpc-core`; not a public API.
+#[doc(hidden)]
+#[proc_macro]
+pub fn __params_impls(input: TokenStream) -> TokenStream {
+    limits::params_impls(input.into())
         .unwrap_or_else(syn::Error::into_compile_error)
         .into()
 }

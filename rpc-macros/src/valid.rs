@@ -10,6 +10,7 @@ use quote::ToTokens;
 use syn::{FnArg, TraitItem, Type};
 
 use crate::ast::{Method, Output, RpcTrait};
+use crate::limits::MAX_PARAMS;
 
 /// Method names the generated client and batch use for themselves.
 const RESERVED: &[&str] = &[
@@ -21,9 +22,6 @@ const RESERVED: &[&str] = &[
     "send",
     "into_inner",
 ];
-
-/// The most params one method may have (the runtime decodes tuples up to this size).
-const MAX_PARAMS: usize = 16;
 
 /// Where the errors go: `at` a span, or `on` whole tokens so the error underlines all of them.
 struct Errors<'a>(&'a mut Vec<syn::Error>);
@@ -73,9 +71,8 @@ pub(crate) fn check(rpc: &RpcTrait, errors: &mut Vec<syn::Error>) {
             "namespace must be non-empty and must not be `rpc`, which JSON-RPC reserves",
         );
     }
-    let client = rpc.args.client.is_some() || rpc.args.server.is_none();
     if let Some(span) = rpc.args.client_impl
-        && !client
+        && !rpc.args.wants_client()
     {
         err.at(
             span,
@@ -109,7 +106,7 @@ pub(crate) fn check(rpc: &RpcTrait, errors: &mut Vec<syn::Error>) {
     }
 }
 
-fn check_method(method: &Method, client_impl: bool, err: &mut Errors<'_>) {
+fn check_method(method: &Method<'_>, client_impl: bool, err: &mut Errors<'_>) {
     let sig = &method.item.sig;
     if sig.asyncness.is_none() {
         err.on(
@@ -146,7 +143,7 @@ fn check_method(method: &Method, client_impl: bool, err: &mut Errors<'_>) {
     let ident = method.ident.to_string();
     if RESERVED.contains(&ident.as_str()) {
         err.on(
-            &method.ident,
+            method.ident,
             format!(
                 "method `{ident}` would collide with the generated client's own `{ident}`; rename it and keep the wire name with `#[rpc(name = \"{ident}\")]`"
             ),

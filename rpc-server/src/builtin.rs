@@ -2,9 +2,10 @@
 //! document, on by default) and the XML-RPC style `system.listMethods`, `system.methodHelp` and
 //! `system.methodSignature` (opt-in).
 
+use rpc_core::ErrorObject;
 use rpc_core::meta::ServiceInfo;
 use rpc_core::params::{Signature, decode};
-use rpc_core::{__private::RawValue, ErrorObject};
+use serde_json::value::RawValue;
 
 use crate::Config;
 
@@ -80,5 +81,5 @@ fn builtin_names(config: &Config) -> Vec<&'static str> {
 }
 
 fn write<T: serde::Serialize + ?Sized>(out: &mut Vec<u8>, value: &T) -> Result<(), ErrorObject> {
-    rpc_core::__private::write_value(out, value)
+    rpc_core::wire::write_json(out, value)
 }

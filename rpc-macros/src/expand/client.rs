@@ -6,11 +6,12 @@ use proc_macro2::TokenStream;
 use quote::{quote, quote_spanned};
 use syn::spanned::Spanned;
 
-use super::{assert_type, deprecated_attr, item_ident};
+use super::{Runtime, assert_type, deprecated_attr, item_ident};
 use crate::ast::{Method, Output, RpcTrait};
 use crate::attr::ParamStyle;
 
-pub(super) fn expand(rpc: &RpcTrait) -> TokenStream {
+pub(super) fn expand(rpc: &RpcTrait<'_>, rt: &Runtime) -> TokenStream {
+    let (core, rtc) = (&rt.core, &rt.client);
     let trait_ident = &rpc.item.ident;
     let vis = &rpc.item.vis;
     let client = item_ident(rpc, "Client");
@@ -22,22 +23,21 @@ pub(super) fn expand(rpc: &RpcTrait) -> TokenStream {
     let calls = rpc
         .methods
         .iter()
-        .map(|m| super::respan(client_method(m, vis), m.ident.span()));
+        .map(|m| super::respan(client_method(m, rt, vis), m.ident.span()));
     let batch_calls = rpc
         .methods
         .iter()
-        .map(|m| super::respan(batch_method(m, vis), m.ident.span()));
+        .map(|m| super::respan(batch_method(m, rt, vis), m.ident.span()));
     let notify_calls = rpc
         .methods
         .iter()
         .filter(|m| m.is_notification())
-        .map(|m| super::respan(notify_method(m, vis), m.ident.span()));
+        .map(|m| super::respan(notify_method(m, rt, vis), m.ident.span()));
     let batch_notify_calls = rpc
         .methods
         .iter()
         .filter(|m| m.is_notification())
-        .map(|m| super::respan(batch_notify_method(m, vis), m.ident.span()));
-    let checks = rpc.methods.iter().flat_map(type_checks);
+        .map(|m| super::respan(batch_notify_method(m, rt, vis), m.ident.span()));
 
     let client_doc = format!(
         "A typed JSON-RPC client for [`{trait_ident}`]: each method has the trait's name, \
@@ -62,7 +62,7 @@ pub(super) fn expand(rpc: &RpcTrait) -> TokenStream {
             #[doc = #notify_doc]
             #[derive(Debug, Clone, Copy)]
             #vis struct #notify<'__rpc> {
-                client: &'__rpc ::rpc_client::Client,
+                client: &'__rpc #rtc::Client,
             }
 
             #[allow(deprecated)]
@@ -73,7 +73,7 @@ pub(super) fn expand(rpc: &RpcTrait) -> TokenStream {
             #[doc = #batch_notify_doc]
             #[derive(Debug)]
             #vis struct #batch_notify<'__rpc> {
-                batch: &'__rpc mut ::rpc_client::Batch,
+                batch: &'__rpc mut #rtc::Batch,
             }
 
             #[allow(deprecated)]
@@ -98,31 +98,29 @@ pub(super) fn expand(rpc: &RpcTrait) -> TokenStream {
             }
         }
     });
-    let trait_impl = rpc.args.client_impl.is_some().then(|| client_impl(rpc));
+    let trait_impl = rpc.args.client_impl.is_some().then(|| client_impl(rpc, rt));
 
     quote! {
         #[doc = #client_doc]
         #[derive(Debug, Clone)]
         #vis struct #client {
-            client: ::rpc_client::Client,
+            client: #rtc::Client,
         }
-
-        const _: () = { #(#checks)* };
 
         #[allow(deprecated)]
         impl #client {
             /// A client for the JSON-RPC endpoint at `url`, with default settings.
-            #vis fn new(url: &str) -> ::core::result::Result<Self, ::rpc_core::Error> {
-                ::rpc_client::Client::new(url).map(Self::from_client)
+            #vis fn new(url: &str) -> ::core::result::Result<Self, #core::Error> {
+                #rtc::Client::new(url).map(Self::from_client)
             }
 
             /// A client over a configured `rpc_client::Client` (timeout, headers, auth).
-            #vis fn from_client(client: ::rpc_client::Client) -> Self {
+            #vis fn from_client(client: #rtc::Client) -> Self {
                 Self { client }
             }
 
             /// The underlying untyped client.
-            #vis fn client(&self) -> &::rpc_client::Client {
+            #vis fn client(&self) -> &#rtc::Client {
                 &self.client
             }
 
@@ -139,18 +137,18 @@ pub(super) fn expand(rpc: &RpcTrait) -> TokenStream {
         #[doc = #batch_doc]
         #[derive(Debug)]
         #vis struct #batch {
-            batch: ::rpc_client::Batch,
+            batch: #rtc::Batch,
         }
 
         #[allow(deprecated)]
         impl #batch {
             /// Sends every queued call in one request and waits for the answers.
-            #vis async fn send(self) -> ::core::result::Result<::rpc_client::BatchResponse, ::rpc_core::Error> {
+            #vis async fn send(self) -> ::core::result::Result<#rtc::BatchResponse, #core::Error> {
                 self.batch.send().await
             }
 
             /// The untyped batch, to queue calls of another trait's batch (`OtherBatch::from`).
-            #vis fn into_inner(self) -> ::rpc_client::Batch {
+            #vis fn into_inner(self) -> #rtc::Batch {
                 self.batch
             }
 
@@ -159,8 +157,8 @@ pub(super) fn expand(rpc: &RpcTrait) -> TokenStream {
             #(#batch_calls)*
         }
 
-        impl ::core::convert::From<::rpc_client::Batch> for #batch {
-            fn from(batch: ::rpc_client::Batch) -> Self {
+        impl ::core::convert::From<#rtc::Batch> for #batch {
+            fn from(batch: #rtc::Batch) -> Self {
                 Self { batch }
             }
         }
@@ -171,7 +169,8 @@ pub(super) fn expand(rpc: &RpcTrait) -> TokenStream {
 }
 
 /// The expression for a method's params: `None`, an array, an object, or a flattened variadic.
-fn params_expr(m: &Method) -> TokenStream {
+fn params_expr(m: &Method<'_>, rt: &Runtime) -> TokenStream {
+    let core = &rt.core;
     let idents: Vec<_> = m.params.iter().map(|p| &p.ident).collect();
     if idents.is_empty() {
         return quote!(::core::option::Option::None::<&()>);
@@ -179,14 +178,14 @@ fn params_expr(m: &Method) -> TokenStream {
     let names = m.params.iter().map(|p| &p.name);
     match m.style {
         ParamStyle::Named => quote! {
-            ::core::option::Option::Some(&::rpc_core::params::Named((#(&#idents,)*), &[#(#names),*]))
+            ::core::option::Option::Some(&#core::Named((#(&#idents,)*), &[#(#names),*]))
         },
         ParamStyle::Positional => match idents.split_last() {
             Some((rest, fixed)) if m.is_variadic() => quote! {
-                ::core::option::Option::Some(&::rpc_core::params::Variadic((#(&#fixed,)*), &#rest))
+                ::core::option::Option::Some(&#core::Variadic((#(&#fixed,)*), &#rest))
             },
             _ => quote! {
-                ::core::option::Option::Some(&::rpc_core::params::Positional((#(&#idents,)*)))
+                ::core::option::Option::Some(&#core::Positional((#(&#idents,)*)))
             },
         },
     }
@@ -194,9 +193,9 @@ fn params_expr(m: &Method) -> TokenStream {
 
 /// `on.call(..)` and `on.call_typed(..)` for `m`, spanned at the method's name so that an
 /// unmet bound is reported on the user's method, not on the attribute.
-fn calls(m: &Method, on: TokenStream) -> (TokenStream, TokenStream) {
+fn calls(m: &Method<'_>, rt: &Runtime, on: TokenStream) -> (TokenStream, TokenStream) {
     let name = &m.name;
-    let params = params_expr(m);
+    let params = params_expr(m, rt);
     let ok = ok_type(m);
     let span = m.ident.span();
     let params = super::respan(params, span);
@@ -207,7 +206,7 @@ fn calls(m: &Method, on: TokenStream) -> (TokenStream, TokenStream) {
 }
 
 /// The method's arguments as declared: `name: Type, ...`.
-fn args(m: &Method) -> TokenStream {
+fn args(m: &Method<'_>) -> TokenStream {
     let args = m.params.iter().map(|p| {
         let (ident, ty) = (&p.ident, &p.ty);
         quote!(#ident: #ty)
@@ -215,21 +214,22 @@ fn args(m: &Method) -> TokenStream {
     quote!(#(#args),*)
 }
 
-fn docs(m: &Method) -> TokenStream {
+fn docs(m: &Method<'_>) -> TokenStream {
     let docs = m.item.attrs.iter().filter(|a| a.path().is_ident("doc"));
     quote!(#(#docs)*)
 }
 
-fn ok_type(m: &Method) -> TokenStream {
+fn ok_type(m: &Method<'_>) -> TokenStream {
     match m.output.ok_type() {
         Some(ty) => quote!(#ty),
         None => quote!(()),
     }
 }
 
-fn client_method(m: &Method, vis: &syn::Visibility) -> TokenStream {
+fn client_method(m: &Method<'_>, rt: &Runtime, vis: &syn::Visibility) -> TokenStream {
+    let core = &rt.core;
     let ident = &m.ident;
-    let (call, call_typed) = calls(m, quote!(self.client));
+    let (call, call_typed) = calls(m, rt, quote!(self.client));
     let span = m.ident.span();
     let (call, call_typed) = (
         quote_spanned!(span=> #call.await),
@@ -243,23 +243,24 @@ fn client_method(m: &Method, vis: &syn::Visibility) -> TokenStream {
         Output::Result { err, .. } => quote! {
             #docs
             #deprecated
-            #vis async fn #ident(&self, #args) -> ::core::result::Result<#ok, ::rpc_core::CallError<#err>> {
+            #vis async fn #ident(&self, #args) -> ::core::result::Result<#ok, #core::CallError<#err>> {
                 #call_typed
             }
         },
         _ => quote! {
             #docs
             #deprecated
-            #vis async fn #ident(&self, #args) -> ::core::result::Result<#ok, ::rpc_core::Error> {
+            #vis async fn #ident(&self, #args) -> ::core::result::Result<#ok, #core::Error> {
                 #call
             }
         },
     }
 }
 
-fn batch_method(m: &Method, vis: &syn::Visibility) -> TokenStream {
+fn batch_method(m: &Method<'_>, rt: &Runtime, vis: &syn::Visibility) -> TokenStream {
+    let rtc = &rt.client;
     let ident = &m.ident;
-    let (call, call_typed) = calls(m, quote!(self.batch));
+    let (call, call_typed) = calls(m, rt, quote!(self.batch));
     let name = &m.name;
     let args = args(m);
     let deprecated = deprecated_attr(m);
@@ -271,41 +272,42 @@ fn batch_method(m: &Method, vis: &syn::Visibility) -> TokenStream {
         Output::Result { err, .. } => quote! {
             #[doc = #doc]
             #deprecated
-            #vis fn #ident(&mut self, #args) -> ::rpc_client::TypedSlot<#ok, #err> {
+            #vis fn #ident(&mut self, #args) -> #rtc::TypedSlot<#ok, #err> {
                 #call_typed
             }
         },
         _ => quote! {
             #[doc = #doc]
             #deprecated
-            #vis fn #ident(&mut self, #args) -> ::rpc_client::Slot<#ok> {
+            #vis fn #ident(&mut self, #args) -> #rtc::Slot<#ok> {
                 #call
             }
         },
     }
 }
 
-fn notify_method(m: &Method, vis: &syn::Visibility) -> TokenStream {
+fn notify_method(m: &Method<'_>, rt: &Runtime, vis: &syn::Visibility) -> TokenStream {
+    let core = &rt.core;
     let ident = &m.ident;
     let name = &m.name;
     let args = args(m);
-    let params = params_expr(m);
+    let params = params_expr(m, rt);
     let docs = docs(m);
     let deprecated = deprecated_attr(m);
     quote! {
         #docs
         #deprecated
-        #vis async fn #ident(&self, #args) -> ::core::result::Result<(), ::rpc_core::Error> {
+        #vis async fn #ident(&self, #args) -> ::core::result::Result<(), #core::Error> {
             self.client.notify(#name, #params).await
         }
     }
 }
 
-fn batch_notify_method(m: &Method, vis: &syn::Visibility) -> TokenStream {
+fn batch_notify_method(m: &Method<'_>, rt: &Runtime, vis: &syn::Visibility) -> TokenStream {
     let ident = &m.ident;
     let name = &m.name;
     let args = args(m);
-    let params = params_expr(m);
+    let params = params_expr(m, rt);
     let deprecated = deprecated_attr(m);
     let doc = format!("Queues a `{name}` notification.");
     quote! {
@@ -317,24 +319,10 @@ fn batch_notify_method(m: &Method, vis: &syn::Visibility) -> TokenStream {
     }
 }
 
-fn type_checks(m: &Method) -> Vec<TokenStream> {
-    let mut checks: Vec<_> = m
-        .params
-        .iter()
-        .map(|p| assert_type("client_param", &p.ty))
-        .collect();
-    if let Some(ok) = m.output.ok_type() {
-        checks.push(assert_type("client_result", ok));
-    }
-    if let Some(err) = m.output.err_type() {
-        checks.push(assert_type("rpc_error", err));
-    }
-    checks
-}
-
 /// `impl Trait for TraitClient`: each method calls the inherent one and folds a failed call into
 /// the method's error type.
-fn client_impl(rpc: &RpcTrait) -> TokenStream {
+fn client_impl(rpc: &RpcTrait<'_>, rt: &Runtime) -> TokenStream {
+    let core = &rt.core;
     let trait_ident = &rpc.item.ident;
     let client = item_ident(rpc, "Client");
     let methods = rpc.methods.iter().map(|m| {
@@ -344,8 +332,8 @@ fn client_impl(rpc: &RpcTrait) -> TokenStream {
         let ok = ok_type(m);
         let err = m.output.err_type();
         let flatten = match err {
-            Some(e) => quote_spanned!(e.span()=> ::rpc_core::CallError::<#e>::flatten),
-            None => quote!(::rpc_core::CallError::flatten),
+            Some(e) => quote_spanned!(e.span()=> #core::CallError::<#e>::flatten),
+            None => quote!(#core::CallError::flatten),
         };
         let method = quote! {
             async fn #ident(&self, #args) -> ::core::result::Result<#ok, #err> {
@@ -360,7 +348,7 @@ fn client_impl(rpc: &RpcTrait) -> TokenStream {
         .methods
         .iter()
         .filter_map(|m| m.output.err_type())
-        .map(|e| assert_type("client_error", e));
+        .map(|e| assert_type(rt, "client_error", e));
     quote! {
         const _: () = { #(#checks)* };
 

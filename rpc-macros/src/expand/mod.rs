@@ -32,7 +32,7 @@ pub(crate) fn rpc(attr: TokenStream, item: TokenStream) -> syn::Result<TokenStre
             TraitArgs::default()
         }
     };
-    let rpc = RpcTrait::parse(args, item.clone(), &mut errors);
+    let rpc = RpcTrait::parse(args, &item, &mut errors);
     valid::check(&rpc, &mut errors);
     if let Some(combined) = errors.into_iter().reduce(|mut a, b| {
         a.combine(b);
@@ -47,67 +47,91 @@ pub(crate) fn rpc(attr: TokenStream, item: TokenStream) -> syn::Result<TokenStre
     Ok(expand(&rpc))
 }
 
-fn expand(rpc: &RpcTrait) -> TokenStream {
-    let server_wanted = rpc.args.server.is_some() || rpc.args.client.is_none();
-    let client_wanted = rpc.args.client.is_some() || rpc.args.server.is_none();
-    let the_trait = rewrite_trait(rpc);
-    let mut generated = TokenStream::new();
-    if server_wanted {
-        generated.extend(server::expand(rpc));
+/// Where generated code finds the runtime: each crate's private module, under the path the user
+/// gave for a renamed crate (`#[rpc(rpc_core = "..")]`) or the crate's own name.
+pub(crate) struct Runtime {
+    /// `rpc-core`'s private module.
+    pub(crate) core: TokenStream,
+    /// `rpc-client`'s private module.
+    pub(crate) client: TokenStream,
+    /// Whether `core` is the user's own path, whose spans already point at their tokens.
+    core_renamed: bool,
+}
+
+/// The one module each runtime crate keeps for generated code; it changes name with the contract.
+const PRIVATE: &str = "__private_v0_1";
+
+impl Runtime {
+    /// `rpc-core`'s private module with every token at `span`, for a call whose errors should
+    /// point at the user's tokens rather than at the attribute.
+    /// A path the user gave keeps its spans, so that a wrong one is reported once, on it.
+    pub(crate) fn core_at(&self, span: proc_macro2::Span) -> TokenStream {
+        if self.core_renamed {
+            return self.core.clone();
+        }
+        respan(self.core.clone(), span)
     }
-    if client_wanted {
-        generated.extend(client::expand(rpc));
-    }
-    // Generated code names our crates `::rpc_core` and `::rpc_client`; a crate that renames
-    // them says where they are, and every such path is pointed there.
-    if let Some(path) = &rpc.args.rpc_core {
-        generated = rebase(generated, "rpc_core", &quote!(#path));
-    }
-    if let Some(path) = &rpc.args.rpc_client {
-        generated = rebase(generated, "rpc_client", &quote!(#path));
-    }
-    quote! {
-        #the_trait
-        #generated
+
+    fn new(args: &TraitArgs) -> Self {
+        let private = format_ident!("{PRIVATE}");
+        let at = |path: &Option<syn::Path>, default: &str| match path {
+            Some(path) => quote!(#path::#private),
+            None => {
+                let krate = format_ident!("{default}");
+                quote!(::#krate::#private)
+            }
+        };
+        Runtime {
+            core: at(&args.rpc_core, "rpc_core"),
+            client: at(&args.rpc_client, "rpc_client"),
+            core_renamed: args.rpc_core.is_some(),
+        }
     }
 }
 
-/// `tokens` with every absolute path `::krate` replaced by `to`.
-fn rebase(tokens: TokenStream, krate: &str, to: &TokenStream) -> TokenStream {
-    use proc_macro2::{Group, Spacing, TokenTree};
-    let trees: Vec<TokenTree> = tokens.into_iter().collect();
-    let mut out = Vec::with_capacity(trees.len());
-    let mut i = 0;
-    while i < trees.len() {
-        if let [TokenTree::Punct(a), TokenTree::Punct(b), TokenTree::Ident(name), ..] = &trees[i..]
-            && a.as_char() == ':'
-            && a.spacing() == Spacing::Joint
-            && b.as_char() == ':'
-            && name == krate
-            // `a::rpc_core` is not the crate: only a path that starts at `::` is.
-            && !matches!(out.last(), Some(TokenTree::Ident(_)))
-        {
-            out.extend(to.clone());
-            i += 3;
-            continue;
-        }
-        match &trees[i] {
-            TokenTree::Group(g) => {
-                let mut group = Group::new(g.delimiter(), rebase(g.stream(), krate, to));
-                group.set_span(g.span());
-                out.push(TokenTree::Group(group));
-            }
-            other => out.push(other.clone()),
-        }
-        i += 1;
+fn expand(rpc: &RpcTrait<'_>) -> TokenStream {
+    let rt = Runtime::new(&rpc.args);
+    let the_trait = rewrite_trait(rpc);
+    let checks = rpc.methods.iter().flat_map(|m| type_checks(rpc, m, &rt));
+    let server = rpc.args.wants_server().then(|| server::expand(rpc, &rt));
+    let client = rpc.args.wants_client().then(|| client::expand(rpc, &rt));
+    quote! {
+        #the_trait
+        const _: () = { #(#checks)* };
+        #server
+        #client
     }
-    out.into_iter().collect()
+}
+
+/// Compile-time checks that every type of `m` crosses the wire the ways the generated sides
+/// need, each reported on the user's own type: one check per type and need, so that one missing
+/// impl is one error.
+fn type_checks<'m>(
+    rpc: &RpcTrait<'_>,
+    m: &'m Method<'_>,
+    rt: &'m Runtime,
+) -> impl Iterator<Item = TokenStream> + 'm {
+    let (server, client) = (rpc.args.wants_server(), rpc.args.wants_client());
+    let param_checks = m.params.iter().flat_map(move |p| {
+        let server = server.then(|| assert_type(rt, "server_param", &p.ty));
+        let client = client.then(|| assert_type(rt, "client_param", &p.ty));
+        server.into_iter().chain(client)
+    });
+    let result_checks = m.output.ok_type().into_iter().flat_map(move |ok| {
+        let server = server.then(|| assert_type(rt, "server_result", ok));
+        let client = client.then(|| assert_type(rt, "client_result", ok));
+        server.into_iter().chain(client)
+    });
+    let error_check = m
+        .output
+        .err_type()
+        .map(|err| assert_type(rt, "rpc_error", err));
+    param_checks.chain(result_checks).chain(error_check)
 }
 
 /// The trait as written but with our attributes removed, for error output.
-fn fallback_trait(rpc: &RpcTrait) -> TokenStream {
-    let mut item = rpc.item.clone();
-    crate::ast::strip_rpc_attrs(&mut item.attrs);
+fn fallback_trait(rpc: &RpcTrait<'_>) -> TokenStream {
+    let mut item = crate::ast::clean(rpc.item);
     // A pattern other than an identifier is already reported; `_` keeps rustc from repeating it.
     for trait_item in &mut item.items {
         if let TraitItem::Fn(f) = trait_item
@@ -127,9 +151,8 @@ fn fallback_trait(rpc: &RpcTrait) -> TokenStream {
 
 /// The user's trait with each `async fn` turned into a `fn` returning a `Send` future, so that a
 /// server can run calls on any thread, and with `Send + Sync + 'static` as supertraits.
-fn rewrite_trait(rpc: &RpcTrait) -> TokenStream {
-    let mut item = rpc.item.clone();
-    crate::ast::strip_rpc_attrs(&mut item.attrs);
+fn rewrite_trait(rpc: &RpcTrait<'_>) -> TokenStream {
+    let mut item = crate::ast::clean(rpc.item);
     item.supertraits
         .push(syn::parse_quote!(::core::marker::Send));
     item.supertraits
@@ -138,13 +161,10 @@ fn rewrite_trait(rpc: &RpcTrait) -> TokenStream {
     if item.colon_token.is_none() {
         item.colon_token = Some(Default::default());
     }
-    let mut methods = rpc.methods.iter();
     for trait_item in &mut item.items {
         let TraitItem::Fn(f) = trait_item else {
             continue;
         };
-        let Some(method) = methods.next() else { break };
-        *f = method.item.clone();
         let output = match &f.sig.output {
             ReturnType::Default => quote!(()),
             ReturnType::Type(_, ty) => quote!(#ty),
@@ -162,12 +182,12 @@ fn rewrite_trait(rpc: &RpcTrait) -> TokenStream {
 }
 
 /// The identifier of a generated item: the trait's name with a suffix.
-fn item_ident(rpc: &RpcTrait, suffix: &str) -> syn::Ident {
+fn item_ident(rpc: &RpcTrait<'_>, suffix: &str) -> syn::Ident {
     format_ident!("{}{}", rpc.item.ident, suffix)
 }
 
 /// `#[deprecated]` for generated items that stand for a deprecated method.
-fn deprecated_attr(method: &Method) -> TokenStream {
+fn deprecated_attr(method: &Method<'_>) -> TokenStream {
     match &method.deprecated {
         Some(note) if !note.is_empty() => quote!(#[deprecated = #note]),
         Some(_) => quote!(#[deprecated]),
@@ -175,11 +195,13 @@ fn deprecated_attr(method: &Method) -> TokenStream {
     }
 }
 
-/// Per-type compile-time checks, each pointing at the user's own type.
-fn assert_type(path: &str, ty: &syn::Type) -> TokenStream {
-    let check = format_ident!("{}", path);
+/// A compile-time check that `ty` meets the bound of the runtime's `check` function, pointing
+/// at the user's own type.
+fn assert_type(rt: &Runtime, check: &str, ty: &syn::Type) -> TokenStream {
+    let check = format_ident!("{check}");
+    let core = rt.core_at(ty.span());
     quote_spanned! {ty.span()=>
-        ::rpc_core::__private::#check::<#ty>();
+        #core::#check::<#ty>();
     }
 }
 
@@ -199,28 +221,4 @@ fn respan(tokens: TokenStream, span: proc_macro2::Span) -> TokenStream {
             tree
         })
         .collect()
-}
-
-#[cfg(test)]
-mod tests {
-    use quote::quote;
-
-    #[test]
-    fn rebase_points_absolute_paths_elsewhere() {
-        let code = quote! {
-            ::rpc_core::Error; ::rpc_core::params::decode::<(u8,)>(p, &S);
-            f(::rpc_core::ErrorObject::internal_error());
-            not::rpc_core::Thing; ::rpc_client::Client;
-        };
-        let rebased = super::rebase(code, "rpc_core", &quote!(::my::core));
-        let text = rebased.to_string();
-        assert_eq!(
-            text.matches(":: rpc_core ::").count(),
-            1,
-            "only `not::rpc_core` stays: {text}"
-        );
-        assert_eq!(text.matches(":: my :: core ::").count(), 3, "{text}");
-        assert!(text.contains("not :: rpc_core :: Thing"), "{text}");
-        assert!(text.contains(":: rpc_client :: Client"), "{text}");
-    }
 }

@@ -5,16 +5,17 @@ use proc_macro2::TokenStream;
 use quote::{quote, quote_spanned};
 use syn::spanned::Spanned;
 
-use super::{assert_type, item_ident};
+use super::{Runtime, item_ident};
 use crate::ast::{Method, Output, RpcTrait};
+use crate::type_name::type_name;
 
-pub(super) fn expand(rpc: &RpcTrait) -> TokenStream {
+pub(super) fn expand(rpc: &RpcTrait<'_>, rt: &Runtime) -> TokenStream {
     let trait_ident = &rpc.item.ident;
     let vis = &rpc.item.vis;
     let server = item_ident(rpc, "Server");
-    let infos = rpc.methods.iter().map(method_info);
-    let arms = rpc.methods.iter().map(|m| dispatch_arm(rpc, m));
-    let checks = rpc.methods.iter().flat_map(type_checks);
+    let infos = rpc.methods.iter().map(|m| method_info(m, rt));
+    let arms = rpc.methods.iter().map(|m| dispatch_arm(rpc, m, rt));
+    let core = &rt.core;
     let trait_name = trait_ident.to_string();
     let trait_docs = &rpc.docs;
     let doc = format!(
@@ -32,41 +33,36 @@ pub(super) fn expand(rpc: &RpcTrait) -> TokenStream {
 
         impl #server<()> {
             /// The trait as the wire sees it: names, docs, params and schemas of every method.
-            pub const INFO: ::rpc_core::meta::ServiceInfo = ::rpc_core::meta::ServiceInfo {
-                name: #trait_name,
-                docs: #trait_docs,
-                methods: &[#(#infos),*],
-            };
+            pub const INFO: #core::ServiceInfo =
+                #core::ServiceInfo::new(#trait_name, #trait_docs, &[#(#infos),*]);
 
             /// The trait's OpenRPC 1.3 document, without a server: for example to write
             /// `openrpc.json` at build time.
-            pub fn openrpc() -> ::rpc_core::__private::serde_json::Value {
-                ::rpc_core::openrpc::document(&Self::INFO)
+            pub fn openrpc() -> #core::serde_json::Value {
+                #core::openrpc_document(&Self::INFO)
             }
         }
 
-        const _: () = { #(#checks)* };
-
         #[automatically_derived]
         #[allow(deprecated)]
-        impl<S: #trait_ident> ::rpc_core::Service for #server<S> {
-            fn info(&self) -> &'static ::rpc_core::meta::ServiceInfo {
+        impl<S: #trait_ident> #core::Service for #server<S> {
+            fn info(&self) -> &'static #core::ServiceInfo {
                 &#server::<()>::INFO
             }
 
             fn call<'__rpc>(
                 &'__rpc self,
                 __rpc_method: &'__rpc str,
-                __rpc_params: ::core::option::Option<&'__rpc ::rpc_core::__private::RawValue>,
+                __rpc_params: ::core::option::Option<&'__rpc #core::RawValue>,
                 __rpc_out: &'__rpc mut ::std::vec::Vec<u8>,
             ) -> impl ::core::future::Future<
-                Output = ::core::result::Result<(), ::rpc_core::ErrorObject>,
+                Output = ::core::result::Result<(), #core::ErrorObject>,
             > + ::core::marker::Send + '__rpc {
                 async move {
                     match __rpc_method {
                         #(#arms)*
                         _ => ::core::result::Result::Err(
-                            ::rpc_core::ErrorObject::method_not_found(__rpc_method),
+                            #core::ErrorObject::method_not_found(__rpc_method),
                         ),
                     }
                 }
@@ -75,8 +71,9 @@ pub(super) fn expand(rpc: &RpcTrait) -> TokenStream {
     }
 }
 
-fn dispatch_arm(rpc: &RpcTrait, m: &Method) -> TokenStream {
+fn dispatch_arm(rpc: &RpcTrait<'_>, m: &Method<'_>, rt: &Runtime) -> TokenStream {
     let trait_ident = &rpc.item.ident;
+    let core = &rt.core;
     let method = &m.ident;
     let names = m.wire_names().map(|(n, _)| n);
     let idents: Vec<_> = m.params.iter().map(|p| &p.ident).collect();
@@ -91,6 +88,7 @@ fn dispatch_arm(rpc: &RpcTrait, m: &Method) -> TokenStream {
         syn::ReturnType::Type(_, ty) => ty.span(),
         syn::ReturnType::Default => m.ident.span(),
     };
+    let (core_out, core_params) = (rt.core_at(output_span), rt.core_at(params_span));
     let write = match &m.output {
         Output::Unit => quote! {
             let () = __rpc_value;
@@ -98,19 +96,19 @@ fn dispatch_arm(rpc: &RpcTrait, m: &Method) -> TokenStream {
             ::core::result::Result::Ok(())
         },
         Output::Value(_) => quote_spanned! {output_span=>
-            ::rpc_core::__private::write_value(__rpc_out, &__rpc_value)
+            #core_out::write_value(__rpc_out, &__rpc_value)
         },
         Output::Result { .. } => quote_spanned! {output_span=>
-            ::rpc_core::__private::write_result(__rpc_out, __rpc_value)
+            #core_out::write_result(__rpc_out, __rpc_value)
         },
     };
     let decode = quote_spanned! {params_span=>
-        ::rpc_core::params::decode::<(#(#tys,)*)>(__rpc_params, &__RPC_SIGNATURE)
+        #core_params::decode::<(#(#tys,)*)>(__rpc_params, &__RPC_SIGNATURE)
     };
     quote! {
         #(#names)|* => {
-            static __RPC_SIGNATURE: ::rpc_core::params::Signature =
-                ::rpc_core::params::Signature::new(&[#(#param_names),*], #variadic);
+            static __RPC_SIGNATURE: #core::Signature =
+                #core::Signature::new(&[#(#param_names),*], #variadic);
             let (#(#idents,)*) = #decode?;
             let __rpc_value = <S as #trait_ident>::#method(&self.0, #(#idents),*).await;
             #write
@@ -118,93 +116,50 @@ fn dispatch_arm(rpc: &RpcTrait, m: &Method) -> TokenStream {
     }
 }
 
-fn type_checks(m: &Method) -> Vec<TokenStream> {
-    let mut checks: Vec<_> = m
-        .params
-        .iter()
-        .map(|p| assert_type("server_param", &p.ty))
-        .collect();
-    if let Some(ok) = m.output.ok_type() {
-        checks.push(assert_type("server_result", ok));
-    }
-    if let Some(err) = m.output.err_type() {
-        checks.push(assert_type("rpc_error", err));
-    }
-    checks
-}
-
-fn method_info(m: &Method) -> TokenStream {
+fn method_info(m: &Method<'_>, rt: &Runtime) -> TokenStream {
+    let core = &rt.core;
     let name = &m.name;
-    let aliases = &m.aliases;
     let docs = &m.docs;
     let params = m.params.iter().map(|p| {
         let name = &p.name;
-        let ty = type_string(&p.ty);
-        let optional = p.optional;
-        let variadic = p.variadic.is_some();
-        let schema = schema_fn(&p.ty);
-        quote! {
-            ::rpc_core::meta::ParamInfo {
-                name: #name,
-                ty: #ty,
-                optional: #optional,
-                variadic: #variadic,
-                schema: #schema,
-            }
-        }
+        let ty = type_name(&p.ty);
+        let schema = schema_fn(&p.ty, rt);
+        let optional = p.optional.then(|| quote!(.optional()));
+        let variadic = p.variadic.map(|_| quote!(.variadic()));
+        quote!(#core::ParamInfo::new(#name, #ty, #schema) #optional #variadic)
     });
-    let some = |tokens: Option<TokenStream>| match tokens {
-        Some(t) => quote!(::core::option::Option::Some(#t)),
-        None => quote!(::core::option::Option::None),
-    };
-    let result = some(m.output.ok_type().map(|t| {
-        let s = type_string(t);
-        quote!(#s)
-    }));
-    let result_schema = some(m.output.ok_type().map(schema_fn));
-    let error = some(m.output.err_type().map(|t| {
-        let s = type_string(t);
-        quote!(#s)
-    }));
-    let error_schema = some(m.output.err_type().map(schema_fn));
-    let deprecated = some(m.deprecated.as_ref().map(|note| quote!(#note)));
+    let aliases = (!m.aliases.is_empty()).then(|| {
+        let aliases = &m.aliases;
+        quote!(.with_aliases(&[#(#aliases),*]))
+    });
+    let result = m.output.ok_type().map(|ty| {
+        let (name, schema) = (type_name(ty), schema_fn(ty, rt));
+        quote!(.with_result(#name, #schema))
+    });
+    let error = m.output.err_type().map(|ty| {
+        let (name, schema) = (type_name(ty), schema_fn(ty, rt));
+        quote!(.with_error(#name, #schema))
+    });
+    let deprecated = m
+        .deprecated
+        .as_ref()
+        .map(|note| quote!(.with_deprecated(#note)));
     quote! {
-        ::rpc_core::meta::MethodInfo {
-            name: #name,
-            aliases: &[#(#aliases),*],
-            docs: #docs,
-            params: &[#(#params),*],
-            result: #result,
-            result_schema: #result_schema,
-            error: #error,
-            error_schema: #error_schema,
-            deprecated: #deprecated,
-        }
+        #core::MethodInfo::new(#name, #docs, &[#(#params),*])
+            #aliases #result #error #deprecated
     }
 }
 
 /// A function writing `ty`'s JSON Schema: from `schemars::JsonSchema` when the type has it, an
 /// open schema naming the type otherwise.
-fn schema_fn(ty: &syn::Type) -> TokenStream {
-    let name = type_string(ty);
+fn schema_fn(ty: &syn::Type, rt: &Runtime) -> TokenStream {
+    let core = &rt.core;
+    let name = type_name(ty);
     quote! {
         |__rpc_generator| {
             #[allow(unused_imports)]
-            use ::rpc_core::__private::{ViaJsonSchema as _, ViaRustType as _};
-            (&::rpc_core::__private::SchemaProbe::<#ty>::new(#name)).schema(__rpc_generator)
+            use #core::{ViaJsonSchema as _, ViaRustType as _};
+            (&#core::SchemaProbe::<#ty>::new(#name)).schema(__rpc_generator)
         }
     }
-}
-
-/// A type as the user wrote it, spaced the way rustfmt would.
-fn type_string(ty: &syn::Type) -> String {
-    quote!(#ty)
-        .to_string()
-        .replace(" < ", "<")
-        .replace("< ", "<")
-        .replace(" >", ">")
-        .replace(" ,", ",")
-        .replace(" :: ", "::")
-        .replace(":: ", "::")
-        .replace("& ", "&")
 }
