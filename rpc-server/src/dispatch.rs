@@ -1,10 +1,14 @@
 //! From a body to a response body: parsing, batches, notifications, ids and panics, around a
 //! [`Service`] that only ever sees one call at a time.
 
+use std::collections::VecDeque;
 use std::future::Future;
 use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::pin::pin;
+use std::pin::{Pin, pin};
 use std::task::Poll;
+
+use futures_util::StreamExt as _;
+use futures_util::stream::FuturesUnordered;
 
 use rpc_core::wire::{self, Body, Entry};
 use rpc_core::{ErrorObject, Service};
@@ -45,39 +49,148 @@ pub(crate) async fn handle<S: Service>(
     (!out.is_empty()).then_some(out)
 }
 
-/// The most futures `join_all` keeps in one allocation; past it, it allocates a task per
-/// future. Joining groups of this size, and the groups in turn, keeps every level compact.
-const JOIN_GROUP: usize = 30;
-
 /// Runs a batch's calls concurrently on this task and writes their answers into `out` as one
 /// array, in request order, notifications leaving nothing.
+///
+/// Each call is polled once as soon as it is built. Most calls finish on that first poll, and
+/// keeping every call's future alive until the whole batch is done (as joining them all would)
+/// costs several times the memory of the answers: so a finished call leaves nothing behind,
+/// and only the calls still pending after their first poll are kept, each in its own box,
+/// and driven together.
 async fn batch<S: Service>(
     service: &S,
     config: &Config,
     entries: Vec<Entry<'_>>,
     out: &mut Vec<u8>,
 ) {
-    let call = |entry| async move {
-        let mut answer = Vec::with_capacity(96);
+    debug_assert!(out.is_empty(), "a batch's answer starts an empty buffer");
+    // Every call is this one future type, so one box can take call after call; a call that
+    // stays pending keeps its box and the next call gets a new one.
+    let call = |index: usize, entry, mut answer: Vec<u8>| async move {
         run(service, config, entry, &mut answer).await;
-        answer
+        (index, answer)
     };
-    let mut groups = Vec::with_capacity(entries.len().div_ceil(JOIN_GROUP));
-    let mut entries = entries.into_iter();
-    while entries.len() > 0 {
-        groups.push(futures_util::future::join_all(
-            entries.by_ref().take(JOIN_GROUP).map(call),
-        ));
+    let mut answers = InOrder::new(out);
+    let mut spare = None;
+    let mut pending = None;
+    for (index, entry) in entries.into_iter().enumerate() {
+        let fut = call(index, entry, answers.buffer());
+        let mut boxed = match spare.take() {
+            Some(mut boxed) => {
+                Pin::set(&mut boxed, fut);
+                boxed
+            }
+            None => Box::pin(fut),
+        };
+        match std::future::poll_fn(|cx| Poll::Ready(boxed.as_mut().poll(cx))).await {
+            Poll::Ready((index, answer)) => {
+                answers.done(index, answer);
+                spare = Some(boxed);
+            }
+            Poll::Pending => {
+                answers.pending();
+                pending
+                    .get_or_insert_with(FuturesUnordered::new)
+                    .push(boxed);
+            }
+        }
     }
-    let answers = futures_util::future::join_all(groups).await;
-    let mut first = true;
-    for answer in answers.iter().flatten().filter(|a| !a.is_empty()) {
-        out.push(if first { b'[' } else { b',' });
-        out.extend_from_slice(answer);
-        first = false;
+    drop(spare);
+    if let Some(mut pending) = pending {
+        while let Some((index, answer)) = pending.next().await {
+            answers.done(index, answer);
+        }
     }
-    if !first {
-        out.push(b']');
+    answers.close();
+}
+
+/// A batch's answers written in request order, whatever order its calls finish in.
+///
+/// While every earlier call's answer is written, a call is handed the response buffer itself
+/// (separator included), so that the common case copies nothing; a call that starts while an
+/// earlier one is pending writes into a buffer of its own, copied in once its turn comes.
+struct InOrder<'o> {
+    out: &'o mut Vec<u8>,
+    /// The first call whose answer is not in `out` yet.
+    next: usize,
+    /// The calls from `next` on: `None` while pending, then their answer (empty for a
+    /// notification) until every earlier one is written.
+    waiting: VecDeque<Option<Vec<u8>>>,
+    /// Set while the call `next` holds the response buffer: the length `out` had before that
+    /// call's separator.
+    lent: Option<usize>,
+}
+
+impl<'o> InOrder<'o> {
+    fn new(out: &'o mut Vec<u8>) -> Self {
+        InOrder {
+            out,
+            next: 0,
+            waiting: VecDeque::new(),
+            lent: None,
+        }
+    }
+
+    /// The buffer the next call writes its answer into.
+    fn buffer(&mut self) -> Vec<u8> {
+        if !self.waiting.is_empty() {
+            return Vec::with_capacity(96);
+        }
+        let mut buffer = std::mem::take(self.out);
+        self.lent = Some(buffer.len());
+        buffer.push(if buffer.is_empty() { b'[' } else { b',' });
+        buffer
+    }
+
+    /// The call last started is still pending.
+    fn pending(&mut self) {
+        self.waiting.push_back(None);
+    }
+
+    /// Call `index` finished with `answer` (in the buffer [`InOrder::buffer`] gave it).
+    fn done(&mut self, index: usize, answer: Vec<u8>) {
+        if self.waiting.is_empty() {
+            // It finished on its first poll with nothing pending before it: `answer` is `out`.
+            debug_assert_eq!(index, self.next);
+            self.write(answer);
+            return;
+        }
+        // Either the call last started, done on its first poll, or one that was pending.
+        if index - self.next == self.waiting.len() {
+            self.waiting.push_back(Some(answer));
+        } else {
+            self.waiting[index - self.next] = Some(answer);
+        }
+        while let Some(Some(_)) = self.waiting.front() {
+            let answer = self.waiting.pop_front().flatten().unwrap_or_default();
+            self.write(answer);
+        }
+    }
+
+    /// Writes the answer of call `next`.
+    fn write(&mut self, answer: Vec<u8>) {
+        self.next += 1;
+        match self.lent.take() {
+            Some(mark) => {
+                *self.out = answer;
+                // A notification wrote nothing after its separator.
+                if self.out.len() == mark + 1 {
+                    self.out.truncate(mark);
+                }
+            }
+            None if answer.is_empty() => {}
+            None => {
+                self.out.push(if self.out.is_empty() { b'[' } else { b',' });
+                self.out.extend_from_slice(&answer);
+            }
+        }
+    }
+
+    fn close(self) {
+        debug_assert!(self.waiting.is_empty() && self.lent.is_none());
+        if !self.out.is_empty() {
+            self.out.push(b']');
+        }
     }
 }
 

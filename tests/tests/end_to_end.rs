@@ -415,6 +415,73 @@ async fn batches_run_concurrently_and_keep_order() {
     }
 }
 
+/// Calls that finish at once, calls that wait (finishing in another order than sent),
+/// notifications and a panic, mixed in one batch: every answer comes back once, in request
+/// order, whichever of them is first, last or pending.
+#[tokio::test]
+async fn batches_mixing_waiting_and_finished_calls_keep_order() {
+    let url = features().await;
+    let now = |id: i64| json!({"jsonrpc":"2.0","method":"t.echo_opt","params":[id],"id":id});
+    let wait =
+        |id: i64, ms: u64| json!({"jsonrpc":"2.0","method":"t.sleep_ms","params":[ms],"id":id});
+    let boom = |id: i64| json!({"jsonrpc":"2.0","method":"t.boom","params":[true],"id":id});
+    let quiet = |ms: u64| json!({"jsonrpc":"2.0","method":"t.sleep_ms","params":[ms]});
+    let note = json!({"jsonrpc":"2.0","method":"t.record","params":["n"]});
+    let batches = [
+        vec![
+            now(0),
+            wait(1, 200),
+            note.clone(),
+            now(2),
+            wait(3, 50),
+            boom(4),
+            now(5),
+        ],
+        vec![
+            wait(0, 100),
+            wait(1, 10),
+            quiet(30),
+            now(2),
+            wait(3, 60),
+            note.clone(),
+        ],
+        vec![
+            note.clone(),
+            quiet(20),
+            now(0),
+            quiet(5),
+            wait(1, 40),
+            now(2),
+            note.clone(),
+        ],
+        vec![quiet(40), wait(0, 20), quiet(10), now(1)],
+        vec![now(0), now(1), boom(2), now(3)],
+    ];
+    for batch in batches {
+        let expected: Vec<i64> = batch.iter().filter_map(|c| c["id"].as_i64()).collect();
+        let answer = call(&url, Value::Array(batch.clone())).await;
+        let answers = answer.as_array().expect("an array of answers");
+        let ids: Vec<i64> = answers.iter().map(|a| a["id"].as_i64().unwrap()).collect();
+        assert_eq!(ids, expected, "{answer}");
+        for (answer, request) in answers
+            .iter()
+            .zip(batch.iter().filter(|c| c.get("id").is_some()))
+        {
+            match request["method"].as_str().unwrap() {
+                "t.echo_opt" => {
+                    assert_eq!(answer["result"], json!([request["params"][0], null, null]))
+                }
+                "t.sleep_ms" => assert_eq!(answer["result"], request["params"][0]),
+                _ => assert_eq!(answer["error"]["code"], -32603, "{answer}"),
+            }
+        }
+    }
+
+    let only_notifications = vec![quiet(30), note.clone(), quiet(5)];
+    let raw = common::post(&url, &Value::Array(only_notifications).to_string()).await;
+    assert_eq!((raw.status, raw.body.as_str()), (200, ""));
+}
+
 #[tokio::test]
 async fn batch_limits_are_enforced() {
     let app = axum::Router::new().route(
