@@ -4,7 +4,7 @@ use std::collections::HashMap;
 use std::marker::PhantomData;
 
 use rpc_core::wire::{self, Response};
-use rpc_core::{CallError, Error, ErrorObject, RpcError};
+use rpc_core::{CallError, Error, ErrorObject, MethodError};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::value::RawValue;
@@ -63,6 +63,28 @@ pub trait SlotOutput {
     fn decode(answer: Result<Result<Box<RawValue>, ErrorObject>, Error>) -> Self::Output;
 }
 
+impl<R> Slot<R> {
+    /// A slot for a call that could not be queued: sending the batch fails with `why`.
+    pub(crate) fn failed(batch: &mut Batch, why: &str) -> Self {
+        batch.fail(why);
+        Slot {
+            id: 0,
+            marker: PhantomData,
+        }
+    }
+}
+
+impl<R, E> TypedSlot<R, E> {
+    /// A slot for a call that could not be queued: sending the batch fails with `why`.
+    pub(crate) fn failed(batch: &mut Batch, why: &str) -> Self {
+        batch.fail(why);
+        TypedSlot {
+            id: 0,
+            marker: PhantomData,
+        }
+    }
+}
+
 impl<R: DeserializeOwned> SlotOutput for Slot<R> {
     type Output = Result<R, Error>;
 
@@ -72,14 +94,13 @@ impl<R: DeserializeOwned> SlotOutput for Slot<R> {
 
     fn decode(answer: Result<Result<Box<RawValue>, ErrorObject>, Error>) -> Self::Output {
         match answer? {
-            Ok(raw) => serde_json::from_str(raw.get())
-                .map_err(|e| Error::Malformed(format!("the result does not decode: {e}"))),
+            Ok(raw) => serde_json::from_str(raw.get()).map_err(crate::decode_error),
             Err(obj) => Err(Error::Rpc(obj)),
         }
     }
 }
 
-impl<R: DeserializeOwned, E: RpcError> SlotOutput for TypedSlot<R, E> {
+impl<R: DeserializeOwned, E: MethodError> SlotOutput for TypedSlot<R, E> {
     type Output = Result<R, CallError<E>>;
 
     fn id(&self) -> u64 {
@@ -111,6 +132,11 @@ impl Batch {
         self.calls += 1;
     }
 
+    /// Makes sending the batch fail with `why`.
+    pub(crate) fn fail(&mut self, why: &str) {
+        self.error.get_or_insert(Error::Request(why.into()));
+    }
+
     /// Queues a call of `method`.
     pub fn call<R, P>(&mut self, method: &str, params: Option<&P>) -> Slot<R>
     where
@@ -129,7 +155,7 @@ impl Batch {
     pub fn call_typed<R, E, P>(&mut self, method: &str, params: Option<&P>) -> TypedSlot<R, E>
     where
         R: DeserializeOwned,
-        E: RpcError,
+        E: MethodError,
         P: Serialize + ?Sized,
     {
         let id = self.client.next_id();

@@ -24,13 +24,14 @@
 
 mod batch;
 
+use std::marker::PhantomData;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use reqwest::header::{self, HeaderMap, HeaderName, HeaderValue};
 use rpc_core::wire::{self, Response};
-use rpc_core::{CallError, Error, RpcError};
+use rpc_core::{CallError, Error, MethodError};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
@@ -39,9 +40,8 @@ pub use batch::{Batch, BatchResponse, Slot, SlotOutput, TypedSlot};
 /// Everything the code `#[rpc]` generates names in this crate: the contract between the macro
 /// and the client. Not a public API; its name changes with the contract.
 #[doc(hidden)]
-pub mod __private_v0_1 {
-    pub use crate::{Batch, BatchResponse, Client, Slot, TypedSlot};
-}
+#[path = "private.rs"]
+pub mod __private_v0_1;
 
 /// How much of a non-JSON-RPC error body an [`Error::Status`] keeps.
 const BODY_EXCERPT: usize = 512;
@@ -74,9 +74,11 @@ struct Inner {
 ///     .unwrap();
 /// assert_eq!(client.url().path(), "/rpc");
 /// ```
-#[derive(Debug)]
+///
+/// A generated client has the same builder, ending in the typed client:
+/// `CalculatorClient::builder(url)...build()`.
 #[must_use]
-pub struct ClientBuilder {
+pub struct ClientBuilder<C = Client> {
     url: String,
     timeout: Option<Duration>,
     connect_timeout: Option<Duration>,
@@ -84,6 +86,19 @@ pub struct ClientBuilder {
     http: Option<reqwest::Client>,
     reconnect: Reconnect,
     error: Option<String>,
+    client: PhantomData<fn() -> C>,
+}
+
+impl<C> std::fmt::Debug for ClientBuilder<C> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ClientBuilder")
+            .field("url", &self.url)
+            .field("timeout", &self.timeout)
+            .field("connect_timeout", &self.connect_timeout)
+            .field("headers", &self.headers)
+            .field("reconnect", &self.reconnect)
+            .finish_non_exhaustive()
+    }
 }
 
 /// How often, and after how long, a call whose connection could not be made is tried again.
@@ -93,7 +108,25 @@ struct Reconnect {
     backoff: Duration,
 }
 
-impl ClientBuilder {
+impl<C: From<Client>> ClientBuilder<C> {
+    /// Settings for a client of `url`, with the defaults: see each setting. Generated clients
+    /// start here through `{Trait}Client::builder`.
+    pub fn new(url: &str) -> Self {
+        ClientBuilder {
+            url: url.to_owned(),
+            timeout: None,
+            connect_timeout: None,
+            headers: HeaderMap::new(),
+            http: None,
+            reconnect: Reconnect {
+                attempts: 0,
+                backoff: Duration::ZERO,
+            },
+            error: None,
+            client: PhantomData,
+        }
+    }
+
     /// The longest a whole call may take, connecting included. Default: 30 s.
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.timeout = Some(timeout);
@@ -167,12 +200,11 @@ impl ClientBuilder {
     }
 
     /// Builds the client.
-    pub fn build(self) -> Result<Client, Error> {
+    pub fn build(self) -> Result<C, Error> {
         if let Some(e) = self.error {
             return Err(Error::Request(e));
         }
-        let url = reqwest::Url::parse(&self.url)
-            .map_err(|e| Error::Request(format!("invalid URL `{}`: {e}", self.url)))?;
+        let url = endpoint_url(&self.url, self.http.is_some())?;
         let mut headers = self.headers;
         headers.insert(
             header::CONTENT_TYPE,
@@ -200,7 +232,7 @@ impl ClientBuilder {
                 (http, HeaderMap::new())
             }
         };
-        Ok(Client {
+        Ok(C::from(Client {
             inner: Arc::new(Inner {
                 http,
                 url,
@@ -208,7 +240,7 @@ impl ClientBuilder {
                 reconnect: self.reconnect,
                 next_id: AtomicU64::new(1),
             }),
-        })
+        }))
     }
 }
 
@@ -220,18 +252,7 @@ impl Client {
 
     /// Settings for a client of `url`.
     pub fn builder(url: &str) -> ClientBuilder {
-        ClientBuilder {
-            url: url.to_owned(),
-            timeout: None,
-            connect_timeout: None,
-            headers: HeaderMap::new(),
-            http: None,
-            reconnect: Reconnect {
-                attempts: 0,
-                backoff: Duration::ZERO,
-            },
-            error: None,
-        }
+        ClientBuilder::new(url)
     }
 
     /// The endpoint's URL.
@@ -276,7 +297,7 @@ impl Client {
     ) -> Result<R, CallError<E>>
     where
         R: DeserializeOwned,
-        E: RpcError,
+        E: MethodError,
         P: Serialize + ?Sized,
     {
         self.call(method, params).await.map_err(typed)
@@ -349,14 +370,13 @@ impl Client {
 fn decode<R: DeserializeOwned>(response: Response<'_>) -> Result<R, Error> {
     match (response.result, response.error) {
         (_, Some(error)) => Err(Error::Rpc(error)),
-        (Some(result), None) => serde_json::from_str(result.get())
-            .map_err(|e| Error::Malformed(format!("the result does not decode: {e}"))),
+        (Some(result), None) => serde_json::from_str(result.get()).map_err(decode_error),
         (None, None) => Err(Error::Malformed("no result".into())),
     }
 }
 
 /// Turns an error object carrying the method's own error into [`CallError::Method`].
-fn typed<E: RpcError>(e: Error) -> CallError<E> {
+fn typed<E: MethodError>(e: Error) -> CallError<E> {
     match e {
         Error::Rpc(obj) => match E::from_error_object(&obj) {
             Some(typed) => CallError::Method(typed),
@@ -364,6 +384,11 @@ fn typed<E: RpcError>(e: Error) -> CallError<E> {
         },
         other => CallError::Call(other),
     }
+}
+
+/// A result that does not fit the declared type.
+pub(crate) fn decode_error(e: serde_json::Error) -> Error {
+    Error::Decode(e.to_string())
 }
 
 fn encode_error(e: serde_json::Error) -> Error {
@@ -386,6 +411,25 @@ fn transport_error(e: reqwest::Error) -> Error {
         Error::Request(e.to_string())
     } else {
         Error::Transport(Box::new(e))
+    }
+}
+
+/// The endpoint's URL, refused at construction when no call could ever reach it.
+fn endpoint_url(text: &str, own_http_client: bool) -> Result<reqwest::Url, Error> {
+    let invalid = |why: &str| Error::Request(format!("invalid URL `{text}`: {why}"));
+    let url = reqwest::Url::parse(text).map_err(|e| invalid(&e.to_string()))?;
+    match url.scheme() {
+        "http" if url.has_host() => Ok(url),
+        // A reqwest client of the caller's may have TLS even when this crate's feature is off.
+        "https" if url.has_host() && (cfg!(feature = "tls") || own_http_client) => Ok(url),
+        "https" if url.has_host() => Err(invalid(
+            "https:// needs the `tls` feature of rpc-client (rpc-client = { version = \"..\", features = [\"tls\"] }), or a reqwest client with TLS passed to `http_client`",
+        )),
+        "http" | "https" => Err(invalid("the URL has no host")),
+        // `localhost:1/rpc` parses, with `localhost` as its scheme.
+        scheme => Err(invalid(&format!(
+            "URL scheme is not allowed: `{scheme}`; a JSON-RPC endpoint is `http://host:port/path` or `https://...`"
+        ))),
     }
 }
 

@@ -209,6 +209,111 @@ pub trait RpcError: Serialize + DeserializeOwned + fmt::Display {
     }
 }
 
+/// What a method may return as its error: `Result<T, E>` in an `#[rpc]` trait needs
+/// `E: MethodError`. There are three kinds:
+///
+/// - **Your own typed error**, any type implementing [`RpcError`] (serde + `Display`): the
+///   client gets the same type back, so callers match on variants. The usual choice for an API.
+/// - **[`ErrorObject`]** itself: the method picks code, message and data; the client gets the
+///   object back unchanged. For proxies, gateways and codes fixed by another specification.
+/// - **A catch-all error**: `Box<dyn std::error::Error + Send + Sync>` (and `Box<dyn Error>`),
+///   or `anyhow::Error` with the `anyhow` feature. Any error flows in with `?`; the caller gets
+///   code `-32000` with the error's `Display` as the message, and nothing of its source chain or
+///   backtrace (format them into the message if the caller should see them). An [`ErrorObject`]
+///   inside one is sent as it is, so a catch-all method can still choose a code. The client
+///   gets the error object back, boxed. For prototypes and internal services.
+///
+/// ```
+/// use rpc_core::{ErrorObject, MethodError};
+///
+/// let boxed: Box<dyn std::error::Error + Send + Sync> = "disk full".into();
+/// let obj = boxed.into_error_object();
+/// assert_eq!((obj.code, &*obj.message), (-32000, "disk full"));
+/// assert!(obj.data.is_none());
+///
+/// let chosen: Box<dyn std::error::Error + Send + Sync> = ErrorObject::new(4001, "quota").into();
+/// assert_eq!(chosen.into_error_object().code, 4001);
+///
+/// let back = ErrorObject::from_error_object(&ErrorObject::method_not_found("x")).unwrap();
+/// assert_eq!(back.code, -32601);
+/// ```
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be sent as a JSON-RPC error",
+    label = "not an error type a method can return",
+    note = "a method's error type is one of: a type implementing `rpc_core::RpcError` (with serde's `Serialize` + `Deserialize` and `Display`), `rpc_core::ErrorObject`, `Box<dyn std::error::Error + Send + Sync>`, or `anyhow::Error` with the `anyhow` feature"
+)]
+pub trait MethodError: Sized {
+    /// The error as the server sends it.
+    fn into_error_object(self) -> ErrorObject;
+
+    /// The error as the client gets it back, or `None` when `obj` is not one of this type (the
+    /// call then fails with [`Error::Rpc`]).
+    fn from_error_object(obj: &ErrorObject) -> Option<Self>;
+}
+
+impl<E: RpcError> MethodError for E {
+    fn into_error_object(self) -> ErrorObject {
+        RpcError::into_error_object(self)
+    }
+
+    fn from_error_object(obj: &ErrorObject) -> Option<Self> {
+        RpcError::from_error_object(obj)
+    }
+}
+
+impl MethodError for ErrorObject {
+    fn into_error_object(self) -> ErrorObject {
+        self
+    }
+
+    fn from_error_object(obj: &ErrorObject) -> Option<Self> {
+        Some(obj.clone())
+    }
+}
+
+/// The caller sees the error's own `Display`, never its sources: those may hold paths, queries
+/// or addresses that are the server's business.
+fn catch_all_error_object(message: String) -> ErrorObject {
+    ErrorObject::new(ErrorCode::SERVER_ERROR, message)
+}
+
+macro_rules! boxed_method_error {
+    ($($boxed:ty),*) => {$(
+        impl MethodError for $boxed {
+            fn into_error_object(self) -> ErrorObject {
+                match self.downcast::<ErrorObject>() {
+                    Ok(obj) => *obj,
+                    Err(other) => catch_all_error_object(other.to_string()),
+                }
+            }
+
+            fn from_error_object(obj: &ErrorObject) -> Option<Self> {
+                Some(Box::new(obj.clone()))
+            }
+        }
+    )*};
+}
+
+boxed_method_error!(
+    Box<dyn std::error::Error + Send + Sync>,
+    Box<dyn std::error::Error>
+);
+
+#[cfg(feature = "anyhow")]
+impl MethodError for anyhow::Error {
+    fn into_error_object(self) -> ErrorObject {
+        match self.downcast::<ErrorObject>() {
+            Ok(obj) => obj,
+            // `Display` without `{:#}`: the outermost message only, no context chain.
+            Err(other) => catch_all_error_object(other.to_string()),
+        }
+    }
+
+    fn from_error_object(obj: &ErrorObject) -> Option<Self> {
+        Some(anyhow::Error::new(obj.clone()))
+    }
+}
+
 /// A boxed error from the transport underneath a client.
 pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
 
@@ -247,6 +352,9 @@ pub enum Error {
     },
     /// The server's answer was not a valid JSON-RPC response for this request.
     Malformed(String),
+    /// The server answered with a result that does not decode as the method's declared result
+    /// type: client and server disagree about the method.
+    Decode(String),
     /// The server answered with a JSON-RPC error object.
     Rpc(ErrorObject),
     /// The request could not be built: a bad URL, header or params that do not serialize.
@@ -281,15 +389,29 @@ impl Error {
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Error::Transport(e) => write!(f, "transport error: {e}"),
+            // The root cause is the one worth a line ("Connection refused"); the layers above
+            // it stay reachable through `source()`.
+            Error::Transport(e) => write!(f, "transport error: {}", root_cause(&**e)),
             Error::Timeout => f.write_str("request timed out"),
             Error::Status { status, body } if body.is_empty() => write!(f, "HTTP status {status}"),
             Error::Status { status, body } => write!(f, "HTTP status {status}: {body}"),
             Error::Malformed(why) => write!(f, "malformed response: {why}"),
+            Error::Decode(why) => write!(f, "the result does not decode: {why}"),
             Error::Rpc(obj) => write!(f, "server error: {obj}"),
             Error::Request(why) => write!(f, "invalid request: {why}"),
         }
     }
+}
+
+/// The innermost error of `e`'s `source()` chain.
+fn root_cause<'e>(
+    e: &'e (dyn std::error::Error + 'static),
+) -> &'e (dyn std::error::Error + 'static) {
+    let mut root = e;
+    while let Some(next) = root.source() {
+        root = next;
+    }
+    root
 }
 
 impl std::error::Error for Error {

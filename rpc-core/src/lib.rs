@@ -34,13 +34,14 @@
 //! The [`rpc`] attribute is documented in full on its own page.
 
 pub mod error;
+pub mod json;
 pub mod meta;
 pub mod openrpc;
 pub mod params;
 pub mod service;
 pub mod wire;
 
-pub use error::{BoxError, CallError, Error, ErrorCode, ErrorObject, RpcError};
+pub use error::{BoxError, CallError, Error, ErrorCode, ErrorObject, MethodError, RpcError};
 #[doc = include_str!("../docs/rpc.md")]
 pub use rpc_macros::rpc;
 pub use service::Service;

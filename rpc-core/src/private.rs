@@ -10,44 +10,81 @@ pub use serde_json::value::RawValue;
 pub use crate::meta::{MethodInfo, ParamInfo, ServiceInfo};
 pub use crate::openrpc::document as openrpc_document;
 pub use crate::params::{Named, Positional, Signature, Variadic, decode};
-pub use crate::{CallError, Error, ErrorObject, Service};
+pub use crate::{CallError, Error, ErrorObject, MethodError, Service};
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use crate::RpcError;
+// One check per type and role, chosen by the sides the trait generates, so that a type that
+// cannot cross the wire is one error on the user's type, saying what to derive.
+
+/// Requirement on params when the trait has both sides.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be an RPC parameter",
+    label = "params cross the wire with serde",
+    note = "a server decodes params and a client encodes them: derive or implement `Serialize` and `Deserialize` for `{Self}` (or generate one side only, with `#[rpc(server)]` or `#[rpc(client)]`)"
+)]
+pub trait RpcParam: Serialize + DeserializeOwned {}
+impl<T: Serialize + DeserializeOwned> RpcParam for T {}
 
 /// Server-side requirement on params.
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot be an RPC parameter",
+    label = "params cross the wire with serde",
     note = "a server decodes params with serde: derive or implement `Deserialize` for `{Self}`"
 )]
 pub trait ServerParam: DeserializeOwned {}
 impl<T: DeserializeOwned> ServerParam for T {}
 
-/// Server-side requirement on results.
-#[diagnostic::on_unimplemented(
-    message = "`{Self}` cannot be an RPC result",
-    note = "a server encodes results with serde: derive or implement `Serialize` for `{Self}`"
-)]
-pub trait ServerResult: Serialize {}
-impl<T: Serialize + ?Sized> ServerResult for T {}
-
 /// Client-side requirement on params.
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot be an RPC parameter",
+    label = "params cross the wire with serde",
     note = "a client encodes params with serde: derive or implement `Serialize` for `{Self}`"
 )]
 pub trait ClientParam: Serialize {}
 impl<T: Serialize + ?Sized> ClientParam for T {}
 
+/// Requirement on results when the trait has both sides.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be an RPC result",
+    label = "results cross the wire with serde",
+    note = "a server encodes results and a client decodes them: derive or implement `Serialize` and `Deserialize` for `{Self}` (or generate one side only, with `#[rpc(server)]` or `#[rpc(client)]`)"
+)]
+pub trait RpcResult: Serialize + DeserializeOwned {}
+impl<T: Serialize + DeserializeOwned> RpcResult for T {}
+
+/// Server-side requirement on results.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be an RPC result",
+    label = "results cross the wire with serde",
+    note = "a server encodes results with serde: derive or implement `Serialize` for `{Self}`"
+)]
+pub trait ServerResult: Serialize {}
+impl<T: Serialize + ?Sized> ServerResult for T {}
+
 /// Client-side requirement on results.
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot be an RPC result",
+    label = "results cross the wire with serde",
     note = "a client decodes results with serde: derive or implement `Deserialize` for `{Self}`"
 )]
 pub trait ClientResult: DeserializeOwned {}
 impl<T: DeserializeOwned> ClientResult for T {}
+
+/// Requirement on a variadic param when the client is generated: it is sent element by element.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be a variadic param",
+    label = "a variadic param collects the remaining params",
+    note = "a variadic param is a collection whose elements serialize, such as `Vec<T>`"
+)]
+pub trait ClientVariadic {}
+impl<T: ?Sized> ClientVariadic for T
+where
+    for<'a> &'a T: IntoIterator,
+    for<'a> <&'a T as IntoIterator>::Item: Serialize,
+{
+}
 
 /// An error type that can hold a failed call, so that the client can implement the trait.
 #[diagnostic::on_unimplemented(
@@ -57,18 +94,117 @@ impl<T: DeserializeOwned> ClientResult for T {}
 pub trait ClientCanFail: From<crate::Error> {}
 impl<E: From<crate::Error>> ClientCanFail for E {}
 
-/// Asserts `T: ServerParam` at a span of the user's choosing.
+/// Asserts `T: RpcParam` at a span of the user's choosing.
+pub const fn param<T: RpcParam>() {}
+/// Asserts `T: ServerParam`.
 pub const fn server_param<T: ServerParam>() {}
-/// Asserts `T: ServerResult`.
-pub const fn server_result<T: ServerResult>() {}
 /// Asserts `T: ClientParam`.
 pub const fn client_param<T: ClientParam>() {}
+/// Asserts `T: ClientVariadic`.
+pub const fn client_variadic<T: ClientVariadic + ?Sized>() {}
+/// Asserts `T: RpcResult`.
+pub const fn result<T: RpcResult>() {}
+/// Asserts `T: ServerResult`.
+pub const fn server_result<T: ServerResult>() {}
 /// Asserts `T: ClientResult`.
 pub const fn client_result<T: ClientResult>() {}
-/// Asserts `E: RpcError`.
-pub const fn rpc_error<E: RpcError>() {}
+/// Asserts `E: MethodError`.
+pub const fn method_error<E: MethodError>() {}
 /// Asserts `E: From<rpc_core::Error>`, which a client needs to implement the trait.
 pub const fn client_error<E: ClientCanFail>() {}
+
+/// The type a probe stands for. Generated code reaches the runtime's generic functions through
+/// probes, `(&Probe::<T>::new()).method(..)`, with two traits in scope: one whose impl has the
+/// runtime's bounds and does the work, and a fallback, on `&Probe`, with none. Method
+/// resolution takes the first when its bounds hold; when they do not, the check above has
+/// already failed the build with the one error that names the type, and the fallback keeps
+/// every use of the type from failing again. The fallback never runs in a program that builds.
+pub struct Probe<T: ?Sized>(core::marker::PhantomData<fn() -> core::marker::PhantomData<T>>);
+
+// Built only by generated code, in a const-like position; `Default` would be one more name
+// in the contract for nothing.
+#[allow(clippy::new_without_default)]
+impl<T: ?Sized> Probe<T> {
+    /// A probe for `T`.
+    pub const fn new() -> Self {
+        Probe(core::marker::PhantomData)
+    }
+}
+
+/// Decodes a method's argument tuple.
+pub trait Decode<T> {
+    /// See [`crate::params::decode`].
+    fn decode(&self, params: Option<&RawValue>, sig: &Signature) -> Result<T, ErrorObject>;
+}
+
+impl<T: crate::params::FromParams> Decode<T> for Probe<T> {
+    fn decode(&self, params: Option<&RawValue>, sig: &Signature) -> Result<T, ErrorObject> {
+        crate::params::decode(params, sig)
+    }
+}
+
+/// The fallback of [`Decode`].
+pub trait DecodeFallback<T> {
+    /// Never runs in a program that builds.
+    fn decode(&self, params: Option<&RawValue>, sig: &Signature) -> Result<T, ErrorObject>;
+}
+
+impl<T> DecodeFallback<T> for &Probe<T> {
+    fn decode(&self, _: Option<&RawValue>, _: &Signature) -> Result<T, ErrorObject> {
+        Err(ErrorObject::internal_error())
+    }
+}
+
+/// Writes a method's result: a plain value, or a `Result` whose error becomes an error object.
+pub trait Write<R> {
+    /// Writes `value`'s JSON into `out`, or returns the error object to send instead; a value
+    /// that does not serialize is logged with `method`.
+    fn write(&self, out: &mut Vec<u8>, value: R, method: &str) -> Result<(), ErrorObject>;
+}
+
+impl<T: Serialize> Write<T> for Probe<T> {
+    fn write(&self, out: &mut Vec<u8>, value: T, method: &str) -> Result<(), ErrorObject> {
+        crate::wire::write_json(out, &value, method)
+    }
+}
+
+/// The fallback of [`Write`].
+pub trait WriteFallback<R> {
+    /// Never runs in a program that builds.
+    fn write(&self, out: &mut Vec<u8>, value: R, method: &str) -> Result<(), ErrorObject>;
+}
+
+impl<R> WriteFallback<R> for &Probe<R> {
+    fn write(&self, _: &mut Vec<u8>, _: R, _: &str) -> Result<(), ErrorObject> {
+        Err(ErrorObject::internal_error())
+    }
+}
+
+/// Writes a method's `Result`: the value's JSON, or the error as an error object.
+pub trait WriteResult<T, E> {
+    /// Writes the value's JSON into `out`, or returns the error object to send instead; a value
+    /// that does not serialize is logged with `method`.
+    fn write(
+        &self,
+        out: &mut Vec<u8>,
+        value: Result<T, E>,
+        method: &str,
+    ) -> Result<(), ErrorObject>;
+}
+
+impl<T: Serialize, E: MethodError> WriteResult<T, E> for Probe<Result<T, E>> {
+    fn write(
+        &self,
+        out: &mut Vec<u8>,
+        value: Result<T, E>,
+        method: &str,
+    ) -> Result<(), ErrorObject> {
+        match value {
+            Ok(value) => crate::wire::write_json(out, &value, method),
+            Err(e) => Err(e.into_error_object()),
+        }
+    }
+}
 
 /// Picks a type's JSON Schema when it implements `schemars::JsonSchema`, and an open
 /// schema naming the Rust type when it does not, so that deriving `JsonSchema` is an
@@ -107,21 +243,5 @@ impl<T: ?Sized> ViaRustType for &SchemaProbe<T> {
         let mut schema = schemars::Schema::default();
         schema.insert("x-rust-type".into(), self.0.into());
         schema
-    }
-}
-
-/// Serializes a method's result into the response buffer.
-pub fn write_value<T: Serialize + ?Sized>(out: &mut Vec<u8>, value: &T) -> Result<(), ErrorObject> {
-    crate::wire::write_json(out, value)
-}
-
-/// Serializes a method's `Result` into the response buffer, or its error into an error object.
-pub fn write_result<T: Serialize, E: RpcError>(
-    out: &mut Vec<u8>,
-    result: Result<T, E>,
-) -> Result<(), ErrorObject> {
-    match result {
-        Ok(value) => write_value(out, &value),
-        Err(e) => Err(e.into_error_object()),
     }
 }

@@ -262,18 +262,24 @@ pub fn start_result(out: &mut Vec<u8>) {
     out.extend_from_slice(br#"{"jsonrpc":"2.0","result":"#);
 }
 
-/// Writes `value` as a result's JSON. A value that does not serialize (a map with non-string
-/// keys, a failing `Serialize` impl) becomes `-32603 Internal error` for the caller, and its
-/// reason goes to the server's log, never to the caller.
+/// Writes `value` as a result's JSON. A value JSON cannot hold (a NaN, a map with non-string
+/// keys, a failing `Serialize` impl) becomes `-32603 Internal error` for the caller; its reason
+/// goes to the server's log with `what` (the method's name), never to the caller.
 ///
 /// ```
 /// let mut out = Vec::new();
-/// rpc_core::wire::write_json(&mut out, &[1, 2]).unwrap();
+/// rpc_core::wire::write_json(&mut out, &[1, 2], "lengths").unwrap();
 /// assert_eq!(out, b"[1,2]");
+/// let e = rpc_core::wire::write_json(&mut Vec::new(), &f64::NAN, "ratio").unwrap_err();
+/// assert_eq!(e.code, -32603);
 /// ```
-pub fn write_json<T: Serialize + ?Sized>(out: &mut Vec<u8>, value: &T) -> Result<(), ErrorObject> {
-    serde_json::to_writer(out, value).map_err(|e| {
-        tracing::error!(error = %e, "a method's result does not serialize to JSON");
+pub fn write_json<T: Serialize + ?Sized>(
+    out: &mut Vec<u8>,
+    value: &T,
+    what: &str,
+) -> Result<(), ErrorObject> {
+    crate::json::to_writer(out, value).map_err(|e| {
+        tracing::error!(method = what, error = %e, "a result does not serialize to JSON; the call is answered -32603");
         ErrorObject::internal_error()
     })
 }

@@ -15,6 +15,7 @@ use crate::limits::MAX_PARAMS;
 /// Method names the generated client and batch use for themselves.
 const RESERVED: &[&str] = &[
     "new",
+    "builder",
     "from_client",
     "client",
     "notify",
@@ -98,7 +99,11 @@ pub(crate) fn check(rpc: &RpcTrait, errors: &mut Vec<syn::Error>) {
                 );
             } else if name.is_empty() {
                 err.at(span, "method name must not be empty");
-            } else if let Some(first) = seen.insert(name.clone(), span) {
+            } else if let Some(first) = seen.insert(name.clone(), span)
+                // A client may call one wire name through several Rust methods (by position and
+                // by name, say); a server can answer it with one only.
+                && rpc.args.wants_server()
+            {
                 err.at(span, format!("duplicate method name `{name}`"));
                 err.at(first, format!("`{name}` is first used here"));
             }
@@ -162,17 +167,27 @@ fn check_method(method: &Method<'_>, client_impl: bool, err: &mut Errors<'_>) {
         {
             err.at(span, "only the last param can be variadic");
         }
-        if let Some(tokens) = borrowed(&param.ty) {
-            err.on(
+        match not_owned(&param.ty) {
+            Some((tokens, NotOwned::Opaque)) => err.on(
+                &tokens,
+                "`#[rpc]` params cannot be `impl Trait` or `dyn Trait`: the value is decoded from the request into one concrete type; name that type",
+            ),
+            Some((tokens, NotOwned::Borrowed)) => err.on(
                 &tokens,
                 "`#[rpc]` params must be owned types: the value is decoded from the request",
-            );
+            ),
+            None => {}
         }
     }
-    if let Some(ty) = method.output.ok_type()
-        && let Some(tokens) = borrowed(ty)
-    {
-        err.on(&tokens, "`#[rpc]` results must be owned types");
+    match method.output.ok_type().and_then(not_owned) {
+        Some((tokens, NotOwned::Opaque)) => err.on(
+            &tokens,
+            "`#[rpc]` results cannot be `impl Trait` or `dyn Trait`: the client decodes one concrete type; name that type",
+        ),
+        Some((tokens, NotOwned::Borrowed)) => {
+            err.on(&tokens, "`#[rpc]` results must be owned types")
+        }
+        None => {}
     }
     if client_impl && !matches!(method.output, Output::Result { .. }) {
         let msg = "with `client_impl` every method returns `Result<T, E>` with `E: From<rpc_core::Error>`, so that a failed call has somewhere to go (write `Result<T, E>` out: the macro cannot see through type aliases)";
@@ -183,22 +198,29 @@ fn check_method(method: &Method<'_>, client_impl: bool, err: &mut Errors<'_>) {
     }
 }
 
-/// The tokens of a reference, `impl Trait`, trait object, slice or non-`'static` lifetime inside
-/// `ty`.
-fn borrowed(ty: &Type) -> Option<proc_macro2::TokenStream> {
+/// Why a type cannot cross the wire as it is written.
+enum NotOwned {
+    /// `impl Trait` or `dyn Trait`: no one concrete type to decode into.
+    Opaque,
+    /// A reference, a slice or a non-`'static` lifetime: nothing owns the decoded value.
+    Borrowed,
+}
+
+/// The tokens of a reference, `impl Trait`, trait object, slice or non-`'static` lifetime
+/// inside `ty`, and which it is.
+fn not_owned(ty: &Type) -> Option<(proc_macro2::TokenStream, NotOwned)> {
     match ty {
-        Type::Reference(_) | Type::ImplTrait(_) | Type::TraitObject(_) | Type::Slice(_) => {
-            Some(ty.to_token_stream())
-        }
-        Type::Paren(p) => borrowed(&p.elem),
-        Type::Group(g) => borrowed(&g.elem),
-        Type::Tuple(t) => t.elems.iter().find_map(borrowed),
-        Type::Array(a) => borrowed(&a.elem),
+        Type::ImplTrait(_) | Type::TraitObject(_) => Some((ty.to_token_stream(), NotOwned::Opaque)),
+        Type::Reference(_) | Type::Slice(_) => Some((ty.to_token_stream(), NotOwned::Borrowed)),
+        Type::Paren(p) => not_owned(&p.elem),
+        Type::Group(g) => not_owned(&g.elem),
+        Type::Tuple(t) => t.elems.iter().find_map(not_owned),
+        Type::Array(a) => not_owned(&a.elem),
         Type::Path(p) => p.path.segments.iter().find_map(|s| match &s.arguments {
             syn::PathArguments::AngleBracketed(args) => args.args.iter().find_map(|a| match a {
-                syn::GenericArgument::Type(t) => borrowed(t),
+                syn::GenericArgument::Type(t) => not_owned(t),
                 syn::GenericArgument::Lifetime(l) if l.ident != "static" => {
-                    Some(l.to_token_stream())
+                    Some((l.to_token_stream(), NotOwned::Borrowed))
                 }
                 _ => None,
             }),

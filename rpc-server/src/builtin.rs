@@ -81,5 +81,5 @@ fn builtin_names(config: &Config) -> Vec<&'static str> {
 }
 
 fn write<T: serde::Serialize + ?Sized>(out: &mut Vec<u8>, value: &T) -> Result<(), ErrorObject> {
-    rpc_core::wire::write_json(out, value)
+    rpc_core::wire::write_json(out, value, "a built-in method")
 }

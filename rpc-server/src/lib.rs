@@ -47,6 +47,7 @@ mod builtin;
 mod context;
 mod dispatch;
 mod explorer;
+mod mount;
 
 use std::sync::{Arc, OnceLock};
 
@@ -60,6 +61,7 @@ use rpc_core::{ErrorObject, Service};
 use serde_json::value::RawValue;
 
 pub use context::RequestContext;
+pub use mount::RouterExt;
 
 /// A check run before every call, with the method's name and the request's
 /// [`RequestContext`] in scope: `Err` refuses the call with that error object.

@@ -3,7 +3,7 @@
 //! the trait itself implemented by the client.
 
 use proc_macro2::TokenStream;
-use quote::{quote, quote_spanned};
+use quote::{format_ident, quote, quote_spanned};
 use syn::spanned::Spanned;
 
 use super::{Runtime, assert_type, deprecated_attr, item_ident};
@@ -114,6 +114,12 @@ pub(super) fn expand(rpc: &RpcTrait<'_>, rt: &Runtime) -> TokenStream {
                 #rtc::Client::new(url).map(Self::from_client)
             }
 
+            /// Settings for a client of `url` (timeout, headers, auth, reconnect), ending in
+            /// this typed client with `build()`.
+            #vis fn builder(url: &str) -> #rtc::ClientBuilder<Self> {
+                #rtc::ClientBuilder::new(url)
+            }
+
             /// A client over a configured `rpc_client::Client` (timeout, headers, auth).
             #vis fn from_client(client: #rtc::Client) -> Self {
                 Self { client }
@@ -157,6 +163,12 @@ pub(super) fn expand(rpc: &RpcTrait<'_>, rt: &Runtime) -> TokenStream {
             #(#batch_calls)*
         }
 
+        impl ::core::convert::From<#rtc::Client> for #client {
+            fn from(client: #rtc::Client) -> Self {
+                Self { client }
+            }
+        }
+
         impl ::core::convert::From<#rtc::Batch> for #batch {
             fn from(batch: #rtc::Batch) -> Self {
                 Self { batch }
@@ -168,41 +180,75 @@ pub(super) fn expand(rpc: &RpcTrait<'_>, rt: &Runtime) -> TokenStream {
     }
 }
 
-/// The expression for a method's params: `None`, an array, an object, or a flattened variadic.
-fn params_expr(m: &Method<'_>, rt: &Runtime) -> TokenStream {
+/// A method's params as the client sends them: their type and the expression building them
+/// (`None`, an array, an object, or a flattened variadic).
+fn params(m: &Method<'_>, rt: &Runtime) -> (TokenStream, TokenStream) {
     let core = &rt.core;
     let idents: Vec<_> = m.params.iter().map(|p| &p.ident).collect();
+    let tys: Vec<_> = m.params.iter().map(|p| &p.ty).collect();
     if idents.is_empty() {
-        return quote!(::core::option::Option::None::<&()>);
+        return (quote!(()), quote!(::core::option::Option::None::<&()>));
     }
     let names = m.params.iter().map(|p| &p.name);
-    match m.style {
-        ParamStyle::Named => quote! {
-            ::core::option::Option::Some(&#core::Named((#(&#idents,)*), &[#(#names),*]))
+    let (ty, value) = match m.style {
+        ParamStyle::Named => (
+            quote!(#core::Named<(#(&#tys,)*)>),
+            quote!(#core::Named((#(&#idents,)*), &[#(#names),*])),
+        ),
+        ParamStyle::Positional => match (idents.split_last(), tys.split_last()) {
+            (Some((rest, fixed)), Some((rest_ty, fixed_tys))) if m.is_variadic() => (
+                quote!(#core::Variadic<'_, (#(&#fixed_tys,)*), #rest_ty>),
+                quote!(#core::Variadic((#(&#fixed,)*), &#rest)),
+            ),
+            _ => (
+                quote!(#core::Positional<(#(&#tys,)*)>),
+                quote!(#core::Positional((#(&#idents,)*))),
+            ),
         },
-        ParamStyle::Positional => match idents.split_last() {
-            Some((rest, fixed)) if m.is_variadic() => quote! {
-                ::core::option::Option::Some(&#core::Variadic((#(&#fixed,)*), &#rest))
-            },
-            _ => quote! {
-                ::core::option::Option::Some(&#core::Positional((#(&#idents,)*)))
-            },
-        },
-    }
+    };
+    (ty, quote!(::core::option::Option::Some(&#value)))
 }
 
-/// `on.call(..)` and `on.call_typed(..)` for `m`, spanned at the method's name so that an
-/// unmet bound is reported on the user's method, not on the attribute.
-fn calls(m: &Method<'_>, rt: &Runtime, on: TokenStream) -> (TokenStream, TokenStream) {
+/// How `m` is sent (`call` or `notify`, awaited, on a client; `queue` on a batch), through the
+/// runtime's probe for its types, spanned at the method's name so that anything reported is on
+/// the user's method.
+fn send(
+    m: &Method<'_>,
+    rt: &Runtime,
+    notification: bool,
+    verb: &str,
+    on: TokenStream,
+) -> TokenStream {
+    let rtc = &rt.client;
     let name = &m.name;
-    let params = params_expr(m, rt);
-    let ok = ok_type(m);
-    let span = m.ident.span();
-    let params = super::respan(params, span);
-    let call = quote_spanned!(span=> #on.call::<#ok, _>(#name, #params));
-    let err = m.output.err_type();
-    let call_typed = quote_spanned!(span=> #on.call_typed::<#ok, #err, _>(#name, #params));
-    (call, call_typed)
+    let (params_ty, params) = params(m, rt);
+    let (ok, err, traits) = match &m.output {
+        _ if notification => (
+            quote!(()),
+            quote!(()),
+            quote!(Notify as _, NotifyFallback as _),
+        ),
+        Output::Result { ok, err } => (
+            quote!(#ok),
+            quote!(#err),
+            quote!(Typed as _, TypedFallback as _),
+        ),
+        _ => (
+            ok_type(m),
+            quote!(()),
+            quote!(Untyped as _, UntypedFallback as _),
+        ),
+    };
+    // `call` and `notify` are awaited inside the block, where the params they borrow live.
+    let wait = (verb != "queue").then(|| quote!(.await));
+    let verb = format_ident!("{verb}");
+    let call = quote! {{
+        // One of the two is used, depending on the types.
+        #[allow(unused_imports)]
+        use #rtc::{#traits};
+        (&#rtc::Probe::<#ok, #err, #params_ty>::new()).#verb(#on, #name, #params)#wait
+    }};
+    super::respan(call, m.ident.span())
 }
 
 /// The method's arguments as declared: `name: Type, ...`.
@@ -229,38 +275,28 @@ fn ok_type(m: &Method<'_>) -> TokenStream {
 fn client_method(m: &Method<'_>, rt: &Runtime, vis: &syn::Visibility) -> TokenStream {
     let core = &rt.core;
     let ident = &m.ident;
-    let (call, call_typed) = calls(m, rt, quote!(self.client));
-    let span = m.ident.span();
-    let (call, call_typed) = (
-        quote_spanned!(span=> #call.await),
-        quote_spanned!(span=> #call_typed.await),
-    );
+    let call = send(m, rt, false, "call", quote!(&self.client));
     let args = args(m);
     let docs = docs(m);
     let deprecated = deprecated_attr(m);
     let ok = ok_type(m);
-    match &m.output {
-        Output::Result { err, .. } => quote! {
-            #docs
-            #deprecated
-            #vis async fn #ident(&self, #args) -> ::core::result::Result<#ok, #core::CallError<#err>> {
-                #call_typed
-            }
-        },
-        _ => quote! {
-            #docs
-            #deprecated
-            #vis async fn #ident(&self, #args) -> ::core::result::Result<#ok, #core::Error> {
-                #call
-            }
-        },
+    let error = match &m.output {
+        Output::Result { err, .. } => quote!(#core::CallError<#err>),
+        _ => quote!(#core::Error),
+    };
+    quote! {
+        #docs
+        #deprecated
+        #vis async fn #ident(&self, #args) -> ::core::result::Result<#ok, #error> {
+            #call
+        }
     }
 }
 
 fn batch_method(m: &Method<'_>, rt: &Runtime, vis: &syn::Visibility) -> TokenStream {
     let rtc = &rt.client;
     let ident = &m.ident;
-    let (call, call_typed) = calls(m, rt, quote!(self.batch));
+    let call = send(m, rt, false, "queue", quote!(&mut self.batch));
     let name = &m.name;
     let args = args(m);
     let deprecated = deprecated_attr(m);
@@ -268,37 +304,31 @@ fn batch_method(m: &Method<'_>, rt: &Runtime, vis: &syn::Visibility) -> TokenStr
     let doc = format!(
         "Queues a call of `{name}`; take its result from the batch's response with the returned slot."
     );
-    match &m.output {
-        Output::Result { err, .. } => quote! {
-            #[doc = #doc]
-            #deprecated
-            #vis fn #ident(&mut self, #args) -> #rtc::TypedSlot<#ok, #err> {
-                #call_typed
-            }
-        },
-        _ => quote! {
-            #[doc = #doc]
-            #deprecated
-            #vis fn #ident(&mut self, #args) -> #rtc::Slot<#ok> {
-                #call
-            }
-        },
+    let slot = match &m.output {
+        Output::Result { err, .. } => quote!(#rtc::TypedSlot<#ok, #err>),
+        _ => quote!(#rtc::Slot<#ok>),
+    };
+    quote! {
+        #[doc = #doc]
+        #deprecated
+        #vis fn #ident(&mut self, #args) -> #slot {
+            #call
+        }
     }
 }
 
 fn notify_method(m: &Method<'_>, rt: &Runtime, vis: &syn::Visibility) -> TokenStream {
     let core = &rt.core;
     let ident = &m.ident;
-    let name = &m.name;
+    let call = send(m, rt, true, "notify", quote!(&self.client));
     let args = args(m);
-    let params = params_expr(m, rt);
     let docs = docs(m);
     let deprecated = deprecated_attr(m);
     quote! {
         #docs
         #deprecated
         #vis async fn #ident(&self, #args) -> ::core::result::Result<(), #core::Error> {
-            self.client.notify(#name, #params).await
+            #call
         }
     }
 }
@@ -306,15 +336,15 @@ fn notify_method(m: &Method<'_>, rt: &Runtime, vis: &syn::Visibility) -> TokenSt
 fn batch_notify_method(m: &Method<'_>, rt: &Runtime, vis: &syn::Visibility) -> TokenStream {
     let ident = &m.ident;
     let name = &m.name;
+    let call = send(m, rt, true, "queue", quote!(&mut *self.batch));
     let args = args(m);
-    let params = params_expr(m, rt);
     let deprecated = deprecated_attr(m);
     let doc = format!("Queues a `{name}` notification.");
     quote! {
         #[doc = #doc]
         #deprecated
         #vis fn #ident(&mut self, #args) {
-            self.batch.notify(#name, #params)
+            #call
         }
     }
 }

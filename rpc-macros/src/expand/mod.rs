@@ -34,6 +34,10 @@ pub(crate) fn rpc(attr: TokenStream, item: TokenStream) -> syn::Result<TokenStre
     };
     let rpc = RpcTrait::parse(args, &item, &mut errors);
     valid::check(&rpc, &mut errors);
+    let runtime = Runtime::find(&rpc.args);
+    if let Err(e) = &runtime {
+        errors.push(e.clone());
+    }
     if let Some(combined) = errors.into_iter().reduce(|mut a, b| {
         a.combine(b);
         a
@@ -44,7 +48,7 @@ pub(crate) fn rpc(attr: TokenStream, item: TokenStream) -> syn::Result<TokenStre
         let errors = combined.into_compile_error();
         return Ok(quote! { #trait_tokens #errors });
     }
-    Ok(expand(&rpc))
+    runtime.map(|runtime| expand(&rpc, &runtime))
 }
 
 /// Where generated code finds the runtime: each crate's private module, under the path the user
@@ -72,31 +76,57 @@ impl Runtime {
         respan(self.core.clone(), span)
     }
 
-    fn new(args: &TraitArgs) -> Self {
+    /// The runtime crates: where the arguments say, or where the user's Cargo.toml has them
+    /// (under their own name or a rename). A client without `rpc-client` among the
+    /// dependencies is one error that says what to do.
+    fn find(args: &TraitArgs) -> syn::Result<Self> {
         let private = format_ident!("{PRIVATE}");
-        let at = |path: &Option<syn::Path>, default: &str| match path {
-            Some(path) => quote!(#path::#private),
-            None => {
-                let krate = format_ident!("{default}");
-                quote!(::#krate::#private)
+        let at = |path: &Option<syn::Path>, package: &str| -> Result<TokenStream, ()> {
+            if let Some(path) = path {
+                return Ok(quote!(#path::#private));
+            }
+            let name = match proc_macro_crate::crate_name(package) {
+                Ok(proc_macro_crate::FoundCrate::Name(name)) => name,
+                // The package itself (its doctests) or a manifest that could not be read (a
+                // build without Cargo): the crate's own name is the best guess.
+                Ok(proc_macro_crate::FoundCrate::Itself) => package.replace('-', "_"),
+                Err(proc_macro_crate::Error::CrateNotFound { .. }) => return Err(()),
+                Err(_) => package.replace('-', "_"),
+            };
+            let krate = format_ident!("{name}");
+            Ok(quote!(::#krate::#private))
+        };
+        let core = at(&args.rpc_core, "rpc-core").unwrap_or_else(|()| {
+            // Reached through a facade that re-exports `#[rpc]`: name it with `rpc_core = ".."`.
+            quote!(::rpc_core::#private)
+        });
+        let client = match at(&args.rpc_client, "rpc-client") {
+            Ok(client) => client,
+            Err(()) if !args.wants_client() => TokenStream::new(),
+            Err(()) => {
+                return Err(syn::Error::new(
+                    proc_macro2::Span::call_site(),
+                    "`#[rpc]` generates a client, which needs the `rpc-client` crate: add `rpc-client` to this crate's [dependencies], or write `#[rpc(server)]` to generate the server only",
+                ));
             }
         };
-        Runtime {
-            core: at(&args.rpc_core, "rpc_core"),
-            client: at(&args.rpc_client, "rpc_client"),
+        Ok(Runtime {
+            core,
+            client,
             core_renamed: args.rpc_core.is_some(),
-        }
+        })
     }
 }
 
-fn expand(rpc: &RpcTrait<'_>) -> TokenStream {
-    let rt = Runtime::new(&rpc.args);
+fn expand(rpc: &RpcTrait<'_>, rt: &Runtime) -> TokenStream {
     let the_trait = rewrite_trait(rpc);
-    let checks = rpc.methods.iter().flat_map(|m| type_checks(rpc, m, &rt));
-    let server = rpc.args.wants_server().then(|| server::expand(rpc, &rt));
-    let client = rpc.args.wants_client().then(|| client::expand(rpc, &rt));
+    let shared = arc_impl(rpc);
+    let checks = rpc.methods.iter().flat_map(|m| type_checks(rpc, m, rt));
+    let server = rpc.args.wants_server().then(|| server::expand(rpc, rt));
+    let client = rpc.args.wants_client().then(|| client::expand(rpc, rt));
     quote! {
         #the_trait
+        #shared
         const _: () = { #(#checks)* };
         #server
         #client
@@ -111,22 +141,24 @@ fn type_checks<'m>(
     m: &'m Method<'_>,
     rt: &'m Runtime,
 ) -> impl Iterator<Item = TokenStream> + 'm {
-    let (server, client) = (rpc.args.wants_server(), rpc.args.wants_client());
-    let param_checks = m.params.iter().flat_map(move |p| {
-        let server = server.then(|| assert_type(rt, "server_param", &p.ty));
-        let client = client.then(|| assert_type(rt, "client_param", &p.ty));
-        server.into_iter().chain(client)
-    });
-    let result_checks = m.output.ok_type().into_iter().flat_map(move |ok| {
-        let server = server.then(|| assert_type(rt, "server_result", ok));
-        let client = client.then(|| assert_type(rt, "client_result", ok));
-        server.into_iter().chain(client)
-    });
-    let error_check = m
+    let client = rpc.args.wants_client();
+    let (param, result) = match (rpc.args.wants_server(), client) {
+        (true, true) => ("param", "result"),
+        (true, false) => ("server_param", "server_result"),
+        _ => ("client_param", "client_result"),
+    };
+    let params = m.params.iter().map(move |p| assert_type(rt, param, &p.ty));
+    let variadic = m
+        .params
+        .last()
+        .filter(|p| client && p.variadic.is_some())
+        .map(|p| assert_type(rt, "client_variadic", &p.ty));
+    let result = m.output.ok_type().map(|ok| assert_type(rt, result, ok));
+    let error = m
         .output
         .err_type()
-        .map(|err| assert_type(rt, "rpc_error", err));
-    param_checks.chain(result_checks).chain(error_check)
+        .map(|err| assert_type(rt, "method_error", err));
+    params.chain(variadic).chain(result).chain(error)
 }
 
 /// The trait as written but with our attributes removed, for error output.
@@ -179,6 +211,38 @@ fn rewrite_trait(rpc: &RpcTrait<'_>) -> TokenStream {
         }
     }
     quote!(#item)
+}
+
+/// `impl Trait for Arc<T>` forwarding every method, so that one implementation can be shared:
+/// served (`FooServer(Arc::new(imp))`) and used locally at once.
+fn arc_impl(rpc: &RpcTrait<'_>) -> TokenStream {
+    let trait_ident = &rpc.item.ident;
+    let methods = rpc.methods.iter().map(|m| {
+        let ident = m.ident;
+        let args = m.params.iter().map(|p| {
+            let (ident, ty) = (&p.ident, &p.ty);
+            quote!(#ident: #ty)
+        });
+        let idents = m.params.iter().map(|p| &p.ident);
+        let output = match &m.item.sig.output {
+            ReturnType::Default => quote!(()),
+            ReturnType::Type(_, ty) => quote!(#ty),
+        };
+        quote! {
+            fn #ident(&self, #(#args),*)
+                -> impl ::core::future::Future<Output = #output> + ::core::marker::Send
+            {
+                <__RpcShared as #trait_ident>::#ident(self, #(#idents),*)
+            }
+        }
+    });
+    quote! {
+        #[automatically_derived]
+        #[allow(deprecated)]
+        impl<__RpcShared: #trait_ident> #trait_ident for ::std::sync::Arc<__RpcShared> {
+            #(#methods)*
+        }
+    }
 }
 
 /// The identifier of a generated item: the trait's name with a suffix.

@@ -89,22 +89,30 @@ fn dispatch_arm(rpc: &RpcTrait<'_>, m: &Method<'_>, rt: &Runtime) -> TokenStream
         syn::ReturnType::Default => m.ident.span(),
     };
     let (core_out, core_params) = (rt.core_at(output_span), rt.core_at(params_span));
+    // Encoding and decoding go through the runtime's probes, so that a type without serde's
+    // traits is reported once, by its check, and not again here.
     let write = match &m.output {
         Output::Unit => quote! {
             let () = __rpc_value;
             __rpc_out.extend_from_slice(b"null");
             ::core::result::Result::Ok(())
         },
-        Output::Value(_) => quote_spanned! {output_span=>
-            #core_out::write_value(__rpc_out, &__rpc_value)
-        },
-        Output::Result { .. } => quote_spanned! {output_span=>
-            #core_out::write_result(__rpc_out, __rpc_value)
-        },
+        Output::Value(ty) => quote_spanned! {output_span=> {
+            #[allow(unused_imports)]
+            use #core_out::{Write as _, WriteFallback as _};
+            (&#core_out::Probe::<#ty>::new()).write(__rpc_out, __rpc_value, __rpc_method)
+        }},
+        Output::Result { ok, err } => quote_spanned! {output_span=> {
+            #[allow(unused_imports)]
+            use #core_out::{WriteResult as _, WriteFallback as _};
+            (&#core_out::Probe::<::core::result::Result<#ok, #err>>::new()).write(__rpc_out, __rpc_value, __rpc_method)
+        }},
     };
-    let decode = quote_spanned! {params_span=>
-        #core_params::decode::<(#(#tys,)*)>(__rpc_params, &__RPC_SIGNATURE)
-    };
+    let decode = quote_spanned! {params_span=> {
+        #[allow(unused_imports)]
+        use #core_params::{Decode as _, DecodeFallback as _};
+        (&#core_params::Probe::<(#(#tys,)*)>::new()).decode(__rpc_params, &__RPC_SIGNATURE)
+    }};
     quote! {
         #(#names)|* => {
             static __RPC_SIGNATURE: #core::Signature =
