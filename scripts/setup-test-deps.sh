@@ -53,7 +53,7 @@ say "Python interop clients ready in $venv ($(
         sed '/^##/,$d' | tr '\n' ' ' | sed 's/ $//'
 ))"
 
-# --- OpenRPC validator and headless Chromium (tests/tests/openrpc.rs, explorer_browser.rs) ----
+# --- OpenRPC validator and headless Chromium (tests/tests/openrpc.rs, explorer_browser/) ------
 # The OpenRPC project's own validator (@open-rpc/schema-utils-js, @open-rpc/meta-schema), pinned
 # in tests/openrpc/package-lock.json and installed into tests/openrpc/node_modules; and Debian's
 # chromium and chromium-driver, which drive the explorer page headless.

@@ -36,10 +36,8 @@ async fn generic_code_runs_locally_and_remotely() {
 
 #[tokio::test]
 async fn a_failed_call_folds_into_the_trait_error() {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let dead = format!("http://{}/rpc", listener.local_addr().unwrap());
-    drop(listener);
-    let store = client(&dead, Some("admin-token"));
+    let refusing = common::RefusingPort::new();
+    let store = client(&refusing.url("/rpc"), Some("admin-token"));
     match copy_value(&store, "a", "b").await {
         Err(StoreError::Unavailable(why)) => assert!(why.contains("transport"), "{why}"),
         other => panic!("expected Unavailable, got {other:?}"),

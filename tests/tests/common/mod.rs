@@ -1,12 +1,16 @@
-//! Shared helpers: real servers on 127.0.0.1 port 0, raw HTTP posts to them, and outside
-//! programs run with a time limit.
+//! Shared helpers: real servers on 127.0.0.1 port 0, raw HTTP posts and JSON-RPC calls to them,
+//! a port that refuses connections, and outside programs run with a time limit.
 #![allow(dead_code)] // Each test binary uses its own subset of these helpers.
+
+pub(crate) mod features;
 
 use std::io::Read;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
 
 /// The workspace root: the parent of this package.
 pub(crate) fn workspace_root() -> PathBuf {
@@ -64,6 +68,83 @@ pub(crate) async fn post_with(url: &str, body: &str, content_type: &str) -> Raw 
         status,
         content_type,
         body,
+    }
+}
+
+/// The calculator's methods, in the order it declares them.
+pub(crate) const CALCULATOR_METHODS: [&str; 4] =
+    ["add_together", "quadratic", "remote_repr", "lengths"];
+
+/// Calls `method` over HTTP and returns the whole response object.
+pub(crate) async fn rpc_call(url: &str, method: &str, params: Option<Value>) -> Value {
+    let mut request = json!({ "jsonrpc": "2.0", "id": 1, "method": method });
+    if let Some(params) = params {
+        request["params"] = params;
+    }
+    let raw = post(url, &request.to_string()).await;
+    assert_eq!(raw.status, 200, "{method}: {raw:?}");
+    raw.json()
+}
+
+/// Calls `method` and returns its result; fails the test on an error answer.
+pub(crate) async fn rpc_result(url: &str, method: &str, params: Option<Value>) -> Value {
+    let answer = rpc_call(url, method, params).await;
+    assert!(answer.get("error").is_none(), "{method}: {answer}");
+    answer["result"].clone()
+}
+
+/// Calls `method` and returns the code of the error it answers with.
+pub(crate) async fn rpc_error_code(url: &str, method: &str, params: Option<Value>) -> i64 {
+    let answer = rpc_call(url, method, params).await;
+    answer["error"]["code"]
+        .as_i64()
+        .unwrap_or_else(|| panic!("{method}: expected an error, got {answer}"))
+}
+
+/// The document a live server answers `rpc.discover` with.
+pub(crate) async fn discover(url: &str) -> Value {
+    let doc = rpc_result(url, "rpc.discover", None).await;
+    assert!(doc.is_object(), "rpc.discover: {doc}");
+    doc
+}
+
+/// `doc`'s methods, by name, in order.
+pub(crate) fn method_names(doc: &Value) -> Vec<&str> {
+    doc["methods"]
+        .as_array()
+        .expect("`methods` is an array")
+        .iter()
+        .map(|m| m["name"].as_str().expect("every method has a name"))
+        .collect()
+}
+
+/// A port of 127.0.0.1 that refuses connections for as long as this value lives: its socket is
+/// bound, so the port is given to no one else, but not listening. (A port bound, released and
+/// used later could meanwhile be given to another test's server.)
+pub(crate) struct RefusingPort {
+    socket: tokio::net::TcpSocket,
+    addr: SocketAddr,
+}
+
+impl RefusingPort {
+    /// Binds a free port without listening on it.
+    pub(crate) fn new() -> RefusingPort {
+        let socket = tokio::net::TcpSocket::new_v4().expect("a TCP socket");
+        socket
+            .bind(SocketAddr::from(([127, 0, 0, 1], 0)))
+            .expect("bind 127.0.0.1:0");
+        let addr = socket.local_addr().expect("a bound address");
+        RefusingPort { socket, addr }
+    }
+
+    /// The URL of `path` on this port.
+    pub(crate) fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+
+    /// Starts listening on the port, which then accepts connections.
+    pub(crate) fn listen(self) -> tokio::net::TcpListener {
+        self.socket.listen(1024).expect("listen on the held port")
     }
 }
 
