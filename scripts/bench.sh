@@ -22,7 +22,7 @@ for a in "$@"; do
 done
 
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$PWD/target/bench}
-cargo bench -j"${JOBS:-2}" -p tests --bench compare -- "${args[@]}"
+cargo bench -j"${JOBS:-2}" --locked -p rpc-bench --bench compare -- "${args[@]}"
 if ((build_time)); then
     bash scripts/bench-build-time.sh
 fi

@@ -15,6 +15,26 @@ use http_body::{Frame, SizeHint};
 use http_body_util::BodyExt;
 use tower::{Service, ServiceExt};
 
+/// A server as a tower service answering HTTP requests, as axum's `Router` and jsonrpsee's
+/// tower service both are.
+pub(crate) trait Handler<B>:
+    Service<Request<Body>, Response = Response<B>, Error: std::fmt::Debug> + Clone
+{
+}
+
+impl<S, B> Handler<B> for S where
+    S: Service<Request<Body>, Response = Response<B>, Error: std::fmt::Debug> + Clone
+{
+}
+
+/// The body of a [`Handler`]'s response.
+pub(crate) trait ResponseBody:
+    http_body::Body<Data = Bytes, Error: std::fmt::Debug> + Unpin
+{
+}
+
+impl<B> ResponseBody for B where B: http_body::Body<Data = Bytes, Error: std::fmt::Debug> + Unpin {}
+
 /// A request body delivered in chunks, with its exact size known (as hyper's `Incoming` with a
 /// `Content-Length`).
 struct Chunks {
@@ -73,10 +93,8 @@ pub(crate) fn request(path: &str, body: &Bytes) -> Request<Body> {
 /// body's length.
 pub(crate) async fn call<S, B>(svc: &S, req: Request<Body>) -> (u16, usize)
 where
-    S: Service<Request<Body>, Response = Response<B>> + Clone,
-    S::Error: std::fmt::Debug,
-    B: http_body::Body<Data = Bytes> + Unpin,
-    B::Error: std::fmt::Debug,
+    S: Handler<B>,
+    B: ResponseBody,
 {
     let response = svc.clone().oneshot(req).await.expect("the service answers");
     let status = response.status().as_u16();
@@ -98,10 +116,8 @@ where
 /// Calls `svc` with a body and returns the response body's text (for checks, not measured).
 pub(crate) async fn call_text<S, B>(svc: &S, path: &str, body: &Bytes) -> (u16, String)
 where
-    S: Service<Request<Body>, Response = Response<B>> + Clone,
-    S::Error: std::fmt::Debug,
-    B: http_body::Body<Data = Bytes> + Unpin,
-    B::Error: std::fmt::Debug,
+    S: Handler<B>,
+    B: ResponseBody,
 {
     let response = svc
         .clone()
@@ -137,10 +153,8 @@ pub(crate) async fn measure<S, B>(
     n: usize,
 ) -> Allocs
 where
-    S: Service<Request<Body>, Response = Response<B>> + Clone,
-    S::Error: std::fmt::Debug,
-    B: http_body::Body<Data = Bytes> + Unpin,
-    B::Error: std::fmt::Debug,
+    S: Handler<B>,
+    B: ResponseBody,
 {
     for _ in 0..warmup {
         let (status, _) = call(svc, request(path, body)).await;

@@ -1,4 +1,4 @@
-//! What the comparison benchmark (`tests/benches/compare.rs`) needs and the workspace's
+//! What the comparison benchmark (`tests/bench/benches/compare/`) needs and the workspace's
 //! `forbid(unsafe_code)` keeps out of it: a counting global allocator and CPU pinning.
 //!
 //! The allocator counts per thread, so a measurement taken on one thread sees exactly the work

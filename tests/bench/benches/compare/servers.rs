@@ -1,9 +1,10 @@
 //! The three servers under test, answering the same four methods on 127.0.0.1:
 //! ours (`#[rpc]` served by rpc-server on axum), jsonrpsee's HTTP server, and the "floor", a
 //! hand-written axum handler that does the least any JSON-RPC server must: parse the request
-//! with serde, call the method, write the response with serde.
+//! with serde, call the method, write the response with serde. And the two clients compared.
 
 use std::net::SocketAddr;
+use std::ops::{Index, IndexMut};
 use std::time::Duration;
 
 use axum::body::Bytes;
@@ -13,6 +14,94 @@ use axum::routing::post;
 use jsonrpsee::core::RpcResult;
 use rpc_core::rpc;
 use serde::{Deserialize, Serialize};
+
+/// A server under test.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Server {
+    Floor,
+    Ours,
+    Jsonrpsee,
+}
+
+/// The servers, in the order they take turns and the tables list them.
+pub(crate) const SERVERS: [Server; 3] = [Server::Floor, Server::Ours, Server::Jsonrpsee];
+
+impl Server {
+    /// The name the report gives it.
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Server::Floor => "floor (axum + serde)",
+            Server::Ours => "ours (#[rpc] + rpc-server)",
+            Server::Jsonrpsee => "jsonrpsee 0.26 server",
+        }
+    }
+
+    /// The server a command-line word names.
+    pub(crate) fn from_key(key: &str) -> Option<Server> {
+        match key {
+            "floor" => Some(Server::Floor),
+            "ours" => Some(Server::Ours),
+            "jsonrpsee" => Some(Server::Jsonrpsee),
+            _ => None,
+        }
+    }
+}
+
+/// One `T` for each server, indexed by [`Server`].
+#[derive(Debug, Clone, Default)]
+pub(crate) struct PerServer<T>([T; 3]);
+
+impl<T> PerServer<T> {
+    /// Builds each server's value, in [`SERVERS`] order.
+    pub(crate) fn from_fn(mut f: impl FnMut(Server) -> T) -> Self {
+        PerServer(SERVERS.map(&mut f))
+    }
+
+    /// Each server's value turned into another.
+    pub(crate) fn map<U>(self, mut f: impl FnMut(Server, T) -> U) -> PerServer<U> {
+        let mut servers = SERVERS.into_iter();
+        PerServer(
+            self.0
+                .map(|value| f(servers.next().expect("three servers"), value)),
+        )
+    }
+
+    /// The servers with their values, in [`SERVERS`] order.
+    pub(crate) fn iter(&self) -> impl Iterator<Item = (Server, &T)> {
+        SERVERS.into_iter().zip(&self.0)
+    }
+}
+
+impl<T> Index<Server> for PerServer<T> {
+    type Output = T;
+
+    fn index(&self, server: Server) -> &T {
+        &self.0[server as usize]
+    }
+}
+
+impl<T> IndexMut<Server> for PerServer<T> {
+    fn index_mut(&mut self, server: Server) -> &mut T {
+        &mut self.0[server as usize]
+    }
+}
+
+/// A client under test, calling our server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Client {
+    Ours,
+    Jsonrpsee,
+}
+
+impl Client {
+    /// The name the report gives it.
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Client::Ours => "ours (generated BenchClient)",
+            Client::Jsonrpsee => "jsonrpsee HttpClient",
+        }
+    }
+}
 
 /// The benchmark's service, as `#[rpc]` sees it.
 #[rpc]
@@ -116,9 +205,18 @@ fn jsonrpsee_config() -> jsonrpsee::server::ServerConfig {
         .build()
 }
 
+/// Starts `server` on a free port of 127.0.0.1, on the calling runtime.
+pub(crate) async fn start(server: Server) -> std::io::Result<SocketAddr> {
+    match server {
+        Server::Floor => start_axum(floor()).await,
+        Server::Ours => start_axum(ours()).await,
+        Server::Jsonrpsee => start_jsonrpsee().await,
+    }
+}
+
 /// jsonrpsee's HTTP server on a free port of 127.0.0.1; runs on the calling runtime until the
 /// process ends.
-pub(crate) async fn start_jsonrpsee() -> std::io::Result<SocketAddr> {
+async fn start_jsonrpsee() -> std::io::Result<SocketAddr> {
     let server = jsonrpsee::server::Server::builder()
         .set_config(jsonrpsee_config())
         .build("127.0.0.1:0")
@@ -150,7 +248,7 @@ pub(crate) fn jsonrpsee_service() -> impl tower::Service<
 }
 
 /// Serves an axum app on a free port of 127.0.0.1; runs on the calling runtime.
-pub(crate) async fn start_axum(app: axum::Router) -> std::io::Result<SocketAddr> {
+async fn start_axum(app: axum::Router) -> std::io::Result<SocketAddr> {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let addr = listener.local_addr()?;
     tokio::spawn(async move {
