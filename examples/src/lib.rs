@@ -12,8 +12,8 @@ pub mod store;
 
 use std::net::SocketAddr;
 
-/// Serves `app` on `addr` in a background task and returns the address it is bound to (bind
-/// port 0 for a free one).
+/// Serves `app` on `addr` in a background task, through [`rpc_server::serve`] with its
+/// production defaults, and returns the address it is bound to (bind port 0 for a free one).
 ///
 /// ```no_run
 /// # async fn run() -> std::io::Result<()> {
@@ -25,7 +25,7 @@ pub async fn spawn(app: axum::Router, addr: &str) -> std::io::Result<SocketAddr>
     let listener = tokio::net::TcpListener::bind(addr).await?;
     let local = listener.local_addr()?;
     tokio::spawn(async move {
-        if let Err(e) = axum::serve(listener, app).await {
+        if let Err(e) = rpc_server::serve(listener, app).await {
             eprintln!("server stopped: {e}");
         }
     });

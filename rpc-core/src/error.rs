@@ -31,6 +31,16 @@ impl ErrorCode {
     pub const INTERNAL_ERROR: i64 = -32603;
     /// The default code of a method's own error type (the spec's "Server error" range).
     pub const SERVER_ERROR: i64 = -32000;
+    /// The server is at its limit of concurrent calls and did not run this call: the same
+    /// request may succeed later, so [`Error::is_retryable`] says yes. Sent by `rpc-server`
+    /// (message `"Server busy"`), in the specification's range for server errors.
+    pub const SERVER_BUSY: i64 = -32005;
+    /// The call ran longer than the server allows and was stopped; it may have had effects
+    /// already, so it is not retryable as such. Sent by `rpc-server` (message `"Timed out"`).
+    pub const TIMEOUT: i64 = -32006;
+    /// The call's answer is larger than the server sends; the call ran. Sent by `rpc-server`
+    /// (message `"Response too large"`).
+    pub const RESPONSE_TOO_LARGE: i64 = -32007;
 
     /// The specification's message for one of its own codes.
     pub fn message(code: i64) -> Option<&'static str> {
@@ -375,12 +385,20 @@ impl Error {
         }
     }
 
-    /// Whether sending the same request again may succeed: transport failures, timeouts and
-    /// 5xx/429 statuses.
+    /// Whether sending the same request again may succeed: transport failures, timeouts,
+    /// 5xx/429 statuses and a server too busy to run the call ([`ErrorCode::SERVER_BUSY`]).
+    ///
+    /// ```
+    /// use rpc_core::{Error, ErrorCode, ErrorObject};
+    /// let busy = Error::Rpc(ErrorObject::new(ErrorCode::SERVER_BUSY, "Server busy"));
+    /// assert!(busy.is_retryable());
+    /// assert!(!Error::Rpc(ErrorObject::internal_error()).is_retryable());
+    /// ```
     pub fn is_retryable(&self) -> bool {
         match self {
             Error::Transport(_) | Error::Timeout => true,
             Error::Status { status, .. } => *status >= 500 || *status == 429,
+            Error::Rpc(obj) => obj.code == ErrorCode::SERVER_BUSY,
             _ => false,
         }
     }

@@ -186,19 +186,85 @@ impl<'de> Deserialize<'de> for Key<'de> {
 /// assert_eq!(parse_body(b"[]").unwrap_err().code, -32600);
 /// ```
 pub fn parse_body(body: &[u8]) -> Result<Body<'_>, ErrorObject> {
+    parse_body_limited(body, usize::MAX)
+}
+
+/// [`parse_body`], refusing a batch of more than `max_batch_len` calls with one
+/// `-32600 Invalid Request` while it is read: the calls past the limit are only scanned for
+/// syntax, never kept, so an oversize batch costs no more memory than the limit.
+///
+/// ```
+/// use rpc_core::wire::{parse_body_limited, Body};
+/// let call = r#"{"jsonrpc":"2.0","method":"m","id":1}"#;
+/// let two = format!("[{call},{call}]");
+/// assert!(matches!(parse_body_limited(two.as_bytes(), 2), Ok(Body::Batch(b)) if b.len() == 2));
+/// let e = parse_body_limited(two.as_bytes(), 1).unwrap_err();
+/// assert_eq!(e.code, -32600);
+/// assert_eq!(e.data.unwrap().get(), r#""a batch holds at most 1 calls, this one 2""#);
+/// ```
+pub fn parse_body_limited(body: &[u8], max_batch_len: usize) -> Result<Body<'_>, ErrorObject> {
     // One UTF-8 check of the whole body, rather than one per raw value.
     let text = std::str::from_utf8(body).map_err(|_| ErrorObject::parse_error())?;
     if text.trim_start().starts_with('[') {
-        let messages: Vec<Message<'_>> =
-            serde_json::from_str(text).map_err(|_| ErrorObject::parse_error())?;
-        if messages.is_empty() {
-            return Err(ErrorObject::invalid_request("empty batch"));
-        }
-        return Ok(Body::Batch(messages.into_iter().map(entry).collect()));
+        let mut de = serde_json::Deserializer::from_str(text);
+        let batch = de::Deserializer::deserialize_seq(&mut de, BatchVisitor { max_batch_len })
+            .and_then(|batch| de.end().map(|()| batch))
+            .map_err(|_| ErrorObject::parse_error())?;
+        return match batch {
+            Batch::Within(messages) if messages.is_empty() => {
+                Err(ErrorObject::invalid_request("empty batch"))
+            }
+            Batch::Within(messages) => Ok(Body::Batch(messages.into_iter().map(entry).collect())),
+            Batch::Over(len) => {
+                let reason = format!("a batch holds at most {max_batch_len} calls, this one {len}");
+                Err(
+                    ErrorObject::new(crate::ErrorCode::INVALID_REQUEST, "Invalid Request")
+                        .with_data(&reason),
+                )
+            }
+        };
     }
     let message: Message<'_> =
         serde_json::from_str(text).map_err(|_| ErrorObject::parse_error())?;
     Ok(Body::Single(entry(message)))
+}
+
+/// A batch as read: its messages, or only how many there were when over the limit.
+enum Batch<'a> {
+    Within(Vec<Message<'a>>),
+    Over(usize),
+}
+
+struct BatchVisitor {
+    max_batch_len: usize,
+}
+
+impl<'de> de::Visitor<'de> for BatchVisitor {
+    type Value = Batch<'de>;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a JSON array")
+    }
+
+    fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<Batch<'de>, A::Error> {
+        // A hint from the input itself must not size the buffer: it is the attacker's number.
+        let mut messages = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(64));
+        while messages.len() < self.max_batch_len {
+            match seq.next_element()? {
+                Some(message) => messages.push(message),
+                None => return Ok(Batch::Within(messages)),
+            }
+        }
+        if seq.next_element::<IgnoredAny>()?.is_none() {
+            return Ok(Batch::Within(messages));
+        }
+        drop(messages);
+        let mut len = self.max_batch_len + 1;
+        while seq.next_element::<IgnoredAny>()?.is_some() {
+            len += 1;
+        }
+        Ok(Batch::Over(len))
+    }
 }
 
 fn entry(message: Message<'_>) -> Entry<'_> {

@@ -6,12 +6,14 @@ use std::future::Future;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::pin::{Pin, pin};
 use std::task::Poll;
+use std::time::Duration;
 
 use futures_util::StreamExt as _;
 use futures_util::stream::FuturesUnordered;
 
 use rpc_core::wire::{self, Body, Entry};
-use rpc_core::{ErrorObject, Service};
+use rpc_core::{ErrorCode, ErrorObject, Service};
+use tokio::sync::SemaphorePermit;
 
 use crate::{Config, builtin};
 
@@ -29,19 +31,9 @@ pub(crate) async fn handle<S: Service>(
         128
     };
     let mut out = Vec::with_capacity(capacity);
-    match wire::parse_body(body) {
+    match wire::parse_body_limited(body, config.max_batch_len) {
         Err(e) => wire::write_error(&mut out, &e, None),
         Ok(Body::Single(entry)) => run(service, config, entry, &mut out).await,
-        Ok(Body::Batch(entries)) if entries.len() > config.max_batch_len => {
-            let reason = format!(
-                "a batch holds at most {} calls, this one {}",
-                config.max_batch_len,
-                entries.len()
-            );
-            let e = ErrorObject::new(rpc_core::ErrorCode::INVALID_REQUEST, "Invalid Request")
-                .with_data(&reason);
-            wire::write_error(&mut out, &e, None);
-        }
         // Boxed: a batch's future holds every call's, and keeping it out of the single call's
         // future keeps that one small.
         Ok(Body::Batch(entries)) => Box::pin(batch(service, config, entries, &mut out)).await,
@@ -214,15 +206,37 @@ async fn run<S: Service>(service: &S, config: &Config, entry: Entry<'_>, out: &m
             wire::start_result(out);
             builtin::call(service.info(), config, &request.method, request.params, out)
         }
-        Ok(()) => {
-            wire::start_result(out);
-            let call = service.call(&request.method, request.params, out);
-            caught(call).await.unwrap_or_else(|()| {
-                tracing::error!(method = %request.method, "a call panicked; it is answered -32603");
-                Err(ErrorObject::internal_error())
-            })
-        }
+        Ok(()) => match admit(config).await {
+            None => Err(ErrorObject::new(ErrorCode::SERVER_BUSY, "Server busy")),
+            Some(_slot) => {
+                wire::start_result(out);
+                let call = service.call(&request.method, request.params, out);
+                match limited(config.call_timeout, caught(call)).await {
+                    Some(Ok(outcome)) => outcome,
+                    Some(Err(())) => {
+                        tracing::error!(method = %request.method, "a call panicked; it is answered -32603");
+                        Err(ErrorObject::internal_error())
+                    }
+                    None => {
+                        tracing::warn!(method = %request.method, "a call ran out of time; it is answered -32006");
+                        Err(ErrorObject::new(ErrorCode::TIMEOUT, "Timed out"))
+                    }
+                }
+            }
+        },
     };
+    let outcome = outcome.and_then(|()| {
+        let len = out.len() - start;
+        if len <= config.max_response_bytes {
+            return Ok(());
+        }
+        tracing::warn!(method = %request.method, len, "an answer is over the size limit; it is answered -32007");
+        let reason = format!(
+            "the answer is larger than {} bytes",
+            config.max_response_bytes
+        );
+        Err(ErrorObject::new(ErrorCode::RESPONSE_TOO_LARGE, "Response too large").with_data(&reason))
+    });
     match (request.id, outcome) {
         (None, _) => out.truncate(start),
         (Some(id), Ok(())) => wire::finish(out, Some(id)),
@@ -230,6 +244,33 @@ async fn run<S: Service>(service: &S, config: &Config, entry: Entry<'_>, out: &m
             out.truncate(start);
             wire::write_error(out, &e, Some(id));
         }
+    }
+}
+
+/// A slot among the endpoint's concurrent calls, waiting for one up to the endpoint's
+/// `busy_wait`; `None` when none freed up in time.
+async fn admit(config: &Config) -> Option<SemaphorePermit<'_>> {
+    if let Ok(slot) = config.calls.try_acquire() {
+        return Some(slot);
+    }
+    tokio::time::timeout(config.busy_wait, config.calls.acquire())
+        .await
+        .ok()?
+        .ok()
+}
+
+/// Runs `fut` for at most `limit`; `None` when it ran out of time. Most calls finish on their
+/// first poll: the timer, which costs a trip to the runtime's timer wheel, is only set for a
+/// call still pending after it.
+async fn limited<F: Future>(limit: Option<Duration>, fut: F) -> Option<F::Output> {
+    let mut fut = pin!(fut);
+    if let Poll::Ready(value) = std::future::poll_fn(|cx| Poll::Ready(fut.as_mut().poll(cx))).await
+    {
+        return Some(value);
+    }
+    match limit {
+        None => Some(fut.await),
+        Some(limit) => tokio::time::timeout(limit, fut).await.ok(),
     }
 }
 

@@ -3,7 +3,8 @@
 //! `#[rpc]` generates `{Trait}Server<S>` for every trait; wrap an implementation in it and hand
 //! it to [`RpcService`] (or the [`router`] shortcut). The result is an ordinary axum citizen: it
 //! mounts at any path, nests, merges with other routes, lives in a `Router` with any state, and
-//! takes any tower layer.
+//! takes any tower layer. [`serve`] serves an app the way a public endpoint should be served
+//! (time and size limits on every client, a cap on connections, graceful shutdown).
 //!
 //! ```
 //! use rpc_core::rpc;
@@ -26,14 +27,22 @@
 //!     .route("/rpc", rpc_server::RpcService::new(GreeterServer(English)).into_method_router())
 //!     .route("/health", axum::routing::get(|| async { "ok" }));
 //! let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-//! axum::serve(listener, app).await
+//! rpc_server::serve(listener, app)
+//!     .with_graceful_shutdown(rpc_server::shutdown_signal())
+//!     .await
 //! # }
 //! ```
 //!
 //! ## What the route does on the wire
 //! - `POST` with `Content-Type: application/json` (or `application/json-rpc`,
-//!   `application/jsonrequest`); another content type is answered `415`, another HTTP method
-//!   `405`, a body over the limit `413`.
+//!   `application/jsonrequest`); another content type is answered `415` (a browser can send
+//!   other types cross-origin without asking first), another HTTP method `405` (`GET` and
+//!   `HEAD` serve the explorer when it is on).
+//! - A body over the limit is answered `413`, before it is read when `Content-Length` says so
+//!   (so `Expect: 100-continue` gets no `100 Continue`); a body whose framing is broken `400`.
+//! - A batch over its limit is refused with one `-32600` while it is parsed; a call over the
+//!   endpoint's limits gets a JSON-RPC error of its own: `-32005` server busy (retryable),
+//!   `-32006` timed out, `-32007` answer too large (see [`rpc_core::ErrorCode`]).
 //! - Every answer that carries a JSON-RPC response is `200 OK` with `application/json`, errors
 //!   included, as JSON-RPC over HTTP expects.
 //! - A notification, or a batch of notifications only, is answered `200 OK` with an empty body:
@@ -48,8 +57,10 @@ mod context;
 mod dispatch;
 mod explorer;
 mod mount;
+mod serve;
 
 use std::sync::{Arc, OnceLock};
+use std::time::Duration;
 
 use axum::body::{Body, Bytes};
 use axum::extract::Request;
@@ -59,9 +70,11 @@ use axum::routing::{MethodRouter, any};
 use rpc_core::meta::ServiceInfo;
 use rpc_core::{ErrorObject, Service};
 use serde_json::value::RawValue;
+use tokio::sync::Semaphore;
 
 pub use context::RequestContext;
 pub use mount::RouterExt;
+pub use serve::{Serve, serve, shutdown_signal};
 
 /// A check run before every call, with the method's name and the request's
 /// [`RequestContext`] in scope: `Err` refuses the call with that error object.
@@ -72,6 +85,11 @@ pub type Authorize = dyn Fn(&str) -> Result<(), ErrorObject> + Send + Sync;
 pub(crate) struct Config {
     pub(crate) max_body_bytes: usize,
     pub(crate) max_batch_len: usize,
+    pub(crate) max_response_bytes: usize,
+    pub(crate) call_timeout: Option<Duration>,
+    pub(crate) calls: Arc<Semaphore>,
+    pub(crate) max_concurrent_calls: usize,
+    pub(crate) busy_wait: Duration,
     pub(crate) authorize: Option<Arc<Authorize>>,
     pub(crate) discover: bool,
     pub(crate) introspection: bool,
@@ -91,11 +109,19 @@ impl Config {
     }
 }
 
+/// The default of [`RpcService::max_concurrent_calls`].
+const DEFAULT_CONCURRENT_CALLS: usize = 4096;
+
 impl Default for Config {
     fn default() -> Self {
         Config {
             max_body_bytes: 10 * 1024 * 1024,
             max_batch_len: 1024,
+            max_response_bytes: 4 * 1024 * 1024,
+            call_timeout: Some(Duration::from_secs(30)),
+            calls: Arc::new(Semaphore::new(DEFAULT_CONCURRENT_CALLS)),
+            max_concurrent_calls: DEFAULT_CONCURRENT_CALLS,
+            busy_wait: Duration::from_millis(100),
             authorize: None,
             discover: true,
             introspection: false,
@@ -149,6 +175,10 @@ impl<S> std::fmt::Debug for RpcService<S> {
         f.debug_struct("RpcService")
             .field("max_body_bytes", &c.max_body_bytes)
             .field("max_batch_len", &c.max_batch_len)
+            .field("max_response_bytes", &c.max_response_bytes)
+            .field("call_timeout", &c.call_timeout)
+            .field("max_concurrent_calls", &c.max_concurrent_calls)
+            .field("busy_wait", &c.busy_wait)
             .field("authorize", &c.authorize.is_some())
             .field("discover", &c.discover)
             .field("introspection", &c.introspection)
@@ -159,7 +189,9 @@ impl<S> std::fmt::Debug for RpcService<S> {
 
 impl<S: Service> RpcService<S> {
     /// An endpoint serving `service` with default settings: bodies up to 10 MiB, batches up to
-    /// 1024 calls, `rpc.discover` on, `system.*` introspection and the explorer page off.
+    /// 1024 calls, answers up to 4 MiB per call, calls stopped after 30 s, at most 4096 calls
+    /// running at once (a call waits up to 100 ms for a slot), `rpc.discover` on, `system.*`
+    /// introspection and the explorer page off.
     pub fn new(service: S) -> Self {
         Self::from_arc(Arc::new(service))
     }
@@ -177,15 +209,67 @@ impl<S: Service> RpcService<S> {
         self
     }
 
-    /// The largest request body accepted, in bytes; a larger one is answered `413`.
+    /// The largest request body accepted, in bytes (default 10 MiB); a larger one is answered
+    /// `413`, before it is read when its `Content-Length` says so (and then without the
+    /// `100 Continue` a client sending `Expect: 100-continue` waits for).
     pub fn max_body_bytes(self, bytes: usize) -> Self {
         self.with(|c| c.max_body_bytes = bytes)
     }
 
-    /// The most calls one batch may hold; a larger batch is answered with one
-    /// `-32600 Invalid Request`.
+    /// The most calls one batch may hold (default 1024); a larger batch is answered with one
+    /// `-32600 Invalid Request`, decided while the body is parsed so that the calls past the
+    /// limit are never kept.
     pub fn max_batch_len(self, calls: usize) -> Self {
         self.with(|c| c.max_batch_len = calls)
+    }
+
+    /// The largest answer one call may send, in bytes of JSON (default 4 MiB). A call whose
+    /// answer is larger still ran, but its answer is replaced by the error
+    /// [`ErrorCode::RESPONSE_TOO_LARGE`](rpc_core::ErrorCode::RESPONSE_TOO_LARGE) (`-32007`):
+    /// the client never gets a truncated answer, nor one without bound.
+    pub fn max_response_bytes(self, bytes: usize) -> Self {
+        self.with(|c| c.max_response_bytes = bytes)
+    }
+
+    /// How long one call may run (default 30 s; `None`: no limit). A call still running then is
+    /// dropped at its next `.await` and answered with
+    /// [`ErrorCode::TIMEOUT`](rpc_core::ErrorCode::TIMEOUT) (`-32006`). It may have had effects
+    /// already, so the client is not told to retry it.
+    pub fn call_timeout(self, timeout: impl Into<Option<Duration>>) -> Self {
+        let timeout = timeout.into();
+        self.with(|c| c.call_timeout = timeout)
+    }
+
+    /// The most calls this endpoint runs at once, batches' calls included (default 4096). A call
+    /// past it waits up to [`busy_wait`](Self::busy_wait) for a slot, then is answered with
+    /// [`ErrorCode::SERVER_BUSY`](rpc_core::ErrorCode::SERVER_BUSY) (`-32005`) without running,
+    /// which clients treat as retryable. Built-in methods (`rpc.discover`, `system.*`) do not
+    /// count: they answer from memory at once.
+    ///
+    /// ```
+    /// # use rpc_core::rpc;
+    /// # #[rpc(server)] pub trait Ping { async fn ping(&self) -> String; }
+    /// # struct P; impl Ping for P { async fn ping(&self) -> String { "pong".into() } }
+    /// use std::time::Duration;
+    /// let endpoint = rpc_server::RpcService::new(PingServer(P))
+    ///     .max_concurrent_calls(64)
+    ///     .busy_wait(Duration::from_millis(20))
+    ///     .call_timeout(Duration::from_secs(5))
+    ///     .max_response_bytes(1 << 20);
+    /// # let _ = endpoint;
+    /// ```
+    pub fn max_concurrent_calls(self, calls: usize) -> Self {
+        let calls = calls.clamp(1, Semaphore::MAX_PERMITS);
+        self.with(|c| {
+            c.max_concurrent_calls = calls;
+            c.calls = Arc::new(Semaphore::new(calls));
+        })
+    }
+
+    /// How long a call waits for a slot when [`max_concurrent_calls`](Self::max_concurrent_calls)
+    /// are running (default 100 ms) before it is answered "server busy".
+    pub fn busy_wait(self, wait: Duration) -> Self {
+        self.with(|c| c.busy_wait = wait)
     }
 
     /// Runs `check` before every call (notifications and built-in methods included) with the
@@ -231,12 +315,13 @@ impl<S: Service> RpcService<S> {
     /// Handles one HTTP request: the whole endpoint, for use outside a `Router` too.
     pub async fn handle(&self, request: Request) -> Response {
         let (parts, body) = request.into_parts();
-        if parts.method == Method::GET && self.config.explorer {
+        // `HEAD` is `GET` without the body, which the HTTP server leaves out.
+        if matches!(parts.method, Method::GET | Method::HEAD) && self.config.explorer {
             return explorer::page();
         }
         if parts.method != Method::POST {
             let allow = if self.config.explorer {
-                "GET, POST"
+                "GET, HEAD, POST"
             } else {
                 "POST"
             };
@@ -255,13 +340,25 @@ impl<S: Service> RpcService<S> {
                 .into_response();
         }
         let limit = self.config.max_body_bytes;
+        let too_large = || {
+            let msg = format!("the request body is larger than {limit} bytes");
+            // The rest of the body is never read, so the connection cannot carry another request.
+            (
+                StatusCode::PAYLOAD_TOO_LARGE,
+                [(header::CONNECTION, "close")],
+                msg,
+            )
+                .into_response()
+        };
+        // Refused before the body is touched: the HTTP server sends `100 Continue` only once the
+        // body is polled, so a client that asked for it sends nothing.
+        let declared = parts.headers.get(header::CONTENT_LENGTH);
+        if declared.and_then(|v| v.to_str().ok()?.parse::<u64>().ok()) > Some(limit as u64) {
+            return too_large();
+        }
         let body: Bytes = match axum::body::to_bytes(body, limit).await {
             Ok(body) => body,
-            Err(_) => {
-                let msg =
-                    format!("the request body is larger than {limit} bytes, or could not be read");
-                return (StatusCode::PAYLOAD_TOO_LARGE, msg).into_response();
-            }
+            Err(e) => return body_error(e, too_large),
         };
         let answer =
             RequestContext::scope(parts, dispatch::handle(&*self.service, &self.config, &body))
@@ -314,6 +411,35 @@ where
     St: Clone + Send + Sync + 'static,
 {
     RpcService::new(service).into_router()
+}
+
+/// The answer to a body that could not be read: `413` over the limit, `408` when it stalled
+/// (see [`serve`]), `400` for broken framing (a bad chunk size, a connection closed early).
+fn body_error(e: axum::Error, too_large: impl FnOnce() -> Response) -> Response {
+    let e = e.into_inner();
+    let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(&*e);
+    while let Some(c) = cause {
+        if c.is::<http_body_util::LengthLimitError>() {
+            return too_large();
+        }
+        if c.is::<serve::BodyTimedOut>() {
+            let msg = "the request body stalled";
+            return (
+                StatusCode::REQUEST_TIMEOUT,
+                [(header::CONNECTION, "close")],
+                msg,
+            )
+                .into_response();
+        }
+        cause = c.source();
+    }
+    let msg = "the request body could not be read: its framing is malformed";
+    (
+        StatusCode::BAD_REQUEST,
+        [(header::CONNECTION, "close")],
+        msg,
+    )
+        .into_response()
 }
 
 fn is_json(content_type: Option<&HeaderValue>) -> bool {

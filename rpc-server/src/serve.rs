@@ -1,0 +1,631 @@
+//! Serving an app on the open internet: [`serve`], with limits on what slow, stalled and
+//! flooding clients may hold, and graceful shutdown.
+
+use std::collections::HashMap;
+use std::future::{Future, IntoFuture};
+use std::io;
+use std::pin::{Pin, pin};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
+
+use axum::Router;
+use axum::body::{Body, Bytes};
+use hyper::body::{Frame, Incoming, SizeHint};
+use hyper_util::rt::{TokioIo, TokioTimer};
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{Notify, Semaphore, watch};
+use tokio::task::JoinSet;
+use tokio::time::Sleep;
+
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// Serves `app` on `listener` the way a public endpoint should be served: every client is
+/// held to time and size limits, connections stay below the process's file limit, and
+/// [`with_graceful_shutdown`](Serve::with_graceful_shutdown) stops it cleanly.
+///
+/// The defaults are no looser than nginx's, and each has a setter on [`Serve`]:
+///
+/// | Setting | Default | Protects against |
+/// |---|---|---|
+/// | [`header_timeout`](Serve::header_timeout) | 30 s | a client sending its request head slowly, to hold a connection |
+/// | [`max_header_bytes`](Serve::max_header_bytes) | 64 KiB | a huge head (answered `431`) |
+/// | [`body_timeout`](Serve::body_timeout) | 30 s | a body that stalls (answered `408`, then closed) |
+/// | [`idle_timeout`](Serve::idle_timeout) | 60 s | idle keep-alive connections piling up |
+/// | [`send_timeout`](Serve::send_timeout) | 60 s | a client that does not read its answer |
+/// | [`max_connections`](Serve::max_connections) | 10 000, and below the file limit | running out of files: at the cap the longest-idle connection is closed to let a new one in |
+/// | [`shutdown_deadline`](Serve::shutdown_deadline) | 20 s | a shutdown waiting forever on a slow call |
+///
+/// At start the soft limit on open files is raised to the hard one (on Unix), and the
+/// connection cap is kept a margin below it (1/16 of it, at least 16 files) for the files the
+/// application opens itself. HTTP/1.1 only, with `TCP_NODELAY` set.
+///
+/// ```no_run
+/// # use rpc_core::rpc;
+/// # #[rpc(server)] pub trait Ping { async fn ping(&self) -> String; }
+/// # struct P; impl Ping for P { async fn ping(&self) -> String { "pong".into() } }
+/// use std::time::Duration;
+///
+/// # async fn run() -> std::io::Result<()> {
+/// let app = axum::Router::new().nest("/rpc", rpc_server::router(PingServer(P)));
+/// let listener = tokio::net::TcpListener::bind("127.0.0.1:8080").await?;
+/// rpc_server::serve(listener, app)
+///     .send_timeout(Duration::from_secs(20))
+///     .max_connections(2_000)
+///     .with_graceful_shutdown(rpc_server::shutdown_signal())
+///     .await
+/// # }
+/// ```
+pub fn serve(listener: TcpListener, app: Router) -> Serve {
+    Serve {
+        listener,
+        app,
+        limits: Limits::default(),
+        max_connections: 10_000,
+        raise_file_limit: true,
+        shutdown: Box::pin(std::future::pending()),
+        shutdown_deadline: Duration::from_secs(20),
+    }
+}
+
+/// A future that resolves when the process is asked to stop: on `SIGTERM` (what container
+/// runtimes and service managers send) or Ctrl-C (`SIGINT`). For
+/// [`Serve::with_graceful_shutdown`].
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                term.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {}
+        () = terminate => {}
+    }
+}
+
+/// A server in the making, from [`serve`]: set its limits, then `.await` it.
+#[must_use = "a server does nothing until it is awaited"]
+pub struct Serve {
+    listener: TcpListener,
+    app: Router,
+    limits: Limits,
+    max_connections: usize,
+    raise_file_limit: bool,
+    shutdown: Pin<Box<dyn Future<Output = ()> + Send>>,
+    shutdown_deadline: Duration,
+}
+
+/// The per-connection limits.
+#[derive(Clone, Copy, Debug)]
+struct Limits {
+    header_timeout: Duration,
+    max_header_bytes: usize,
+    body_timeout: Duration,
+    idle_timeout: Duration,
+    send_timeout: Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            header_timeout: Duration::from_secs(30),
+            max_header_bytes: 64 * 1024,
+            body_timeout: Duration::from_secs(30),
+            idle_timeout: Duration::from_secs(60),
+            send_timeout: Duration::from_secs(60),
+        }
+    }
+}
+
+impl std::fmt::Debug for Serve {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Serve")
+            .field("limits", &self.limits)
+            .field("max_connections", &self.max_connections)
+            .field("raise_file_limit", &self.raise_file_limit)
+            .field("shutdown_deadline", &self.shutdown_deadline)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The smallest head limit the HTTP server can work with.
+const MIN_HEADER_BYTES: usize = 8 * 1024;
+
+impl Serve {
+    /// How long a client has to send a whole request head, from the moment the server waits
+    /// for it (default 30 s); the connection is closed after.
+    pub fn header_timeout(mut self, timeout: Duration) -> Self {
+        self.limits.header_timeout = timeout;
+        self
+    }
+
+    /// The largest request head, in bytes (default 64 KiB, at least 8 KiB); a larger one is
+    /// answered `431 Request Header Fields Too Large` and the connection closed.
+    pub fn max_header_bytes(mut self, bytes: usize) -> Self {
+        self.limits.max_header_bytes = bytes.max(MIN_HEADER_BYTES);
+        self
+    }
+
+    /// How long a request body may go without sending a byte while it is read (default 30 s);
+    /// a stalled body is answered `408 Request Timeout` and the connection closed.
+    pub fn body_timeout(mut self, timeout: Duration) -> Self {
+        self.limits.body_timeout = timeout;
+        self
+    }
+
+    /// How long a keep-alive connection may wait for its next request (default 60 s) before it
+    /// is closed. A connection also waits at most [`header_timeout`](Self::header_timeout)
+    /// for a head it has started.
+    pub fn idle_timeout(mut self, timeout: Duration) -> Self {
+        self.limits.idle_timeout = timeout;
+        self
+    }
+
+    /// How long the client may leave an answer unread: when no byte of it could be written for
+    /// this long (default 60 s), the connection is closed and the answer's memory freed.
+    pub fn send_timeout(mut self, timeout: Duration) -> Self {
+        self.limits.send_timeout = timeout;
+        self
+    }
+
+    /// The most connections open at once (default 10 000). It is lowered to stay below the
+    /// process's limit on open files. At the cap the connection idle longest (between
+    /// requests, or still sending its head) is closed so that a new client is served; when
+    /// every connection has a call running, new clients wait in the listen queue.
+    pub fn max_connections(mut self, connections: usize) -> Self {
+        self.max_connections = connections.max(1);
+        self
+    }
+
+    /// Whether to raise the soft limit on open files to the hard limit at start (default: on,
+    /// on Unix; elsewhere nothing is done).
+    pub fn raise_file_limit(mut self, on: bool) -> Self {
+        self.raise_file_limit = on;
+        self
+    }
+
+    /// Stops the server when `signal` resolves: no new connection is accepted, idle ones are
+    /// closed, the calls in flight finish (for up to
+    /// [`shutdown_deadline`](Self::shutdown_deadline)), then the remaining connections are
+    /// closed and the server's future returns. [`shutdown_signal`] is the usual `signal`.
+    ///
+    /// ```no_run
+    /// # async fn run(app: axum::Router) -> std::io::Result<()> {
+    /// let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    /// let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    /// let server = tokio::spawn(
+    ///     rpc_server::serve(listener, app)
+    ///         .with_graceful_shutdown(async { stopped.await.ok(); })
+    ///         .into_future(),
+    /// );
+    /// // ... later:
+    /// let _ = stop.send(());
+    /// server.await.expect("the server does not panic")?;
+    /// # Ok(()) }
+    /// ```
+    pub fn with_graceful_shutdown(
+        mut self,
+        signal: impl Future<Output = ()> + Send + 'static,
+    ) -> Self {
+        self.shutdown = Box::pin(signal);
+        self
+    }
+
+    /// How long a graceful shutdown waits for the calls in flight (default 20 s) before it
+    /// closes their connections anyway.
+    pub fn shutdown_deadline(mut self, deadline: Duration) -> Self {
+        self.shutdown_deadline = deadline;
+        self
+    }
+
+    async fn run(self) -> io::Result<()> {
+        let files = if self.raise_file_limit {
+            raise_file_limit()
+        } else {
+            file_limit()
+        };
+        let cap = match files {
+            Some(files) => {
+                let margin = (files / 16).max(16);
+                self.max_connections
+                    .min(usize::try_from(files.saturating_sub(margin)).unwrap_or(usize::MAX))
+                    .max(1)
+            }
+            None => self.max_connections,
+        };
+        tracing::debug!(max_connections = cap, limits = ?self.limits, "serving");
+        let mut http = hyper::server::conn::http1::Builder::new();
+        http.timer(TokioTimer::new())
+            .header_read_timeout(self.limits.header_timeout)
+            .max_buf_size(self.limits.max_header_bytes);
+        let server = Arc::new(Server {
+            http,
+            app: self.app,
+            limits: self.limits,
+            conns: Mutex::new(HashMap::new()),
+            next_id: AtomicU64::new(0),
+            epoch: Instant::now(),
+        });
+        let slots = Arc::new(Semaphore::new(cap));
+        let (stop_tx, stop_rx) = watch::channel(false);
+        let mut tasks = JoinSet::new();
+        let mut shutdown = self.shutdown;
+        let listener = self.listener;
+        loop {
+            while tasks.try_join_next().is_some() {}
+            let slot = match slots.clone().try_acquire_owned() {
+                Ok(slot) => slot,
+                Err(_) => {
+                    server.evict_idle();
+                    tokio::select! {
+                        slot = slots.clone().acquire_owned() => match slot {
+                            Ok(slot) => slot,
+                            Err(_) => break,
+                        },
+                        () = &mut shutdown => break,
+                    }
+                }
+            };
+            let (stream, _) = tokio::select! {
+                accepted = listener.accept() => match accepted {
+                    Ok(accepted) => accepted,
+                    Err(e) => {
+                        // Out of files or memory, or a connection reset before it was accepted:
+                        // the listener itself is fine, so try again after a pause.
+                        tracing::warn!(error = %e, "accepting a connection failed");
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                        continue;
+                    }
+                },
+                () = &mut shutdown => break,
+            };
+            let _ = stream.set_nodelay(true);
+            let server = server.clone();
+            let stop = stop_rx.clone();
+            tasks.spawn(async move {
+                let _slot = slot;
+                server.connection(stream, stop).await;
+            });
+        }
+        drop(listener);
+        let _ = stop_tx.send(true);
+        let drained = tokio::time::timeout(self.shutdown_deadline, async {
+            while tasks.join_next().await.is_some() {}
+        })
+        .await;
+        if drained.is_err() {
+            tracing::warn!(
+                connections = tasks.len(),
+                "calls still running at the shutdown deadline are dropped"
+            );
+            tasks.shutdown().await;
+        }
+        Ok(())
+    }
+}
+
+impl IntoFuture for Serve {
+    type Output = io::Result<()>;
+    type IntoFuture = Pin<Box<dyn Future<Output = io::Result<()>> + Send>>;
+
+    fn into_future(self) -> Self::IntoFuture {
+        Box::pin(self.run())
+    }
+}
+
+/// The soft limit on open files, when there is one.
+fn file_limit() -> Option<u64> {
+    #[cfg(unix)]
+    {
+        rustix::process::getrlimit(rustix::process::Resource::Nofile).current
+    }
+    #[cfg(not(unix))]
+    {
+        None
+    }
+}
+
+/// Raises the soft limit on open files to the hard one, as far as the system allows, and
+/// returns the soft limit in force after.
+fn raise_file_limit() -> Option<u64> {
+    #[cfg(unix)]
+    {
+        use rustix::process::{Resource, Rlimit, getrlimit, setrlimit};
+        let limit = getrlimit(Resource::Nofile);
+        if limit.current.is_some() && limit.current != limit.maximum {
+            let raised = Rlimit {
+                current: limit.maximum,
+                maximum: limit.maximum,
+            };
+            if let Err(e) = setrlimit(Resource::Nofile, raised) {
+                tracing::debug!(error = %e, "the limit on open files could not be raised");
+            }
+        }
+    }
+    file_limit()
+}
+
+/// What every connection shares.
+struct Server {
+    http: hyper::server::conn::http1::Builder,
+    app: Router,
+    limits: Limits,
+    conns: Mutex<HashMap<u64, Arc<Conn>>>,
+    next_id: AtomicU64,
+    epoch: Instant,
+}
+
+/// One open connection, as the eviction of idle connections sees it.
+struct Conn {
+    /// Requests whose answer is being made.
+    in_flight: AtomicUsize,
+    /// Milliseconds from the server's start to the connection's last request's end.
+    idle_since: AtomicU64,
+    evicted: AtomicBool,
+    close: Notify,
+}
+
+impl Server {
+    fn now(&self) -> u64 {
+        u64::try_from(self.epoch.elapsed().as_millis()).unwrap_or(u64::MAX)
+    }
+
+    async fn connection(self: Arc<Self>, stream: TcpStream, mut stop: watch::Receiver<bool>) {
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        let conn = Arc::new(Conn {
+            in_flight: AtomicUsize::new(0),
+            idle_since: AtomicU64::new(self.now()),
+            evicted: AtomicBool::new(false),
+            close: Notify::new(),
+        });
+        self.lock().insert(id, conn.clone());
+        let io = TokioIo::new(Guarded {
+            stream,
+            conn: conn.clone(),
+            limits: self.limits,
+            read_timer: None,
+            write_timer: None,
+        });
+        let server = self.clone();
+        let on_request = conn.clone();
+        let service = hyper::service::service_fn(move |request: hyper::Request<Incoming>| {
+            let busy = Busy::new(&server, &on_request);
+            let body_timeout = server.limits.body_timeout;
+            let request = request.map(|body| Body::new(TimedBody::new(body, body_timeout)));
+            let app = server.app.clone();
+            async move {
+                let response = tower::ServiceExt::oneshot(app, request).await;
+                drop(busy);
+                response
+            }
+        });
+        let mut serving = pin!(self.http.serve_connection(io, service).with_upgrades());
+        tokio::select! {
+            _ = serving.as_mut() => {}
+            () = conn.close.notified() => {}
+            _ = stop.changed() => {
+                serving.as_mut().graceful_shutdown();
+                let _ = serving.await;
+            }
+        }
+        self.lock().remove(&id);
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<u64, Arc<Conn>>> {
+        // A panic while the map is locked leaves it whole: insert and remove only.
+        self.conns.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Closes the connection idle longest, if any is idle.
+    fn evict_idle(&self) {
+        let conns = self.lock();
+        let idlest = conns
+            .values()
+            .filter(|c| c.in_flight.load(Ordering::Acquire) == 0)
+            .filter(|c| !c.evicted.load(Ordering::Relaxed))
+            .min_by_key(|c| c.idle_since.load(Ordering::Relaxed));
+        if let Some(conn) = idlest {
+            conn.evicted.store(true, Ordering::Relaxed);
+            conn.close.notify_one();
+        }
+    }
+}
+
+/// Marks a connection busy while one of its requests is answered.
+struct Busy {
+    conn: Arc<Conn>,
+    server: Arc<Server>,
+}
+
+impl Busy {
+    fn new(server: &Arc<Server>, conn: &Arc<Conn>) -> Self {
+        conn.in_flight.fetch_add(1, Ordering::AcqRel);
+        Busy {
+            conn: conn.clone(),
+            server: server.clone(),
+        }
+    }
+}
+
+impl Drop for Busy {
+    fn drop(&mut self) {
+        self.conn
+            .idle_since
+            .store(self.server.now(), Ordering::Relaxed);
+        self.conn.in_flight.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+/// A connection's socket, closed when it stays idle or its reader stalls for too long.
+struct Guarded {
+    stream: TcpStream,
+    conn: Arc<Conn>,
+    limits: Limits,
+    read_timer: Option<Pin<Box<Sleep>>>,
+    write_timer: Option<Pin<Box<Sleep>>>,
+}
+
+/// Whether `timer` (set to `after` on first use) has run out.
+fn expired(timer: &mut Option<Pin<Box<Sleep>>>, after: Duration, cx: &mut Context<'_>) -> bool {
+    timer
+        .get_or_insert_with(|| Box::pin(tokio::time::sleep(after)))
+        .as_mut()
+        .poll(cx)
+        .is_ready()
+}
+
+impl Guarded {
+    fn poll_send<T>(
+        &mut self,
+        cx: &mut Context<'_>,
+        op: impl FnOnce(Pin<&mut TcpStream>, &mut Context<'_>) -> Poll<io::Result<T>>,
+    ) -> Poll<io::Result<T>> {
+        match op(Pin::new(&mut self.stream), cx) {
+            Poll::Ready(done) => {
+                self.write_timer = None;
+                Poll::Ready(done)
+            }
+            Poll::Pending if expired(&mut self.write_timer, self.limits.send_timeout, cx) => {
+                Poll::Ready(Err(io::Error::new(
+                    io::ErrorKind::TimedOut,
+                    "the client did not read its answer in time",
+                )))
+            }
+            Poll::Pending => Poll::Pending,
+        }
+    }
+}
+
+impl AsyncRead for Guarded {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        let this = self.get_mut();
+        match Pin::new(&mut this.stream).poll_read(cx, buf) {
+            Poll::Ready(done) => {
+                this.read_timer = None;
+                Poll::Ready(done)
+            }
+            // While a request is answered, its body has its own timeout and the next head
+            // waits for the answer.
+            Poll::Pending if this.conn.in_flight.load(Ordering::Acquire) > 0 => {
+                this.read_timer = None;
+                Poll::Pending
+            }
+            Poll::Pending if expired(&mut this.read_timer, this.limits.idle_timeout, cx) => {
+                Poll::Ready(Err(io::Error::new(
+                    io::ErrorKind::TimedOut,
+                    "the connection was idle too long",
+                )))
+            }
+            Poll::Pending => Poll::Pending,
+        }
+    }
+}
+
+impl AsyncWrite for Guarded {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        self.get_mut().poll_send(cx, |s, cx| s.poll_write(cx, buf))
+    }
+
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        self.get_mut()
+            .poll_send(cx, |s, cx| s.poll_write_vectored(cx, bufs))
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.stream.is_write_vectored()
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        self.get_mut().poll_send(cx, |s, cx| s.poll_flush(cx))
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().stream).poll_shutdown(cx)
+    }
+}
+
+/// The error of a request body that sent nothing for the server's
+/// [`body_timeout`](Serve::body_timeout).
+#[derive(Debug)]
+pub(crate) struct BodyTimedOut;
+
+impl std::fmt::Display for BodyTimedOut {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("the request body stalled")
+    }
+}
+
+impl std::error::Error for BodyTimedOut {}
+
+/// A request body that fails when it sends nothing for too long.
+struct TimedBody {
+    body: Incoming,
+    timeout: Duration,
+    timer: Option<Pin<Box<Sleep>>>,
+}
+
+impl TimedBody {
+    fn new(body: Incoming, timeout: Duration) -> Self {
+        TimedBody {
+            body,
+            timeout,
+            timer: None,
+        }
+    }
+}
+
+impl hyper::body::Body for TimedBody {
+    type Data = Bytes;
+    type Error = BoxError;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
+        let this = self.get_mut();
+        match Pin::new(&mut this.body).poll_frame(cx) {
+            Poll::Ready(frame) => {
+                this.timer = None;
+                Poll::Ready(frame.map(|f| f.map_err(BoxError::from)))
+            }
+            Poll::Pending if expired(&mut this.timer, this.timeout, cx) => {
+                Poll::Ready(Some(Err(Box::new(BodyTimedOut))))
+            }
+            Poll::Pending => Poll::Pending,
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.body.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.body.size_hint()
+    }
+}
