@@ -251,6 +251,7 @@ impl Serve {
         let mut http = hyper::server::conn::http1::Builder::new();
         http.timer(TokioTimer::new())
             .header_read_timeout(self.limits.header_timeout)
+            .max_header_size(self.limits.max_header_bytes)
             .max_buf_size(self.limits.max_header_bytes);
         let server = Arc::new(Server {
             http,

@@ -437,6 +437,13 @@ async fn oversize_bodies_are_refused_before_they_are_read() {
     .await;
     assert!(answer.starts_with("HTTP/1.1 400"), "{answer}");
 
+    // A head over the 64 KiB limit.
+    let mut big = b"GET /rpc HTTP/1.1\r\nHost: a\r\nX-Big: ".to_vec();
+    big.resize(big.len() + 70_000, b'a');
+    big.extend_from_slice(b"\r\n\r\n");
+    let answer = exchange(server.addr, &big, Duration::from_secs(2)).await;
+    assert!(answer.starts_with("HTTP/1.1 431"), "{answer}");
+
     // `HEAD` is `GET` (the explorer page) without the body.
     let get = exchange(
         server.addr,
