@@ -15,15 +15,6 @@ async fn spec_url() -> String {
     common::serve(examples::spec::app(), "/rpc").await
 }
 
-/// A URL on 127.0.0.1 that refuses connections: a socket bound but not listening, kept by the
-/// caller (`_hold`) so that no other test can take its port meanwhile.
-fn refused_url() -> (String, tokio::net::TcpSocket) {
-    let socket = tokio::net::TcpSocket::new_v4().unwrap();
-    socket.bind("127.0.0.1:0".parse().unwrap()).unwrap();
-    let addr = socket.local_addr().unwrap();
-    (format!("http://{addr}/rpc"), socket)
-}
-
 #[tokio::test]
 async fn the_typed_client_has_a_builder() {
     let url = spec_url().await;
@@ -65,8 +56,8 @@ async fn urls_no_call_could_use_are_refused_at_construction() {
 
 #[tokio::test]
 async fn a_refused_connection_says_so_in_one_line() {
-    let (url, _hold) = refused_url();
-    let spec = examples::spec::SpecExamplesClient::new(&url).unwrap();
+    let refusing = common::RefusingPort::new();
+    let spec = examples::spec::SpecExamplesClient::new(&refusing.url("/rpc")).unwrap();
     let e = spec.get_data().await.unwrap_err();
     let line = e.to_string();
     assert!(matches!(e, Error::Transport(_)), "{e:?}");
