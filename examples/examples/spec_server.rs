@@ -8,7 +8,7 @@
 //!
 //! Every limit of the server can be changed after the address, times in milliseconds:
 //! `--header-timeout MS`, `--body-timeout MS`, `--idle-timeout MS`, `--send-timeout MS`,
-//! `--max-connections N`, `--max-header-bytes N` (the attack tests shorten the timeouts so they
+//! `--max-connections N`, `--max-header-bytes N`, `--max-unsent-bytes N` (the attack tests shorten the timeouts so they
 //! do not wait a minute).
 
 use std::time::Duration;
@@ -37,6 +37,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             "--send-timeout" => server.send_timeout(ms),
             "--max-connections" => server.max_connections(n),
             "--max-header-bytes" => server.max_header_bytes(n),
+            "--max-unsent-bytes" => server.max_unsent_bytes(n),
             _ => return Err(format!("unknown option `{flag}`").into()),
         };
     }

@@ -35,6 +35,7 @@ type BoxError = Box<dyn std::error::Error + Send + Sync>;
 /// | [`body_timeout`](Serve::body_timeout) | 30 s | a body that stalls (answered `408`, then closed) |
 /// | [`idle_timeout`](Serve::idle_timeout) | 60 s | idle keep-alive connections piling up |
 /// | [`send_timeout`](Serve::send_timeout) | 60 s | a client that does not read its answer |
+/// | [`max_unsent_bytes`](Serve::max_unsent_bytes) | 256 MiB | many clients that do not read large answers: past it, the connections stalled longest are closed |
 /// | [`max_connections`](Serve::max_connections) | 10 000, and below the file limit | running out of files: at the cap the longest-idle connection is closed to let a new one in |
 /// | [`shutdown_deadline`](Serve::shutdown_deadline) | 20 s | a shutdown waiting forever on a slow call |
 ///
@@ -64,6 +65,7 @@ pub fn serve(listener: TcpListener, app: Router) -> Serve {
         app,
         limits: Limits::default(),
         max_connections: 10_000,
+        max_unsent_bytes: 256 * 1024 * 1024,
         raise_file_limit: true,
         shutdown: Box::pin(std::future::pending()),
         shutdown_deadline: Duration::from_secs(20),
@@ -104,6 +106,7 @@ pub struct Serve {
     app: Router,
     limits: Limits,
     max_connections: usize,
+    max_unsent_bytes: u64,
     raise_file_limit: bool,
     shutdown: Pin<Box<dyn Future<Output = ()> + Send>>,
     shutdown_deadline: Duration,
@@ -136,6 +139,7 @@ impl std::fmt::Debug for Serve {
         f.debug_struct("Serve")
             .field("limits", &self.limits)
             .field("max_connections", &self.max_connections)
+            .field("max_unsent_bytes", &self.max_unsent_bytes)
             .field("raise_file_limit", &self.raise_file_limit)
             .field("shutdown_deadline", &self.shutdown_deadline)
             .finish_non_exhaustive()
@@ -188,6 +192,16 @@ impl Serve {
     /// every connection has a call running, new clients wait in the listen queue.
     pub fn max_connections(mut self, connections: usize) -> Self {
         self.max_connections = connections.max(1);
+        self
+    }
+
+    /// The most bytes of answers the server holds for clients that have not read them yet, all
+    /// connections together (default 256 MiB). When a new answer takes it past this, the
+    /// connections whose reader has stalled longest are closed and their answers freed, so
+    /// that clients asking for large answers and never reading them cannot fill the memory
+    /// while they wait out [`send_timeout`](Self::send_timeout).
+    pub fn max_unsent_bytes(mut self, bytes: usize) -> Self {
+        self.max_unsent_bytes = u64::try_from(bytes).unwrap_or(u64::MAX);
         self
     }
 
@@ -259,6 +273,8 @@ impl Serve {
             limits: self.limits,
             conns: Mutex::new(HashMap::new()),
             next_id: AtomicU64::new(0),
+            unsent: AtomicU64::new(0),
+            max_unsent: self.max_unsent_bytes,
             epoch: Instant::now(),
         });
         let slots = Arc::new(Semaphore::new(cap));
@@ -293,6 +309,9 @@ impl Serve {
                     }
                 },
                 () = &mut shutdown => break,
+                // A finished connection's task keeps its memory until it is joined: join it now,
+                // not at the next client, which may come much later.
+                Some(_) = tasks.join_next() => continue,
             };
             let _ = stream.set_nodelay(true);
             let server = server.clone();
@@ -367,6 +386,10 @@ struct Server {
     limits: Limits,
     conns: Mutex<HashMap<u64, Arc<Conn>>>,
     next_id: AtomicU64,
+    /// Bytes of answers made and not written to their socket yet, all connections together
+    /// (an estimate: the bytes of heads written count against it too).
+    unsent: AtomicU64,
+    max_unsent: u64,
     epoch: Instant,
 }
 
@@ -378,6 +401,11 @@ struct Conn {
     idle_since: AtomicU64,
     evicted: AtomicBool,
     close: Notify,
+    /// This connection's share of [`Server::unsent`].
+    unsent: AtomicU64,
+    /// Milliseconds from the server's start to the moment its socket stopped taking bytes;
+    /// 0 while it takes them.
+    stalled_since: AtomicU64,
 }
 
 impl Server {
@@ -392,10 +420,18 @@ impl Server {
             idle_since: AtomicU64::new(self.now()),
             evicted: AtomicBool::new(false),
             close: Notify::new(),
+            unsent: AtomicU64::new(0),
+            stalled_since: AtomicU64::new(0),
         });
         self.lock().insert(id, conn.clone());
+        // Removed however the connection ends, a panic in the app included.
+        let _registered = Registered {
+            server: self.clone(),
+            id,
+        };
         let io = TokioIo::new(Guarded {
             stream,
+            server: self.clone(),
             conn: conn.clone(),
             limits: self.limits,
             read_timer: None,
@@ -408,8 +444,14 @@ impl Server {
             let body_timeout = server.limits.body_timeout;
             let request = request.map(|body| Body::new(TimedBody::new(body, body_timeout)));
             let app = server.app.clone();
+            let server = server.clone();
+            let conn = on_request.clone();
             async move {
                 let response = tower::ServiceExt::oneshot(app, request).await;
+                if let Ok(response) = &response {
+                    let size = hyper::body::Body::size_hint(response.body());
+                    server.add_unsent(&conn, size.exact().unwrap_or(size.lower()));
+                }
                 drop(busy);
                 response
             }
@@ -423,12 +465,56 @@ impl Server {
                 let _ = serving.await;
             }
         }
-        self.lock().remove(&id);
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<u64, Arc<Conn>>> {
         // A panic while the map is locked leaves it whole: insert and remove only.
         self.conns.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Counts `bytes` of a new answer on `conn`.
+    fn add_unsent(&self, conn: &Conn, bytes: u64) {
+        conn.unsent.fetch_add(bytes, Ordering::Relaxed);
+        self.unsent.fetch_add(bytes, Ordering::Relaxed);
+        self.shed_unsent();
+    }
+
+    /// When the server holds too many unsent bytes, closes the connections stalled longest
+    /// until it does not. Run when an answer is made and when a reader stalls.
+    fn shed_unsent(&self) {
+        let total = self.unsent.load(Ordering::Relaxed);
+        if total <= self.max_unsent {
+            return;
+        }
+        let conns = self.lock();
+        let mut stalled: Vec<&Arc<Conn>> = conns
+            .values()
+            .filter(|c| c.stalled_since.load(Ordering::Relaxed) != 0)
+            .filter(|c| c.unsent.load(Ordering::Relaxed) > 0)
+            .filter(|c| !c.evicted.load(Ordering::Relaxed))
+            .collect();
+        stalled.sort_by_key(|c| c.stalled_since.load(Ordering::Relaxed));
+        let mut over = total - self.max_unsent;
+        for conn in stalled {
+            over = over.saturating_sub(conn.unsent.load(Ordering::Relaxed));
+            conn.evicted.store(true, Ordering::Relaxed);
+            conn.close.notify_one();
+            tracing::debug!("a connection whose reader stalled is closed: too many unsent bytes");
+            if over == 0 {
+                break;
+            }
+        }
+    }
+
+    /// `bytes` of `conn`'s answers reached its socket.
+    fn sent(&self, conn: &Conn, bytes: u64) {
+        let before = conn
+            .unsent
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |u| {
+                Some(u.saturating_sub(bytes))
+            })
+            .unwrap_or(0);
+        self.unsent.fetch_sub(before.min(bytes), Ordering::Relaxed);
     }
 
     /// Closes the connection idle longest, if any is idle.
@@ -442,6 +528,21 @@ impl Server {
         if let Some(conn) = idlest {
             conn.evicted.store(true, Ordering::Relaxed);
             conn.close.notify_one();
+        }
+    }
+}
+
+/// A connection's entry in the server's map, for as long as the connection lives.
+struct Registered {
+    server: Arc<Server>,
+    id: u64,
+}
+
+impl Drop for Registered {
+    fn drop(&mut self) {
+        if let Some(conn) = self.server.lock().remove(&self.id) {
+            let unsent = conn.unsent.swap(0, Ordering::Relaxed);
+            self.server.unsent.fetch_sub(unsent, Ordering::Relaxed);
         }
     }
 }
@@ -474,6 +575,7 @@ impl Drop for Busy {
 /// A connection's socket, closed when it stays idle or its reader stalls for too long.
 struct Guarded {
     stream: TcpStream,
+    server: Arc<Server>,
     conn: Arc<Conn>,
     limits: Limits,
     read_timer: Option<Pin<Box<Sleep>>>,
@@ -490,14 +592,22 @@ fn expired(timer: &mut Option<Pin<Box<Sleep>>>, after: Duration, cx: &mut Contex
 }
 
 impl Guarded {
+    /// Runs a write (`op`), returning how many bytes it wrote (0 for a flush).
     fn poll_send<T>(
         &mut self,
         cx: &mut Context<'_>,
         op: impl FnOnce(Pin<&mut TcpStream>, &mut Context<'_>) -> Poll<io::Result<T>>,
+        written: impl FnOnce(&T) -> usize,
     ) -> Poll<io::Result<T>> {
         match op(Pin::new(&mut self.stream), cx) {
             Poll::Ready(done) => {
-                self.write_timer = None;
+                if self.write_timer.take().is_some() {
+                    self.conn.stalled_since.store(0, Ordering::Relaxed);
+                }
+                if let Ok(done) = &done {
+                    let bytes = u64::try_from(written(done)).unwrap_or(u64::MAX);
+                    self.server.sent(&self.conn, bytes);
+                }
                 Poll::Ready(done)
             }
             Poll::Pending if expired(&mut self.write_timer, self.limits.send_timeout, cx) => {
@@ -506,7 +616,19 @@ impl Guarded {
                     "the client did not read its answer in time",
                 )))
             }
-            Poll::Pending => Poll::Pending,
+            Poll::Pending => {
+                let now = self.server.now().max(1);
+                let stalled = self.conn.stalled_since.compare_exchange(
+                    0,
+                    now,
+                    Ordering::Relaxed,
+                    Ordering::Relaxed,
+                );
+                if stalled.is_ok() {
+                    self.server.shed_unsent();
+                }
+                Poll::Pending
+            }
         }
     }
 }
@@ -546,7 +668,8 @@ impl AsyncWrite for Guarded {
         cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
-        self.get_mut().poll_send(cx, |s, cx| s.poll_write(cx, buf))
+        self.get_mut()
+            .poll_send(cx, |s, cx| s.poll_write(cx, buf), |n| *n)
     }
 
     fn poll_write_vectored(
@@ -555,7 +678,7 @@ impl AsyncWrite for Guarded {
         bufs: &[io::IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
         self.get_mut()
-            .poll_send(cx, |s, cx| s.poll_write_vectored(cx, bufs))
+            .poll_send(cx, |s, cx| s.poll_write_vectored(cx, bufs), |n| *n)
     }
 
     fn is_write_vectored(&self) -> bool {
@@ -563,7 +686,8 @@ impl AsyncWrite for Guarded {
     }
 
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        self.get_mut().poll_send(cx, |s, cx| s.poll_flush(cx))
+        self.get_mut()
+            .poll_send(cx, |s, cx| s.poll_flush(cx), |()| 0)
     }
 
     fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {

@@ -161,6 +161,30 @@ async fn closed_by_server(stream: &mut TcpStream, wait: Duration) -> (bool, usiz
 
 const MIB: u64 = 1024;
 
+/// A raw request for a batch of 1000 `rpc.discover` calls (about 3 MB of answer from 50 KB of
+/// request), and the length of its whole answer, read once by an honest client.
+async fn discover_batch(server: &SpecServer) -> (String, usize) {
+    let discover = r#"{"jsonrpc":"2.0","method":"rpc.discover","id":1}"#;
+    let batch = format!("[{}]", vec![discover; 1000].join(","));
+    let request = format!(
+        "POST /rpc HTTP/1.1\r\nHost: a\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{batch}",
+        batch.len()
+    );
+    let full = reqwest::Client::new()
+        .post(server.url())
+        .header("content-type", "application/json")
+        .body(batch)
+        .send()
+        .await
+        .expect("answered")
+        .bytes()
+        .await
+        .expect("read")
+        .len();
+    assert!(full > 2_000_000, "the answer is {full} bytes");
+    (request, full)
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn slow_heads_are_dropped_at_the_header_timeout() {
     let server = SpecServer::start(4096, &["--header-timeout", "1500"]);
@@ -208,24 +232,7 @@ async fn slow_heads_are_dropped_at_the_header_timeout() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn readers_that_stall_are_closed_at_the_send_timeout() {
     let server = SpecServer::start(4096, &["--send-timeout", "1000"]);
-    let discover = r#"{"jsonrpc":"2.0","method":"rpc.discover","id":1}"#;
-    let batch = format!("[{}]", vec![discover; 1000].join(","));
-    let request = format!(
-        "POST /rpc HTTP/1.1\r\nHost: a\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{batch}",
-        batch.len()
-    );
-    let full = reqwest::Client::new()
-        .post(server.url())
-        .header("content-type", "application/json")
-        .body(batch.clone())
-        .send()
-        .await
-        .expect("answered")
-        .bytes()
-        .await
-        .expect("read")
-        .len();
-    assert!(full > 2_000_000, "the answer is {full} bytes");
+    let (request, full) = discover_batch(&server).await;
     let before = server.rss_kib();
     let mut peaks = Vec::new();
     for wave in 0..2 {
@@ -269,6 +276,46 @@ async fn readers_that_stall_are_closed_at_the_send_timeout() {
         "peaks {peaks:?} KiB from {before} KiB"
     );
     honest_call(&server.url()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn readers_that_stall_past_the_unsent_budget_are_closed_first() {
+    // The send timeout stays at its 60 s: the budget alone must close them. On loopback the
+    // kernel's send buffers take most of each answer (they grow to megabytes), so the few
+    // hundred KiB each connection leaves in the server are held to a budget of 2 MB here.
+    let server = SpecServer::start(4096, &["--max-unsent-bytes", "2000000"]);
+    let (request, full) = discover_batch(&server).await;
+    let before = server.rss_kib();
+    let sampler = server.sample_rss();
+    let mut attackers = Vec::new();
+    for _ in 0..40 {
+        let socket = TcpSocket::new_v4().expect("a socket");
+        socket.set_recv_buffer_size(4096).expect("SO_RCVBUF");
+        let mut stream = socket.connect(server.addr).await.expect("connects");
+        stream.write_all(request.as_bytes()).await.expect("sends");
+        attackers.push(stream);
+    }
+    let latency = honest_call(&server.url()).await;
+    // The answers take a few seconds to make on a debug build; none is read meanwhile.
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    let mut closed = 0;
+    for stream in &mut attackers {
+        // A closed connection still delivers what its socket's kernel buffer held, then ends
+        // short of the answer; an open one sends the whole answer and stays open.
+        let (ended, received) = closed_by_server(stream, Duration::from_secs(1)).await;
+        if ended && received < full {
+            closed += 1;
+        }
+    }
+    let peak = sampler.peak_kib();
+    eprintln!(
+        "stalled readers over the budget: rss before {before} KiB, peak {peak} KiB, closed {closed} of 40, honest call {latency:?}"
+    );
+    assert!(closed >= 20, "only {closed} stalled readers were closed");
+    assert!(
+        latency < Duration::from_secs(2),
+        "honest call took {latency:?}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
