@@ -386,8 +386,8 @@ struct Server {
     limits: Limits,
     conns: Mutex<HashMap<u64, Arc<Conn>>>,
     next_id: AtomicU64,
-    /// Bytes of answers made and not written to their socket yet, all connections together
-    /// (an estimate: the bytes of heads written count against it too).
+    /// Bytes of large answers made and not wholly written to their socket yet, all
+    /// connections together: each stays in memory until its last byte is written.
     unsent: AtomicU64,
     max_unsent: u64,
     epoch: Instant,
@@ -448,12 +448,14 @@ impl Server {
             let conn = on_request.clone();
             async move {
                 let response = tower::ServiceExt::oneshot(app, request).await;
-                if let Ok(response) = &response {
-                    let size = hyper::body::Body::size_hint(response.body());
-                    server.add_unsent(&conn, size.exact().unwrap_or(size.lower()));
-                }
                 drop(busy);
-                response
+                response.map(|response| {
+                    let size = hyper::body::Body::size_hint(response.body()).lower();
+                    if size < TRACKED_ANSWER_BYTES {
+                        return response;
+                    }
+                    response.map(|body| Body::new(TrackedBody { body, server, conn }))
+                })
             }
         });
         let mut serving = pin!(self.http.serve_connection(io, service).with_upgrades());
@@ -506,17 +508,6 @@ impl Server {
         }
     }
 
-    /// `bytes` of `conn`'s answers reached its socket.
-    fn sent(&self, conn: &Conn, bytes: u64) {
-        let before = conn
-            .unsent
-            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |u| {
-                Some(u.saturating_sub(bytes))
-            })
-            .unwrap_or(0);
-        self.unsent.fetch_sub(before.min(bytes), Ordering::Relaxed);
-    }
-
     /// Closes the connection idle longest, if any is idle.
     fn evict_idle(&self) {
         let conns = self.lock();
@@ -540,10 +531,7 @@ struct Registered {
 
 impl Drop for Registered {
     fn drop(&mut self) {
-        if let Some(conn) = self.server.lock().remove(&self.id) {
-            let unsent = conn.unsent.swap(0, Ordering::Relaxed);
-            self.server.unsent.fetch_sub(unsent, Ordering::Relaxed);
-        }
+        self.server.lock().remove(&self.id);
     }
 }
 
@@ -592,21 +580,15 @@ fn expired(timer: &mut Option<Pin<Box<Sleep>>>, after: Duration, cx: &mut Contex
 }
 
 impl Guarded {
-    /// Runs a write (`op`), returning how many bytes it wrote (0 for a flush).
     fn poll_send<T>(
         &mut self,
         cx: &mut Context<'_>,
         op: impl FnOnce(Pin<&mut TcpStream>, &mut Context<'_>) -> Poll<io::Result<T>>,
-        written: impl FnOnce(&T) -> usize,
     ) -> Poll<io::Result<T>> {
         match op(Pin::new(&mut self.stream), cx) {
             Poll::Ready(done) => {
                 if self.write_timer.take().is_some() {
                     self.conn.stalled_since.store(0, Ordering::Relaxed);
-                }
-                if let Ok(done) = &done {
-                    let bytes = u64::try_from(written(done)).unwrap_or(u64::MAX);
-                    self.server.sent(&self.conn, bytes);
                 }
                 Poll::Ready(done)
             }
@@ -668,8 +650,7 @@ impl AsyncWrite for Guarded {
         cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
-        self.get_mut()
-            .poll_send(cx, |s, cx| s.poll_write(cx, buf), |n| *n)
+        self.get_mut().poll_send(cx, |s, cx| s.poll_write(cx, buf))
     }
 
     fn poll_write_vectored(
@@ -678,7 +659,7 @@ impl AsyncWrite for Guarded {
         bufs: &[io::IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
         self.get_mut()
-            .poll_send(cx, |s, cx| s.poll_write_vectored(cx, bufs), |n| *n)
+            .poll_send(cx, |s, cx| s.poll_write_vectored(cx, bufs))
     }
 
     fn is_write_vectored(&self) -> bool {
@@ -686,12 +667,82 @@ impl AsyncWrite for Guarded {
     }
 
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        self.get_mut()
-            .poll_send(cx, |s, cx| s.poll_flush(cx), |()| 0)
+        self.get_mut().poll_send(cx, |s, cx| s.poll_flush(cx))
     }
 
     fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         Pin::new(&mut self.get_mut().stream).poll_shutdown(cx)
+    }
+}
+
+/// Answers from this size on count against [`Serve::max_unsent_bytes`]; smaller ones cost
+/// nothing to track (no allocation), and thousands of them are still small.
+const TRACKED_ANSWER_BYTES: u64 = 64 * 1024;
+
+/// An answer body whose data counts against the server's unsent bytes for as long as the
+/// data lives, that is until the HTTP server has written its last byte (or dropped it with
+/// its connection).
+struct TrackedBody {
+    body: Body,
+    server: Arc<Server>,
+    conn: Arc<Conn>,
+}
+
+impl hyper::body::Body for TrackedBody {
+    type Data = Bytes;
+    type Error = axum::Error;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, axum::Error>>> {
+        let this = self.get_mut();
+        let frame = match Pin::new(&mut this.body).poll_frame(cx) {
+            Poll::Ready(Some(Ok(frame))) => frame,
+            other => return other,
+        };
+        let frame = match frame.into_data() {
+            Ok(data) => {
+                let len = u64::try_from(data.len()).unwrap_or(u64::MAX);
+                this.server.add_unsent(&this.conn, len);
+                Frame::data(Bytes::from_owner(Unsent {
+                    data,
+                    server: this.server.clone(),
+                    conn: this.conn.clone(),
+                }))
+            }
+            Err(frame) => frame,
+        };
+        Poll::Ready(Some(Ok(frame)))
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.body.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.body.size_hint()
+    }
+}
+
+/// Answer data on its way out, taken off the unsent bytes when dropped.
+struct Unsent {
+    data: Bytes,
+    server: Arc<Server>,
+    conn: Arc<Conn>,
+}
+
+impl AsRef<[u8]> for Unsent {
+    fn as_ref(&self) -> &[u8] {
+        &self.data
+    }
+}
+
+impl Drop for Unsent {
+    fn drop(&mut self) {
+        let len = u64::try_from(self.data.len()).unwrap_or(u64::MAX);
+        self.conn.unsent.fetch_sub(len, Ordering::Relaxed);
+        self.server.unsent.fetch_sub(len, Ordering::Relaxed);
     }
 }
 
