@@ -210,8 +210,10 @@ async fn run<S: Service>(service: &S, config: &Config, entry: Entry<'_>, out: &m
             None => Err(ErrorObject::new(ErrorCode::SERVER_BUSY, "Server busy")),
             Some(_slot) => {
                 wire::start_result(out);
-                let call = service.call(&request.method, request.params, out);
-                match limited(config.call_timeout, caught(call)).await {
+                // Pinned here, once: moved into `limited` it would take its room twice over in
+                // every call's future.
+                let call = pin!(caught(service.call(&request.method, request.params, out)));
+                match limited(config.call_timeout, call).await {
                     Some(Ok(outcome)) => outcome,
                     Some(Err(())) => {
                         tracing::error!(method = %request.method, "a call panicked; it is answered -32603");
@@ -253,24 +255,28 @@ async fn admit(config: &Config) -> Option<SemaphorePermit<'_>> {
     if let Ok(slot) = config.calls.try_acquire() {
         return Some(slot);
     }
-    tokio::time::timeout(config.busy_wait, config.calls.acquire())
-        .await
-        .ok()?
-        .ok()
+    // Boxed: the timer is large, and in every call's future it would cost every call memory.
+    Box::pin(tokio::time::timeout(
+        config.busy_wait,
+        config.calls.acquire(),
+    ))
+    .await
+    .ok()?
+    .ok()
 }
 
 /// Runs `fut` for at most `limit`; `None` when it ran out of time. Most calls finish on their
 /// first poll: the timer, which costs a trip to the runtime's timer wheel, is only set for a
 /// call still pending after it.
-async fn limited<F: Future>(limit: Option<Duration>, fut: F) -> Option<F::Output> {
-    let mut fut = pin!(fut);
+async fn limited<F: Future>(limit: Option<Duration>, mut fut: Pin<&mut F>) -> Option<F::Output> {
     if let Poll::Ready(value) = std::future::poll_fn(|cx| Poll::Ready(fut.as_mut().poll(cx))).await
     {
         return Some(value);
     }
     match limit {
         None => Some(fut.await),
-        Some(limit) => tokio::time::timeout(limit, fut).await.ok(),
+        // Boxed for the same reason as in `admit`, and only for a call that had to wait.
+        Some(limit) => Box::pin(tokio::time::timeout(limit, fut)).await.ok(),
     }
 }
 
