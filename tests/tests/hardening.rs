@@ -270,9 +270,10 @@ async fn readers_that_stall_are_closed_at_the_send_timeout() {
         );
         peaks.push(peak);
     }
-    // The answers' memory is reused wave after wave, not kept: the second wave costs no more.
+    // The answers' memory is reused wave after wave, not kept: the second wave does not add
+    // another wave's worth (about 130 MB); the margin is the allocator's and the machine's.
     assert!(
-        peaks[1] < peaks[0] + 32 * MIB,
+        peaks[1] < peaks[0] + 64 * MIB,
         "peaks {peaks:?} KiB from {before} KiB"
     );
     honest_call(&server.url()).await;
