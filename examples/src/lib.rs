@@ -7,6 +7,7 @@
 //!   layer with per-method access control.
 
 pub mod calculator;
+pub mod observability;
 pub mod spec;
 pub mod store;
 

@@ -41,6 +41,10 @@ impl ErrorCode {
     /// The call's answer is larger than the server sends; the call ran. Sent by `rpc-server`
     /// (message `"Response too large"`).
     pub const RESPONSE_TOO_LARGE: i64 = -32007;
+    /// The caller went over a rate limit and the call did not run; the error's data says when
+    /// to try again (`{"retry_after_ms": n}`). Sent by `rpc-server`'s `RateLimit` layer (message
+    /// `"Rate limit exceeded"`).
+    pub const RATE_LIMITED: i64 = -32008;
 
     /// The specification's message for one of its own codes.
     pub fn message(code: i64) -> Option<&'static str> {

@@ -36,22 +36,43 @@ pub fn document(service: &ServiceInfo) -> Value {
 
 /// The OpenRPC document of `service`, stating `version` as the API's version.
 pub fn document_with_version(service: &ServiceInfo, version: &str) -> Value {
+    document_for(&[service], version)
+}
+
+/// One OpenRPC document for several services served on one endpoint: their methods in order,
+/// their names joined as the title, their docs as the description.
+///
+/// ```
+/// use rpc_core::meta::{MethodInfo, ServiceInfo};
+/// static ETH: ServiceInfo = ServiceInfo::new("Eth", "Chain data.", &[MethodInfo::new("eth_blockNumber", "", &[])]);
+/// static NET: ServiceInfo = ServiceInfo::new("Net", "", &[MethodInfo::new("net_version", "", &[])]);
+/// let doc = rpc_core::openrpc::document_for(&[&ETH, &NET], "1.0.0");
+/// assert_eq!(doc["info"]["title"], "Eth + Net");
+/// assert_eq!(doc["methods"][1]["name"], "net_version");
+/// ```
+pub fn document_for(services: &[&ServiceInfo], version: &str) -> Value {
     let mut generator = SchemaSettings::draft07()
         .with(|s| {
             s.definitions_path = "#/components/schemas/".into();
             s.meta_schema = None;
         })
         .into_generator();
-    let methods: Vec<Value> = service
-        .methods
+    let methods: Vec<Value> = services
         .iter()
+        .flat_map(|s| s.methods)
         .map(|m| method(m, &mut generator))
         .collect();
+    let title: Vec<&str> = services.iter().map(|s| s.name).collect();
+    let docs: Vec<&str> = services
+        .iter()
+        .map(|s| s.docs)
+        .filter(|d| !d.is_empty())
+        .collect();
     let mut info = Map::new();
-    info.insert("title".into(), service.name.into());
+    info.insert("title".into(), title.join(" + ").into());
     info.insert("version".into(), version.into());
-    if !service.docs.is_empty() {
-        info.insert("description".into(), service.docs.into());
+    if !docs.is_empty() {
+        info.insert("description".into(), docs.join("\n\n").into());
     }
     let mut doc = Map::new();
     doc.insert("openrpc".into(), OPENRPC_VERSION.into());

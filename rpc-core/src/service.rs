@@ -23,9 +23,13 @@ use crate::meta::ServiceInfo;
 /// struct Echo;
 ///
 /// impl Service for Echo {
-///     fn info(&self) -> &'static ServiceInfo {
+///     fn services(&self) -> &[&'static ServiceInfo] {
 ///         static INFO: ServiceInfo = ServiceInfo::new("Echo", "Echoes.", &[]);
-///         &INFO
+///         static SERVICES: [&ServiceInfo; 1] = [&INFO];
+///         &SERVICES
+///     }
+///     fn known(&self, method: &str) -> Option<&'static str> {
+///         (method == "echo").then_some("echo")
 ///     }
 ///     async fn call<'a>(
 ///         &'a self,
@@ -44,8 +48,19 @@ use crate::meta::ServiceInfo;
 /// }
 /// ```
 pub trait Service: Send + Sync + 'static {
-    /// The service's name, docs and methods, for introspection.
-    fn info(&self) -> &'static ServiceInfo;
+    /// The traits served, with their docs and methods, for introspection: one for a generated
+    /// `{Trait}Server`, several for services merged on one endpoint.
+    fn services(&self) -> &[&'static ServiceInfo];
+
+    /// The declared name of `method` (by name or alias) when it is one of this service's.
+    /// Generated servers answer with one `match`; the default searches
+    /// [`services`](Service::services).
+    fn known(&self, method: &str) -> Option<&'static str> {
+        self.services()
+            .iter()
+            .find_map(|s| s.method(method))
+            .map(|m| m.name)
+    }
 
     /// Runs `method` with `params`, writing the result's JSON into `out`.
     fn call<'a>(
@@ -54,4 +69,24 @@ pub trait Service: Send + Sync + 'static {
         params: Option<&'a RawValue>,
         out: &'a mut Vec<u8>,
     ) -> impl Future<Output = Result<(), ErrorObject>> + Send + 'a;
+}
+
+/// A shared service is served the same way.
+impl<S: Service> Service for std::sync::Arc<S> {
+    fn services(&self) -> &[&'static ServiceInfo] {
+        (**self).services()
+    }
+
+    fn known(&self, method: &str) -> Option<&'static str> {
+        (**self).known(method)
+    }
+
+    fn call<'a>(
+        &'a self,
+        method: &'a str,
+        params: Option<&'a RawValue>,
+        out: &'a mut Vec<u8>,
+    ) -> impl Future<Output = Result<(), ErrorObject>> + Send + 'a {
+        (**self).call(method, params, out)
+    }
 }

@@ -15,8 +15,19 @@ pub(crate) fn claims(config: &Config, method: &str) -> bool {
     method.starts_with("rpc.") || (config.introspection && method.starts_with("system."))
 }
 
+/// The built-in method `method` names, when the endpoint answers it.
+pub(crate) fn known(config: &Config, method: &str) -> Option<&'static str> {
+    match method {
+        "rpc.discover" if config.discover => Some("rpc.discover"),
+        "system.listMethods" if config.introspection => Some("system.listMethods"),
+        "system.methodHelp" if config.introspection => Some("system.methodHelp"),
+        "system.methodSignature" if config.introspection => Some("system.methodSignature"),
+        _ => None,
+    }
+}
+
 pub(crate) fn call(
-    info: &'static ServiceInfo,
+    services: &[&'static ServiceInfo],
     config: &Config,
     method: &str,
     params: Option<&RawValue>,
@@ -28,14 +39,14 @@ pub(crate) fn call(
     match method {
         "rpc.discover" if config.discover => {
             decode::<()>(params, &NONE)?;
-            out.extend_from_slice(config.openrpc(info).get().as_bytes());
+            out.extend_from_slice(config.openrpc(services).get().as_bytes());
             Ok(())
         }
         "system.listMethods" if config.introspection => {
             decode::<()>(params, &NONE)?;
-            let mut names: Vec<&str> = info
-                .methods
+            let mut names: Vec<&str> = services
                 .iter()
+                .flat_map(|s| s.methods)
                 .flat_map(|m| std::iter::once(m.name).chain(m.aliases.iter().copied()))
                 .collect();
             names.extend(builtin_names(config));
@@ -43,12 +54,12 @@ pub(crate) fn call(
         }
         "system.methodHelp" if config.introspection => {
             let (name,): (String,) = decode(params, &NAME)?;
-            let m = find(info, &name)?;
+            let m = find(services, &name)?;
             write(out, m.docs)
         }
         "system.methodSignature" if config.introspection => {
             let (name,): (String,) = decode(params, &NAME)?;
-            let m = find(info, &name)?;
+            let m = find(services, &name)?;
             // XML-RPC's shape: a list of signatures, each the result type then the param types.
             let signature: Vec<&str> = std::iter::once(m.result.unwrap_or("()"))
                 .chain(m.params.iter().map(|p| p.ty))
@@ -60,10 +71,12 @@ pub(crate) fn call(
 }
 
 fn find(
-    info: &'static ServiceInfo,
+    services: &[&'static ServiceInfo],
     name: &str,
 ) -> Result<&'static rpc_core::meta::MethodInfo, ErrorObject> {
-    info.method(name)
+    services
+        .iter()
+        .find_map(|s| s.method(name))
         .ok_or_else(|| ErrorObject::invalid_params(&format!("no method named `{name}`")))
 }
 

@@ -15,14 +15,31 @@ use rpc_core::wire::{self, Body, Entry};
 use rpc_core::{ErrorCode, ErrorObject, Service};
 use tokio::sync::SemaphorePermit;
 
-use crate::{Config, builtin};
+use crate::middleware::{Call, Calls};
+use crate::{Config, builtin, observe};
+
+/// What every call of a request runs against: the service (to know its methods), the chain of
+/// layers ending in it, and the settings.
+pub(crate) struct Endpoint<'a, S, M> {
+    pub(crate) service: &'a S,
+    pub(crate) stack: &'a M,
+    pub(crate) config: &'a Config,
+}
+
+impl<S, M> Clone for Endpoint<'_, S, M> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<S, M> Copy for Endpoint<'_, S, M> {}
 
 /// Runs every call in `body`; `None` means no response at all (notifications only).
-pub(crate) async fn handle<S: Service>(
-    service: &S,
-    config: &Config,
+pub(crate) async fn handle<S: Service, M: Calls>(
+    ep: Endpoint<'_, S, M>,
     body: &[u8],
 ) -> Option<Vec<u8>> {
+    let config = ep.config;
     // A large request usually means a large answer (an echo, an upload's summary is the
     // exception): reserving it up front saves doubling the buffer, and copying it, on the way.
     let capacity = if body.len() > 4096 {
@@ -32,11 +49,17 @@ pub(crate) async fn handle<S: Service>(
     };
     let mut out = Vec::with_capacity(capacity);
     match wire::parse_body_limited(body, config.max_batch_len) {
-        Err(e) => wire::write_error(&mut out, &e, None),
-        Ok(Body::Single(entry)) => run(service, config, entry, &mut out).await,
+        Err(e) => {
+            observe::refused(&e);
+            wire::write_error(&mut out, &e, None)
+        }
+        Ok(Body::Single(entry)) => run(ep, entry, &mut out).await,
         // Boxed: a batch's future holds every call's, and keeping it out of the single call's
         // future keeps that one small.
-        Ok(Body::Batch(entries)) => Box::pin(batch(service, config, entries, &mut out)).await,
+        Ok(Body::Batch(entries)) => {
+            observe::batch(entries.len());
+            Box::pin(batch(ep, entries, &mut out)).await
+        }
     }
     (!out.is_empty()).then_some(out)
 }
@@ -49,9 +72,8 @@ pub(crate) async fn handle<S: Service>(
 /// costs several times the memory of the answers: so a finished call leaves nothing behind,
 /// and only the calls still pending after their first poll are kept, each in its own box,
 /// and driven together.
-async fn batch<S: Service>(
-    service: &S,
-    config: &Config,
+async fn batch<S: Service, M: Calls>(
+    ep: Endpoint<'_, S, M>,
     entries: Vec<Entry<'_>>,
     out: &mut Vec<u8>,
 ) {
@@ -59,7 +81,7 @@ async fn batch<S: Service>(
     // Every call is this one future type, so one box can take call after call; a call that
     // stays pending keeps its box and the next call gets a new one.
     let call = |index: usize, entry, mut answer: Vec<u8>| async move {
-        run(service, config, entry, &mut answer).await;
+        run(ep, entry, &mut answer).await;
         (index, answer)
     };
     let mut answers = InOrder::new(out);
@@ -186,58 +208,69 @@ impl<'o> InOrder<'o> {
     }
 }
 
-/// Runs one call, writing its response into `out` unless it is a notification.
-async fn run<S: Service>(service: &S, config: &Config, entry: Entry<'_>, out: &mut Vec<u8>) {
+/// Runs one call through the layers, writing its response into `out` unless it is a
+/// notification.
+async fn run<S: Service, M: Calls>(ep: Endpoint<'_, S, M>, entry: Entry<'_>, out: &mut Vec<u8>) {
     let request = match entry {
         Ok(request) => request,
         Err(invalid) => {
             let e = ErrorObject::invalid_request(invalid.reason);
+            observe::refused(&e);
             return wire::write_error(out, &e, invalid.id);
         }
     };
     let start = out.len();
-    let authorized = config
-        .authorize
-        .as_ref()
-        .map_or(Ok(()), |check| check(&request.method));
-    let outcome = match authorized {
-        Err(e) => Err(e),
-        Ok(()) if builtin::claims(config, &request.method) => {
-            wire::start_result(out);
-            builtin::call(service.info(), config, &request.method, request.params, out)
-        }
-        Ok(()) => match admit(config).await {
-            None => Err(ErrorObject::new(ErrorCode::SERVER_BUSY, "Server busy")),
-            Some(_slot) => {
-                wire::start_result(out);
-                // Pinned here, once: moved into `limited` it would take its room twice over in
-                // every call's future.
-                let call = pin!(caught(service.call(&request.method, request.params, out)));
-                match limited(config.call_timeout, call).await {
-                    Some(Ok(outcome)) => outcome,
-                    Some(Err(())) => {
-                        tracing::error!(method = %request.method, "a call panicked; it is answered -32603");
-                        Err(ErrorObject::internal_error())
-                    }
-                    None => {
-                        tracing::warn!(method = %request.method, "a call ran out of time; it is answered -32006");
-                        Err(ErrorObject::new(ErrorCode::TIMEOUT, "Timed out"))
-                    }
-                }
-            }
-        },
+    let builtin = builtin::claims(ep.config, &request.method);
+    let known = if builtin {
+        builtin::known(ep.config, &request.method)
+    } else {
+        ep.service.known(&request.method)
     };
-    let outcome = outcome.and_then(|()| {
-        let len = out.len() - start;
-        if len <= config.max_response_bytes {
-            return Ok(());
-        }
-        tracing::warn!(method = %request.method, len, "an answer is over the size limit; it is answered -32007");
-        let reason = format!(
-            "the answer is larger than {} bytes",
-            config.max_response_bytes
-        );
-        Err(ErrorObject::new(ErrorCode::RESPONSE_TOO_LARGE, "Response too large").with_data(&reason))
+    let call = Call::new(
+        &request.method,
+        known,
+        builtin,
+        ep.config,
+        request.params,
+        request.id,
+    );
+    let config = ep.config;
+    wire::start_result(out);
+    // Built-in methods answer from memory at once: they take no slot and need no timer.
+    let work = async {
+        let _slot = match builtin {
+            true => None,
+            false => match admit(config).await {
+                None => return Ok(Err(ErrorObject::new(ErrorCode::SERVER_BUSY, "Server busy"))),
+                slot => slot,
+            },
+        };
+        // Pinned here, once: moved into `limited` it would take its room twice over in every
+        // call's future.
+        let outcome = {
+            let running = pin!(caught(ep.stack.call(call, &mut *out)));
+            match limited(config.call_timeout, running).await {
+                Some(outcome) => outcome?,
+                None => Err(ErrorObject::new(ErrorCode::TIMEOUT, "Timed out")),
+            }
+        };
+        Ok(outcome.and_then(|()| {
+            if out.len() - start <= config.max_response_bytes {
+                return Ok(());
+            }
+            let reason = format!(
+                "the answer is larger than {} bytes",
+                config.max_response_bytes
+            );
+            Err(
+                ErrorObject::new(ErrorCode::RESPONSE_TOO_LARGE, "Response too large")
+                    .with_data(&reason),
+            )
+        }))
+    };
+    let outcome = observe::call(call, work).await.unwrap_or_else(|()| {
+        tracing::error!(method = %request.method, "a call panicked; it is answered -32603");
+        Err(ErrorObject::internal_error())
     });
     match (request.id, outcome) {
         (None, _) => out.truncate(start),

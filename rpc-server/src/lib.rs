@@ -56,7 +56,10 @@ mod builtin;
 mod context;
 mod dispatch;
 mod explorer;
+mod merge;
+pub mod middleware;
 mod mount;
+mod observe;
 mod serve;
 
 use std::sync::{Arc, OnceLock};
@@ -69,16 +72,15 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodRouter, any};
 use rpc_core::meta::ServiceInfo;
 use rpc_core::{ErrorObject, Service};
+
+use middleware::{Authorize, Calls, Endpoint, Layer, Stack};
 use serde_json::value::RawValue;
 use tokio::sync::Semaphore;
 
 pub use context::RequestContext;
+pub use merge::{MergeError, Merged};
 pub use mount::RouterExt;
 pub use serve::{Serve, serve, shutdown_signal};
-
-/// A check run before every call, with the method's name and the request's
-/// [`RequestContext`] in scope: `Err` refuses the call with that error object.
-pub type Authorize = dyn Fn(&str) -> Result<(), ErrorObject> + Send + Sync;
 
 /// An endpoint's settings, shared by every request it serves.
 #[derive(Clone)]
@@ -90,19 +92,19 @@ pub(crate) struct Config {
     pub(crate) calls: Arc<Semaphore>,
     pub(crate) max_concurrent_calls: usize,
     pub(crate) busy_wait: Duration,
-    pub(crate) authorize: Option<Arc<Authorize>>,
     pub(crate) discover: bool,
     pub(crate) introspection: bool,
     pub(crate) explorer: bool,
     pub(crate) api_version: String,
+    pub(crate) metrics: Arc<observe::Metrics>,
     openrpc: OnceLock<Box<RawValue>>,
 }
 
 impl Config {
-    /// The OpenRPC document, built on first use.
-    pub(crate) fn openrpc(&self, info: &ServiceInfo) -> &RawValue {
+    /// The OpenRPC document of every service served, built on first use.
+    pub(crate) fn openrpc(&self, services: &[&ServiceInfo]) -> &RawValue {
         self.openrpc.get_or_init(|| {
-            let doc = rpc_core::openrpc::document_with_version(info, &self.api_version);
+            let doc = rpc_core::openrpc::document_for(services, &self.api_version);
             // A `Value` always serializes.
             serde_json::value::to_raw_value(&doc).unwrap_or_default()
         })
@@ -122,11 +124,11 @@ impl Default for Config {
             calls: Arc::new(Semaphore::new(DEFAULT_CONCURRENT_CALLS)),
             max_concurrent_calls: DEFAULT_CONCURRENT_CALLS,
             busy_wait: Duration::from_millis(100),
-            authorize: None,
             discover: true,
             introspection: false,
             explorer: false,
             api_version: "0.0.0".into(),
+            metrics: Arc::default(),
             openrpc: OnceLock::new(),
         }
     }
@@ -155,21 +157,26 @@ impl Default for Config {
 ///     })
 ///     .into_method_router();
 /// ```
-pub struct RpcService<S> {
+///
+/// Every call goes through the endpoint's [middleware](middleware) layers (none by default),
+/// and is traced and measured (see [`RpcService::handle`]).
+pub struct RpcService<S, M = Endpoint<S>> {
     service: Arc<S>,
+    stack: Arc<M>,
     config: Arc<Config>,
 }
 
-impl<S> Clone for RpcService<S> {
+impl<S, M> Clone for RpcService<S, M> {
     fn clone(&self) -> Self {
         RpcService {
             service: self.service.clone(),
+            stack: self.stack.clone(),
             config: self.config.clone(),
         }
     }
 }
 
-impl<S> std::fmt::Debug for RpcService<S> {
+impl<S, M> std::fmt::Debug for RpcService<S, M> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let c = &self.config;
         f.debug_struct("RpcService")
@@ -179,7 +186,6 @@ impl<S> std::fmt::Debug for RpcService<S> {
             .field("call_timeout", &c.call_timeout)
             .field("max_concurrent_calls", &c.max_concurrent_calls)
             .field("busy_wait", &c.busy_wait)
-            .field("authorize", &c.authorize.is_some())
             .field("discover", &c.discover)
             .field("introspection", &c.introspection)
             .field("explorer", &c.explorer)
@@ -199,11 +205,48 @@ impl<S: Service> RpcService<S> {
     /// An endpoint over a service that is shared elsewhere too.
     pub fn from_arc(service: Arc<S>) -> Self {
         RpcService {
+            stack: Arc::new(Endpoint {
+                service: service.clone(),
+            }),
             service,
             config: Arc::new(Config::default()),
         }
     }
 
+    /// Serves `other` on the same endpoint too: one route for several traits. Method names
+    /// (with their namespaces and aliases) must not clash: a name served twice is an error
+    /// naming the method and both traits. `rpc.discover`, `system.*` and the explorer cover
+    /// every merged service. Merge before adding layers, which then see every service's calls.
+    ///
+    /// ```
+    /// # use rpc_core::rpc;
+    /// # #[rpc(server, namespace = "eth")] pub trait Eth { async fn block_number(&self) -> u64; }
+    /// # #[rpc(server, namespace = "net")] pub trait Net { async fn version(&self) -> String; }
+    /// # struct E; impl Eth for E { async fn block_number(&self) -> u64 { 1 } }
+    /// # struct N; impl Net for N { async fn version(&self) -> String { "1".into() } }
+    /// use rpc_server::RpcService;
+    ///
+    /// let endpoint = RpcService::new(EthServer(E)).merge(NetServer(N)).unwrap();
+    /// let app: axum::Router = axum::Router::new().route("/rpc", endpoint.into_method_router());
+    /// ```
+    pub fn merge<S2: Service>(
+        self,
+        other: S2,
+    ) -> Result<RpcService<Merged<Arc<S>, S2>>, MergeError> {
+        let merged = Arc::new(Merged::new(self.service, other)?);
+        let mut config = self.config;
+        Arc::make_mut(&mut config).openrpc = OnceLock::new();
+        Ok(RpcService {
+            stack: Arc::new(Endpoint {
+                service: merged.clone(),
+            }),
+            service: merged,
+            config,
+        })
+    }
+}
+
+impl<S: Service, M: Calls> RpcService<S, M> {
     fn with(mut self, edit: impl FnOnce(&mut Config)) -> Self {
         edit(Arc::make_mut(&mut self.config));
         self
@@ -274,12 +317,25 @@ impl<S: Service> RpcService<S> {
 
     /// Runs `check` before every call (notifications and built-in methods included) with the
     /// method's name, the request's [`RequestContext`] in scope; an `Err` is sent back instead
-    /// of running the call.
-    pub fn authorize(
-        self,
-        check: impl Fn(&str) -> Result<(), ErrorObject> + Send + Sync + 'static,
-    ) -> Self {
-        self.with(|c| c.authorize = Some(Arc::new(check)))
+    /// of running the call. The same as `.layer(middleware::Authorize(check))`.
+    pub fn authorize<F>(self, check: F) -> RpcService<S, Stack<Authorize<F>, M>>
+    where
+        F: Fn(&str) -> Result<(), ErrorObject> + Send + Sync + 'static,
+    {
+        self.layer(Authorize(check))
+    }
+
+    /// Adds a per-call [middleware](middleware) layer around the ones already added: the last
+    /// layer added sees a call first.
+    pub fn layer<L: Layer>(self, layer: L) -> RpcService<S, Stack<L, M>> {
+        RpcService {
+            service: self.service,
+            stack: Arc::new(Stack {
+                outer: layer,
+                inner: self.stack,
+            }),
+            config: self.config,
+        }
     }
 
     /// Whether `rpc.discover` answers with the service's OpenRPC document (default: on).
@@ -360,9 +416,12 @@ impl<S: Service> RpcService<S> {
             Ok(body) => body,
             Err(e) => return body_error(e, too_large),
         };
-        let answer =
-            RequestContext::scope(parts, dispatch::handle(&*self.service, &self.config, &body))
-                .await;
+        let endpoint = dispatch::Endpoint {
+            service: &*self.service,
+            stack: &*self.stack,
+            config: &self.config,
+        };
+        let answer = RequestContext::scope(parts, dispatch::handle(endpoint, &body)).await;
         match answer {
             Some(json) => {
                 let mut response = Response::new(Body::from(json));

@@ -4,6 +4,7 @@ use axum::Router;
 use rpc_core::Service;
 
 use crate::RpcService;
+use crate::middleware::Calls;
 
 /// Mounts JSON-RPC endpoints on an axum [`Router`].
 ///
@@ -25,11 +26,11 @@ use crate::RpcService;
 /// ```
 pub trait RouterExt<St> {
     /// Serves `service` at `path` and at `path` with (or without) a trailing slash.
-    fn rpc<S: Service>(self, path: &str, service: impl Into<RpcService<S>>) -> Self;
+    fn rpc<S: Service, M: Calls>(self, path: &str, service: impl Into<RpcService<S, M>>) -> Self;
 }
 
 impl<St: Clone + Send + Sync + 'static> RouterExt<St> for Router<St> {
-    fn rpc<S: Service>(self, path: &str, service: impl Into<RpcService<S>>) -> Self {
+    fn rpc<S: Service, M: Calls>(self, path: &str, service: impl Into<RpcService<S, M>>) -> Self {
         let route = service.into().into_method_router();
         let other = match path.strip_suffix('/') {
             _ if path == "/" => None,

@@ -16,6 +16,11 @@ pub(super) fn expand(rpc: &RpcTrait<'_>, rt: &Runtime) -> TokenStream {
     let infos = rpc.methods.iter().map(|m| method_info(m, rt));
     let arms = rpc.methods.iter().map(|m| dispatch_arm(rpc, m, rt));
     let core = &rt.core;
+    let known = rpc.methods.iter().map(|m| {
+        let names = m.wire_names().map(|(n, _)| n);
+        let name = &m.name;
+        quote!(#(#names)|* => ::core::option::Option::Some(#name),)
+    });
     let trait_name = trait_ident.to_string();
     let trait_docs = &rpc.docs;
     let doc = format!(
@@ -46,8 +51,16 @@ pub(super) fn expand(rpc: &RpcTrait<'_>, rt: &Runtime) -> TokenStream {
         #[automatically_derived]
         #[allow(deprecated)]
         impl<S: #trait_ident> #core::Service for #server<S> {
-            fn info(&self) -> &'static #core::ServiceInfo {
-                &#server::<()>::INFO
+            fn services(&self) -> &[&'static #core::ServiceInfo] {
+                static __RPC_SERVICES: [&#core::ServiceInfo; 1] = [&#server::<()>::INFO];
+                &__RPC_SERVICES
+            }
+
+            fn known(&self, __rpc_method: &str) -> ::core::option::Option<&'static str> {
+                match __rpc_method {
+                    #(#known)*
+                    _ => ::core::option::Option::None,
+                }
             }
 
             fn call<'__rpc>(

@@ -1,0 +1,202 @@
+//! Limits per method and per caller, as layers.
+
+use std::collections::HashMap;
+use std::hash::Hash;
+use std::num::NonZeroU32;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use governor::clock::{Clock, DefaultClock};
+use governor::{Quota, RateLimiter};
+use rpc_core::{ErrorCode, ErrorObject};
+use tokio::sync::Semaphore;
+
+use super::{Call, Calls, Layer, Next, Outcome};
+
+/// The code of a call refused by [`RateLimit`]: `"Rate limit exceeded"`, with
+/// `{"retry_after_ms": n}` as data ([`ErrorCode::RATE_LIMITED`]).
+pub const RATE_LIMITED: i64 = ErrorCode::RATE_LIMITED;
+
+/// The code of a call refused by [`ConcurrencyLimit`], the same as the endpoint's own cap on
+/// concurrent calls: `"Server busy"` ([`ErrorCode::SERVER_BUSY`]), worth retrying later.
+pub const BUSY: i64 = ErrorCode::SERVER_BUSY;
+
+/// The bucket of a method the service does not have: request data never makes a new bucket.
+const OTHER: &str = "_OTHER";
+
+fn method_key(call: &Call<'_>) -> &'static str {
+    call.known_method().unwrap_or(OTHER)
+}
+
+type Keyed<K> = RateLimiter<K, governor::state::keyed::DefaultKeyedStateStore<K>, DefaultClock>;
+
+/// A rate limit per method, and optionally per caller within each method: a token bucket
+/// (GCRA, through `governor`) of `per_second` calls a second with bursts of up to `burst`.
+/// A call over the limit is refused with [`RATE_LIMITED`] without running.
+///
+/// Per caller, `key` names the caller from the call and its request (for example an API key
+/// header through [`RequestContext`](crate::RequestContext)); `None` puts the call in one
+/// shared bucket. The buckets a client can make are bounded: methods the service does not have
+/// share one bucket, and at most `max_callers` (default 10,000) caller keys are tracked at once;
+/// when that many are live, idle ones are dropped, and if none is idle a new caller is refused.
+///
+/// ```
+/// use rpc_server::middleware::RateLimit;
+/// use rpc_server::RequestContext;
+///
+/// // 100 calls a second per method, bursts of 20; and 5 a second per API key and method.
+/// let per_method = RateLimit::per_method(100, 20);
+/// let per_key = RateLimit::per_caller(5, 5, |_call| RequestContext::header("x-api-key"));
+/// # let _ = (per_method, per_key);
+/// ```
+pub struct RateLimit<F, K: Hash + Eq + Clone = ()> {
+    limiter: Keyed<(&'static str, Option<K>)>,
+    key: F,
+    max_callers: usize,
+}
+
+impl<F, K: Hash + Eq + Clone> std::fmt::Debug for RateLimit<F, K> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RateLimit")
+            .field("buckets", &self.limiter.len())
+            .field("max_callers", &self.max_callers)
+            .finish_non_exhaustive()
+    }
+}
+
+fn quota(per_second: u32, burst: u32) -> Quota {
+    let rate = NonZeroU32::new(per_second.max(1)).unwrap_or(NonZeroU32::MIN);
+    let burst = NonZeroU32::new(burst.max(1)).unwrap_or(NonZeroU32::MIN);
+    Quota::per_second(rate).allow_burst(burst)
+}
+
+/// The key of a per-method limit: no caller.
+type NoCaller = fn(&Call<'_>) -> Option<()>;
+
+impl RateLimit<NoCaller> {
+    /// `per_second` calls a second for each method, bursts of up to `burst`.
+    pub fn per_method(per_second: u32, burst: u32) -> Self {
+        RateLimit {
+            limiter: RateLimiter::keyed(quota(per_second, burst)),
+            key: |_| None,
+            max_callers: 10_000,
+        }
+    }
+}
+
+impl<F, K> RateLimit<F, K>
+where
+    F: Fn(&Call<'_>) -> Option<K> + Send + Sync + 'static,
+    K: Hash + Eq + Clone + Send + Sync + 'static,
+{
+    /// `per_second` calls a second for each caller and method, bursts of up to `burst`; `key`
+    /// names the caller (any hashable value: a header, an address, a user id).
+    pub fn per_caller(per_second: u32, burst: u32, key: F) -> Self {
+        RateLimit {
+            limiter: RateLimiter::keyed(quota(per_second, burst)),
+            key,
+            max_callers: 10_000,
+        }
+    }
+
+    /// The most caller buckets kept at once (default 10,000).
+    pub fn max_callers(mut self, max: usize) -> Self {
+        self.max_callers = max.max(1);
+        self
+    }
+
+    fn check(&self, call: &Call<'_>) -> Result<(), ErrorObject> {
+        let key = (method_key(call), (self.key)(call));
+        if key.1.is_some() && self.limiter.len() >= self.max_callers {
+            self.limiter.retain_recent();
+            self.limiter.shrink_to_fit();
+            if self.limiter.len() >= self.max_callers {
+                return Err(refused(Duration::from_secs(1)));
+            }
+        }
+        self.limiter
+            .check_key(&key)
+            .map_err(|not_until| refused(not_until.wait_time_from(DefaultClock::default().now())))
+    }
+}
+
+fn refused(wait: Duration) -> ErrorObject {
+    let retry_after_ms = u64::try_from(wait.as_millis()).unwrap_or(u64::MAX).max(1);
+    ErrorObject::new(RATE_LIMITED, "Rate limit exceeded")
+        .with_data(&serde_json::json!({ "retry_after_ms": retry_after_ms }))
+}
+
+impl<F, K> Layer for RateLimit<F, K>
+where
+    F: Fn(&Call<'_>) -> Option<K> + Send + Sync + 'static,
+    K: Hash + Eq + Clone + Send + Sync + 'static,
+{
+    async fn call<'a, N: Calls>(&'a self, call: Call<'a>, next: Next<'a, N>) -> Outcome {
+        self.check(&call)?;
+        next.run(call).await
+    }
+}
+
+/// At most `max` calls of each method at once; a call past that waits up to `wait` for a
+/// place, then is refused with [`BUSY`] without running. Methods the service does not have
+/// share one limit.
+///
+/// ```
+/// use std::time::Duration;
+/// let limit = rpc_server::middleware::ConcurrencyLimit::new(8, Duration::from_millis(50))
+///     .method("report", 1);
+/// # let _ = limit;
+/// ```
+#[derive(Debug)]
+pub struct ConcurrencyLimit {
+    default: usize,
+    wait: Duration,
+    per_method: HashMap<&'static str, usize>,
+    semaphores: Mutex<HashMap<&'static str, Arc<Semaphore>>>,
+}
+
+impl ConcurrencyLimit {
+    /// At most `max` concurrent calls of each method, waiting up to `wait` for a place.
+    pub fn new(max: usize, wait: Duration) -> Self {
+        ConcurrencyLimit {
+            default: max.max(1),
+            wait,
+            per_method: HashMap::new(),
+            semaphores: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Another limit for `method`.
+    pub fn method(mut self, method: &'static str, max: usize) -> Self {
+        self.per_method.insert(method, max.max(1));
+        self
+    }
+
+    fn semaphore(&self, method: &'static str) -> Arc<Semaphore> {
+        // A poisoned lock only means another call panicked while inserting: the map is whole.
+        let mut semaphores = self
+            .semaphores
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        semaphores
+            .entry(method)
+            .or_insert_with(|| {
+                let max = self.per_method.get(method).copied().unwrap_or(self.default);
+                Arc::new(Semaphore::new(max))
+            })
+            .clone()
+    }
+}
+
+impl Layer for ConcurrencyLimit {
+    async fn call<'a, N: Calls>(&'a self, call: Call<'a>, next: Next<'a, N>) -> Outcome {
+        let semaphore = self.semaphore(method_key(&call));
+        let permit = match tokio::time::timeout(self.wait, semaphore.acquire_owned()).await {
+            Ok(Ok(permit)) => permit,
+            _ => return Err(ErrorObject::new(BUSY, "Server busy")),
+        };
+        let outcome = next.run(call).await;
+        drop(permit);
+        outcome
+    }
+}

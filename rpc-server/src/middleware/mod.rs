@@ -1,0 +1,240 @@
+//! Per-call middleware: layers that every call goes through, batch members and built-in
+//! methods included, after the body is parsed and before the method runs.
+//!
+//! A tower layer on the route sees HTTP requests; the method name, params and id are inside
+//! the body, and a batch is many calls in one request. A [`Layer`] sees each call: its
+//! [`Call`] (method, raw params, id or notification) with the request's
+//! [`RequestContext`](crate::RequestContext) in scope, and the rest of the chain as a [`Next`].
+//! It can answer with an error without calling the method, and it sees the outcome (the
+//! `Result`) and can time it.
+//!
+//! ```
+//! use std::time::Instant;
+//! use rpc_core::{ErrorObject, rpc};
+//! use rpc_server::RpcService;
+//! use rpc_server::middleware::{Call, Calls, Layer, Next, Outcome};
+//!
+//! /// Logs each call's method, outcome and latency.
+//! struct Audit;
+//!
+//! impl Layer for Audit {
+//!     async fn call<'a, N: Calls>(&'a self, call: Call<'a>, next: Next<'a, N>) -> Outcome {
+//!         let started = Instant::now();
+//!         let outcome = next.run(call).await;
+//!         let code = outcome.as_ref().err().map(|e| e.code);
+//!         println!("{} -> {code:?} in {:?}", call.method(), started.elapsed());
+//!         outcome
+//!     }
+//! }
+//!
+//! # #[rpc(server)] pub trait Ping { async fn ping(&self) -> String; }
+//! # struct P; impl Ping for P { async fn ping(&self) -> String { "pong".into() } }
+//! let route: axum::routing::MethodRouter = RpcService::new(PingServer(P)).layer(Audit).into_method_router();
+//! ```
+//!
+//! **Order:** the last layer added runs first, as with axum's `Router::layer`:
+//! `.layer(a).layer(b)` runs `b`, then `a`, then the method. Layers are static types, so with
+//! none the chain costs nothing: calls go straight to the method.
+//!
+//! Shipped layers: [`Authorize`] (a check by method name, `RpcService::authorize`),
+//! [`RateLimit`] (per method and per caller key) and [`ConcurrencyLimit`] (per method).
+
+mod limits;
+
+use std::future::Future;
+
+use rpc_core::{ErrorObject, Service};
+use serde_json::value::RawValue;
+
+use crate::{Config, builtin};
+
+pub use limits::{BUSY, ConcurrencyLimit, RATE_LIMITED, RateLimit};
+
+/// How a call ended: `Ok` when its result was written, or the error object sent instead.
+pub type Outcome = Result<(), ErrorObject>;
+
+/// One call as a layer sees it.
+#[derive(Clone, Copy)]
+pub struct Call<'a> {
+    method: &'a str,
+    known: Option<&'static str>,
+    builtin: bool,
+    config: &'a Config,
+    params: Option<&'a RawValue>,
+    id: Option<&'a RawValue>,
+}
+
+impl std::fmt::Debug for Call<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Call")
+            .field("method", &self.method)
+            .field("known", &self.known)
+            .field("params", &self.params)
+            .field("id", &self.id)
+            .finish()
+    }
+}
+
+impl<'a> Call<'a> {
+    pub(crate) fn new(
+        method: &'a str,
+        known: Option<&'static str>,
+        builtin: bool,
+        config: &'a Config,
+        params: Option<&'a RawValue>,
+        id: Option<&'a RawValue>,
+    ) -> Self {
+        Call {
+            method,
+            known,
+            builtin,
+            config,
+            params,
+            id,
+        }
+    }
+
+    /// The endpoint's settings.
+    pub(crate) fn config(&self) -> &'a Config {
+        self.config
+    }
+
+    /// Whether the endpoint answers the call itself (`rpc.discover`, `system.*`).
+    pub fn is_builtin(&self) -> bool {
+        self.builtin
+    }
+
+    /// The method's name, as the caller sent it.
+    pub fn method(&self) -> &'a str {
+        self.method
+    }
+
+    /// The method's name as the service declares it (an alias resolved to its method, a
+    /// built-in to its own name), or `None` when neither the service nor the endpoint has it.
+    /// The name to key anything on: unlike [`method`](Self::method), its values are bounded.
+    pub fn known_method(&self) -> Option<&'static str> {
+        self.known
+    }
+
+    /// The params as raw JSON, when the caller sent any.
+    pub fn params(&self) -> Option<&'a RawValue> {
+        self.params
+    }
+
+    /// The request's id as raw JSON; `None` for a notification, whose outcome no one sees.
+    pub fn id(&self) -> Option<&'a RawValue> {
+        self.id
+    }
+
+    /// Whether the call is a notification.
+    pub fn is_notification(&self) -> bool {
+        self.id.is_none()
+    }
+}
+
+/// The rest of the chain after a layer: the layers inside it, then the method.
+pub struct Next<'a, N> {
+    inner: &'a N,
+    out: &'a mut Vec<u8>,
+}
+
+impl<'a, N: Calls> Next<'a, N> {
+    /// Runs the rest of the chain for `call`.
+    pub async fn run(self, call: Call<'a>) -> Outcome {
+        self.inner.call(call, self.out).await
+    }
+}
+
+impl<N> std::fmt::Debug for Next<'_, N> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Next")
+    }
+}
+
+/// A per-call layer. See the [module docs](self).
+pub trait Layer: Send + Sync + 'static {
+    /// Handles `call`: run `next` to go on, or answer without it.
+    fn call<'a, N: Calls>(
+        &'a self,
+        call: Call<'a>,
+        next: Next<'a, N>,
+    ) -> impl Future<Output = Outcome> + Send + 'a;
+}
+
+/// What runs calls: the method at the end of the chain, or a layer around the rest. Built by
+/// [`RpcService`](crate::RpcService); not meant to be implemented elsewhere.
+pub trait Calls: Send + Sync + 'static {
+    /// Runs `call`, writing its result into `out`.
+    #[doc(hidden)]
+    fn call<'a>(
+        &'a self,
+        call: Call<'a>,
+        out: &'a mut Vec<u8>,
+    ) -> impl Future<Output = Outcome> + Send + 'a;
+}
+
+/// The end of every chain: the service's method, or the endpoint's own (`rpc.discover`,
+/// `system.*`).
+pub struct Endpoint<S> {
+    pub(crate) service: std::sync::Arc<S>,
+}
+
+impl<S> std::fmt::Debug for Endpoint<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Endpoint")
+    }
+}
+
+impl<S: Service> Calls for Endpoint<S> {
+    async fn call<'a>(&'a self, call: Call<'a>, out: &'a mut Vec<u8>) -> Outcome {
+        if call.builtin {
+            let services = self.service.services();
+            builtin::call(services, call.config, call.method, call.params, out)
+        } else {
+            self.service.call(call.method, call.params, out).await
+        }
+    }
+}
+
+/// `outer` around the rest of the chain, `inner`.
+#[derive(Debug)]
+pub struct Stack<L, C> {
+    pub(crate) outer: L,
+    pub(crate) inner: std::sync::Arc<C>,
+}
+
+impl<L: Layer, C: Calls> Calls for Stack<L, C> {
+    fn call<'a>(
+        &'a self,
+        call: Call<'a>,
+        out: &'a mut Vec<u8>,
+    ) -> impl Future<Output = Outcome> + Send + 'a {
+        self.outer.call(
+            call,
+            Next {
+                inner: &*self.inner,
+                out,
+            },
+        )
+    }
+}
+
+/// A check by method name, with the request's [`RequestContext`](crate::RequestContext) in
+/// scope: `Err` refuses the call with that error object. Added by `RpcService::authorize`.
+pub struct Authorize<F>(pub F);
+
+impl<F> std::fmt::Debug for Authorize<F> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Authorize")
+    }
+}
+
+impl<F> Layer for Authorize<F>
+where
+    F: Fn(&str) -> Result<(), ErrorObject> + Send + Sync + 'static,
+{
+    async fn call<'a, N: Calls>(&'a self, call: Call<'a>, next: Next<'a, N>) -> Outcome {
+        (self.0)(call.method())?;
+        next.run(call).await
+    }
+}

@@ -1,0 +1,196 @@
+//! Every call traced and measured, with OpenTelemetry's names for RPC and JSON-RPC.
+//!
+//! **Tracing:** a span per call, `jsonrpc call` at DEBUG, with `otel.name` (the method),
+//! `otel.kind = "server"`, `rpc.system = "jsonrpc"`, `rpc.method`, `rpc.jsonrpc.version`,
+//! `rpc.jsonrpc.request_id` and, on failure, `rpc.jsonrpc.error_code`,
+//! `rpc.jsonrpc.error_message` and `otel.status_code = "ERROR"`. When the call ends, one event:
+//! DEBUG for a result; WARN for a caller's mistake (`-32700`, `-32600`, `-32601`, `-32602`), a
+//! call refused by a limit, or the method's own error; ERROR for the server's failures
+//! (`-32603`, a timeout, an answer too large).
+//!
+//! **Metrics**, through the `metrics` facade (install any recorder, such as
+//! `metrics-exporter-prometheus`; without one they cost an atomic load):
+//! - `rpc.server.duration`: histogram of each call's time in milliseconds, labelled
+//!   `rpc.system`, `rpc.method` and, on failure, `rpc.jsonrpc.error_code`. Its count is the
+//!   calls by method and outcome.
+//! - `rpc.server.active_calls`: gauge of calls in flight, by `rpc.method`.
+//! - `rpc.server.requests_per_rpc`: histogram of the calls in each batch.
+//!
+//! `rpc.method` is the method's declared name, or `_OTHER` for a name the endpoint does not
+//! have: request data never makes a new label value.
+//!
+//! Each method's handles are registered with the recorder on its first call and kept by the
+//! endpoint, so a call costs no registry lookup: install the recorder before serving.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::hash::{BuildHasherDefault, Hasher};
+use std::sync::{Arc, PoisonError, RwLock};
+use std::time::Instant;
+
+use rpc_core::{ErrorCode, ErrorObject};
+use tracing::Instrument as _;
+
+use crate::middleware::{Call, Outcome};
+
+/// The `rpc.method` of a name the endpoint does not have.
+pub(crate) const OTHER: &str = "_OTHER";
+
+/// One method's metric handles.
+struct Handles {
+    active: metrics::Gauge,
+    answered: metrics::Histogram,
+}
+
+/// An endpoint's metric handles by method, keyed by the address of the method's `&'static str`
+/// name: the names come from the service, so the map is as large as the API at most.
+#[derive(Default)]
+pub(crate) struct Metrics {
+    by_method: RwLock<HashMap<usize, Arc<Handles>, BuildHasherDefault<AddressHasher>>>,
+}
+
+impl Metrics {
+    fn handles(&self, method: &'static str) -> Arc<Handles> {
+        let key = method.as_ptr() as usize;
+        // A poisoned lock only means a panic while inserting: the map is whole.
+        if let Some(handles) = self
+            .by_method
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(&key)
+        {
+            return handles.clone();
+        }
+        let handles = Arc::new(Handles {
+            active: metrics::gauge!("rpc.server.active_calls", "rpc.system" => "jsonrpc", "rpc.method" => method),
+            answered: metrics::histogram!("rpc.server.duration", "rpc.system" => "jsonrpc", "rpc.method" => method),
+        });
+        self.by_method
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
+            .entry(key)
+            .or_insert(handles)
+            .clone()
+    }
+}
+
+/// Hashes an address: it is unique already, so a multiply spreads it enough.
+#[derive(Default)]
+pub(crate) struct AddressHasher(u64);
+
+impl Hasher for AddressHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0.rotate_left(8) ^ u64::from(b)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        }
+    }
+
+    fn write_usize(&mut self, n: usize) {
+        self.0 = (n as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    }
+}
+
+/// Who a failure is on, which picks its level.
+enum Fault {
+    Caller,
+    Server,
+}
+
+fn fault(code: i64) -> Fault {
+    match code {
+        ErrorCode::INTERNAL_ERROR | ErrorCode::TIMEOUT | ErrorCode::RESPONSE_TOO_LARGE => {
+            Fault::Server
+        }
+        _ => Fault::Caller,
+    }
+}
+
+/// Runs `fut`, the call's way through the layers to the method, inside its span, and records
+/// its outcome. `Err(())` (a panic, caught inside) is recorded as `-32603`.
+pub(crate) async fn call<F>(call: Call<'_>, fut: F) -> Result<Outcome, ()>
+where
+    F: Future<Output = Result<Outcome, ()>>,
+{
+    let method = call.known_method().unwrap_or(OTHER);
+    let span = tracing::debug_span!(
+        "jsonrpc call",
+        otel.name = method,
+        otel.kind = "server",
+        otel.status_code = tracing::field::Empty,
+        rpc.system = "jsonrpc",
+        rpc.method = method,
+        rpc.jsonrpc.version = "2.0",
+        rpc.jsonrpc.request_id = tracing::field::Empty,
+        rpc.jsonrpc.error_code = tracing::field::Empty,
+        rpc.jsonrpc.error_message = tracing::field::Empty,
+    );
+    if let Some(id) = call.id()
+        && !span.is_disabled()
+    {
+        span.record("rpc.jsonrpc.request_id", id.get());
+    }
+    let handles = call.config().metrics.handles(method);
+    handles.active.increment(1.0);
+    let started = Instant::now();
+    let outcome = fut.instrument(span.clone()).await;
+    let millis = started.elapsed().as_secs_f64() * 1e3;
+    handles.active.decrement(1.0);
+    let code = match &outcome {
+        Ok(Ok(())) => None,
+        Ok(Err(e)) => Some(e.code),
+        Err(()) => Some(ErrorCode::INTERNAL_ERROR),
+    };
+    match code {
+        None => {
+            handles.answered.record(millis);
+            tracing::debug!(parent: &span, duration_ms = millis, "call answered");
+        }
+        Some(code) => {
+            metrics::histogram!(
+                "rpc.server.duration",
+                "rpc.system" => "jsonrpc",
+                "rpc.method" => method,
+                "rpc.jsonrpc.error_code" => code.to_string(),
+            )
+            .record(millis);
+            let message = match &outcome {
+                Ok(Err(e)) => e.message.as_ref(),
+                _ => "Internal error",
+            };
+            span.record("otel.status_code", "ERROR");
+            span.record("rpc.jsonrpc.error_code", code);
+            span.record("rpc.jsonrpc.error_message", message);
+            match fault(code) {
+                Fault::Server => {
+                    tracing::error!(parent: &span, duration_ms = millis, code, message, "call failed")
+                }
+                Fault::Caller => {
+                    tracing::warn!(parent: &span, duration_ms = millis, code, message, "call refused or failed")
+                }
+            }
+        }
+    }
+    outcome
+}
+
+/// A request refused before any call ran: unparseable, invalid, or a batch over the limit.
+pub(crate) fn refused(e: &ErrorObject) {
+    metrics::histogram!(
+        "rpc.server.duration",
+        "rpc.system" => "jsonrpc",
+        "rpc.method" => OTHER,
+        "rpc.jsonrpc.error_code" => e.code.to_string(),
+    )
+    .record(0.0);
+    tracing::warn!(code = e.code, message = %e.message, "request refused");
+}
+
+/// A batch of `len` calls arrived.
+pub(crate) fn batch(len: usize) {
+    metrics::histogram!("rpc.server.requests_per_rpc", "rpc.system" => "jsonrpc")
+        .record(len as f64);
+}

@@ -1,0 +1,150 @@
+//! Every call traced and measured: exact counts in `GET /metrics` after known calls, method
+//! names a service does not have recorded as `_OTHER`, and one span and event per call with
+//! OpenTelemetry's names at the level its outcome calls for.
+//!
+//! The metrics recorder is one per process, so this file holds the only test that reads it.
+
+mod common;
+
+use std::io::Write;
+use std::sync::{Arc, Mutex};
+
+use examples::spec::SpecExamplesClient;
+
+/// A writer into a shared buffer, for the fmt subscriber.
+#[derive(Clone, Default)]
+struct Captured(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// The value of the sample whose name and labels contain every one of `parts`.
+fn sample(metrics: &str, parts: &[&str]) -> Option<f64> {
+    metrics
+        .lines()
+        .filter(|l| !l.starts_with('#'))
+        .find(|l| parts.iter().all(|p| l.contains(p)))
+        .and_then(|l| l.rsplit(' ').next())
+        .and_then(|v| v.parse().ok())
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn calls_are_counted_by_method_and_outcome_and_traced() {
+    let captured = Captured::default();
+    let writer = captured.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::DEBUG)
+        .with_ansi(false)
+        .with_writer(move || writer.clone())
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+
+    let base = common::serve(examples::spec::app(), "").await;
+    let spec = SpecExamplesClient::new(&format!("{base}/rpc")).unwrap();
+    for _ in 0..3 {
+        spec.subtract(5, 3).await.unwrap();
+    }
+    spec.subtract(i64::MIN, 1).await.unwrap_err();
+    spec.notify().notify_hello(1).await.unwrap();
+    // Ten calls to names the service does not have: one label value between them.
+    for i in 0..10 {
+        let e = spec
+            .client()
+            .call::<u8, ()>(&format!("made_up_{i}"), None)
+            .await
+            .unwrap_err();
+        assert_eq!(e.rpc_code(), Some(-32601));
+    }
+    let batch = r#"[{"jsonrpc":"2.0","method":"sum","params":[1,2],"id":1},
+                    {"jsonrpc":"2.0","method":"sum","params":[3],"id":2},
+                    {"jsonrpc":"2.0","method":"get_data","id":3}]"#;
+    assert_eq!(
+        common::post(&format!("{base}/rpc"), batch).await.status,
+        200
+    );
+
+    let health = reqwest::get(format!("{base}/health")).await.unwrap();
+    assert_eq!(health.text().await.unwrap(), "ok");
+    let metrics = reqwest::get(format!("{base}/metrics"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let count = |parts: &[&str]| {
+        sample(&metrics, parts).unwrap_or_else(|| panic!("{parts:?} in\n{metrics}"))
+    };
+    let ok = |method: &str| {
+        let label = format!("rpc_method=\"{method}\"");
+        let lines: Vec<&str> = metrics
+            .lines()
+            .filter(|l| {
+                l.starts_with("rpc_server_duration_count")
+                    && l.contains(&label)
+                    && !l.contains("error_code")
+            })
+            .collect();
+        assert_eq!(lines.len(), 1, "{method}: {lines:?}");
+        lines[0].rsplit(' ').next().unwrap().parse::<f64>().unwrap()
+    };
+    assert_eq!(ok("subtract"), 3.0);
+    assert_eq!(
+        count(&[
+            "rpc_server_duration_count",
+            "rpc_method=\"subtract\"",
+            "rpc_jsonrpc_error_code=\"-32000\""
+        ]),
+        1.0
+    );
+    assert_eq!(ok("notify_hello"), 1.0);
+    assert_eq!(ok("sum"), 2.0);
+    assert_eq!(ok("get_data"), 1.0);
+    assert_eq!(
+        count(&[
+            "rpc_server_duration_count",
+            "rpc_method=\"_OTHER\"",
+            "rpc_jsonrpc_error_code=\"-32601\""
+        ]),
+        10.0
+    );
+    assert!(
+        !metrics.contains("made_up"),
+        "request data never becomes a label"
+    );
+    assert_eq!(count(&["rpc_server_requests_per_rpc_count"]), 1.0);
+    assert_eq!(count(&["rpc_server_requests_per_rpc_sum"]), 3.0);
+    assert_eq!(
+        count(&["rpc_server_active_calls", "rpc_method=\"subtract\""]),
+        0.0
+    );
+    assert!(metrics.contains("rpc_system=\"jsonrpc\""));
+
+    let logs = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    let lines: Vec<&str> = logs.lines().collect();
+    let answered: Vec<&&str> = lines
+        .iter()
+        .filter(|l| l.contains("call answered") && l.contains("rpc.method=\"subtract\""))
+        .collect();
+    assert_eq!(answered.len(), 3, "{logs}");
+    assert!(answered[0].contains("DEBUG") && answered[0].contains("rpc.system=\"jsonrpc\""));
+    assert!(
+        answered[0].contains("rpc.jsonrpc.request_id=\"1\""),
+        "{}",
+        answered[0]
+    );
+    let not_found = lines
+        .iter()
+        .find(|l| l.contains("code=-32601"))
+        .expect("a -32601 event");
+    assert!(
+        not_found.contains(" WARN ") && not_found.contains("rpc.method=\"_OTHER\""),
+        "{not_found}"
+    );
+}
