@@ -37,6 +37,27 @@ use serde::de::DeserializeOwned;
 
 pub use batch::{Batch, BatchResponse, Slot, SlotOutput, TypedSlot};
 
+#[cfg(feature = "opentelemetry")]
+mod trace_context {
+    use opentelemetry::trace::TraceContextExt as _;
+    use tracing_opentelemetry::OpenTelemetrySpanExt as _;
+
+    /// The W3C `traceparent` of the current span, when it belongs to an OpenTelemetry trace.
+    pub(crate) fn traceparent() -> Option<String> {
+        let context = tracing::Span::current().context();
+        let span = context.span();
+        let span = span.span_context();
+        span.is_valid().then(|| {
+            format!(
+                "00-{}-{}-{:02x}",
+                span.trace_id(),
+                span.span_id(),
+                span.trace_flags().to_u8()
+            )
+        })
+    }
+}
+
 /// Everything the code `#[rpc]` generates names in this crate: the contract between the macro
 /// and the client. Not a public API; its name changes with the contract.
 #[doc(hidden)]
@@ -335,6 +356,10 @@ impl Client {
                 .body(body.clone());
             if !self.inner.headers.is_empty() {
                 request = request.headers(self.inner.headers.clone());
+            }
+            #[cfg(feature = "opentelemetry")]
+            if let Some(traceparent) = trace_context::traceparent() {
+                request = request.header("traceparent", traceparent);
             }
             match request.send().await {
                 Ok(response) => break response,

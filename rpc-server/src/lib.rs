@@ -61,6 +61,8 @@ pub mod middleware;
 mod mount;
 mod observe;
 mod serve;
+#[cfg(feature = "opentelemetry")]
+mod trace_context;
 
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;

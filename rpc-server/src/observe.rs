@@ -8,6 +8,10 @@
 //! call refused by a limit, or the method's own error; ERROR for the server's failures
 //! (`-32603`, a timeout, an answer too large).
 //!
+//! With the `opentelemetry` feature, a call whose request carries a W3C `traceparent` header
+//! joins the caller's trace: its span's parent is the caller's span (through
+//! tracing-opentelemetry's layer, which the application installs).
+//!
 //! **Metrics**, through the `metrics` facade (install any recorder, such as
 //! `metrics-exporter-prometheus`; without one they cost an atomic load):
 //! - `rpc.server.duration`: histogram of each call's time in milliseconds, labelled
@@ -132,6 +136,10 @@ where
         && !span.is_disabled()
     {
         span.record("rpc.jsonrpc.request_id", id.get());
+    }
+    #[cfg(feature = "opentelemetry")]
+    if !span.is_disabled() {
+        crate::trace_context::join_caller(&span);
     }
     let handles = call.config().metrics.handles(method);
     handles.active.increment(1.0);
