@@ -1,9 +1,9 @@
 //! Limits per method and per caller, as layers.
 
 use std::collections::HashMap;
-use std::hash::Hash;
+use std::hash::{BuildHasherDefault, Hash};
 use std::num::NonZeroU32;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use std::time::Duration;
 
 use governor::clock::{Clock, DefaultClock};
@@ -12,6 +12,7 @@ use rpc_core::{ErrorCode, ErrorObject};
 use tokio::sync::Semaphore;
 
 use super::{Call, Calls, Layer, Next, Outcome};
+use crate::observe::AddressHasher;
 
 /// The code of a call refused by [`RateLimit`]: `"Rate limit exceeded"`, with
 /// `{"retry_after_ms": n}` as data ([`ErrorCode::RATE_LIMITED`]).
@@ -50,15 +51,21 @@ type Keyed<K> = RateLimiter<K, governor::state::keyed::DefaultKeyedStateStore<K>
 /// # let _ = (per_method, per_key);
 /// ```
 pub struct RateLimit<F, K: Hash + Eq + Clone = ()> {
-    limiter: Keyed<(&'static str, Option<K>)>,
+    quota: Quota,
+    /// Calls without a caller key: one bucket per method, found by its name's address.
+    methods: RwLock<HashMap<usize, Arc<Direct>, BuildHasherDefault<AddressHasher>>>,
+    /// Calls with a caller key: one bucket per method and caller.
+    callers: Keyed<(&'static str, K)>,
     key: F,
     max_callers: usize,
 }
 
+type Direct = RateLimiter<governor::state::NotKeyed, governor::state::InMemoryState, DefaultClock>;
+
 impl<F, K: Hash + Eq + Clone> std::fmt::Debug for RateLimit<F, K> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("RateLimit")
-            .field("buckets", &self.limiter.len())
+            .field("caller_buckets", &self.callers.len())
             .field("max_callers", &self.max_callers)
             .finish_non_exhaustive()
     }
@@ -76,11 +83,7 @@ type NoCaller = fn(&Call<'_>) -> Option<()>;
 impl RateLimit<NoCaller> {
     /// `per_second` calls a second for each method, bursts of up to `burst`.
     pub fn per_method(per_second: u32, burst: u32) -> Self {
-        RateLimit {
-            limiter: RateLimiter::keyed(quota(per_second, burst)),
-            key: |_| None,
-            max_callers: 10_000,
-        }
+        RateLimit::new(quota(per_second, burst), |_| None)
     }
 }
 
@@ -92,8 +95,14 @@ where
     /// `per_second` calls a second for each caller and method, bursts of up to `burst`; `key`
     /// names the caller (any hashable value: a header, an address, a user id).
     pub fn per_caller(per_second: u32, burst: u32, key: F) -> Self {
+        RateLimit::new(quota(per_second, burst), key)
+    }
+
+    fn new(quota: Quota, key: F) -> Self {
         RateLimit {
-            limiter: RateLimiter::keyed(quota(per_second, burst)),
+            quota,
+            methods: RwLock::default(),
+            callers: RateLimiter::keyed(quota),
             key,
             max_callers: 10_000,
         }
@@ -106,17 +115,42 @@ where
     }
 
     fn check(&self, call: &Call<'_>) -> Result<(), ErrorObject> {
-        let key = (method_key(call), (self.key)(call));
-        if key.1.is_some() && self.limiter.len() >= self.max_callers {
-            self.limiter.retain_recent();
-            self.limiter.shrink_to_fit();
-            if self.limiter.len() >= self.max_callers {
-                return Err(refused(Duration::from_secs(1)));
+        let method = method_key(call);
+        let checked = match (self.key)(call) {
+            None => self.method_bucket(method).check(),
+            Some(caller) => {
+                if self.callers.len() >= self.max_callers {
+                    self.callers.retain_recent();
+                    self.callers.shrink_to_fit();
+                    if self.callers.len() >= self.max_callers {
+                        return Err(refused(Duration::from_secs(1)));
+                    }
+                }
+                self.callers.check_key(&(method, caller))
             }
-        }
-        self.limiter
-            .check_key(&key)
+        };
+        checked
             .map_err(|not_until| refused(not_until.wait_time_from(DefaultClock::default().now())))
+    }
+
+    /// The bucket of `method`'s calls without a caller key; as many as the service has methods.
+    fn method_bucket(&self, method: &'static str) -> Arc<Direct> {
+        let key = method.as_ptr() as usize;
+        // A poisoned lock only means a panic while inserting: the map is whole.
+        if let Some(bucket) = self
+            .methods
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(&key)
+        {
+            return bucket.clone();
+        }
+        self.methods
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
+            .entry(key)
+            .or_insert_with(|| Arc::new(RateLimiter::direct(self.quota)))
+            .clone()
     }
 }
 

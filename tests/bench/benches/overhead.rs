@@ -1,16 +1,27 @@
 //! What observability and middleware cost per call, side by side in one run: the same endpoint
 //! plain (no subscriber, no recorder, no layer) and observed (a production subscriber at INFO,
 //! the Prometheus recorder, and a per-method rate limit that never refuses), on a small call
-//! and a batch of 100. Each call is driven in process, without HTTP, so the figures are an
-//! upper bound: over a socket the same cost is a smaller share.
+//! and a batch of 100:
+//!
+//! - **over HTTP** on 127.0.0.1, as a client sees it: each server on a thread of its own whose
+//!   subscriber and recorder are its own, loaded in turn by the closed-loop load generator of
+//!   the `compare` bench; the figure the target is about;
+//! - **in process**, `RpcService::handle` driven directly: an upper bound, since there the
+//!   call is all there is.
 //!
 //! ```text
 //! cargo bench -p rpc-bench --bench overhead              # ~2 s per workload and setup
 //! cargo bench -p rpc-bench --bench overhead -- --smoke   # a short run that checks the answers
 //! ```
 
+#[path = "compare/load.rs"]
+#[allow(dead_code)] // The compare bench's load generator, of which this uses the load loop.
+mod load;
+
 use std::future::Future;
+use std::net::SocketAddr;
 use std::pin::pin;
+use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
@@ -64,6 +75,61 @@ fn time(handle: &dyn Fn(Request) -> usize, body: &'static str, iterations: u32) 
     started.elapsed().as_nanos() as f64 / f64::from(iterations)
 }
 
+/// Serves `app` on 127.0.0.1 from a thread of its own, with `observed`'s subscriber and
+/// recorder as that thread's defaults (or none).
+fn serve_on_thread(
+    app: axum::Router,
+    observed: Option<(
+        tracing::Dispatch,
+        metrics_exporter_prometheus::PrometheusRecorder,
+    )>,
+) -> SocketAddr {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let (dispatch, recorder) = match observed {
+            Some((dispatch, recorder)) => (Some(dispatch), Some(recorder)),
+            None => (None, None),
+        };
+        let _tracing = dispatch.as_ref().map(tracing::dispatcher::set_default);
+        let _metrics = recorder
+            .as_ref()
+            .map(|r| metrics::set_default_local_recorder(r));
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("a runtime");
+        runtime.block_on(async move {
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+                .await
+                .expect("bind");
+            tx.send(listener.local_addr().expect("an address"))
+                .expect("the bench waits");
+            axum::serve(listener, app).await.expect("serve");
+        });
+    });
+    rx.recv().expect("the server starts")
+}
+
+/// Requests per second of the best of `rounds` closed-loop runs of `body` against `addr`.
+fn http_rate(
+    runtime: &tokio::runtime::Runtime,
+    addr: SocketAddr,
+    body: &str,
+    measure: Duration,
+) -> f64 {
+    let request = Arc::new(load::http_request("/rpc", body.as_bytes()));
+    let plan = load::Plan {
+        conns: 4,
+        warmup: Duration::from_millis(100),
+        measure,
+        max_requests: u64::MAX,
+    };
+    let outcome = runtime
+        .block_on(load::run(addr, request, plan, async |_| {}))
+        .expect("the load runs");
+    outcome.throughput()
+}
+
 fn main() {
     let smoke = std::env::args().any(|a| a == "--smoke");
     let budget = if smoke {
@@ -110,6 +176,68 @@ fn main() {
     for body in [small, batch] {
         assert_eq!(plain_handle(request(body)), observed_handle(request(body)));
     }
+
+    let http_observed = (
+        tracing::Dispatch::new(
+            tracing_subscriber::fmt()
+                .with_max_level(tracing::Level::INFO)
+                .with_writer(std::io::sink)
+                .finish(),
+        ),
+        metrics_exporter_prometheus::PrometheusBuilder::new().build_recorder(),
+    );
+    let http_prometheus = http_observed.1.handle();
+    let route = |endpoint| axum::Router::new().route("/rpc", endpoint);
+    let plain_addr = serve_on_thread(
+        route(RpcService::new(CalcServer(Impl)).into_method_router()),
+        None,
+    );
+    let observed_addr = serve_on_thread(
+        route(
+            RpcService::new(CalcServer(Impl))
+                .layer(RateLimit::per_method(1_000_000_000, 1_000_000_000))
+                .into_method_router(),
+        ),
+        Some(http_observed),
+    );
+    let load_runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a runtime");
+    let measure = if smoke {
+        Duration::from_millis(200)
+    } else {
+        Duration::from_secs(1)
+    };
+    let rounds = if smoke { 1 } else { 3 };
+    println!("over HTTP on 127.0.0.1, 4 connections (requests per second, higher is better)");
+    println!(
+        "{:<14} {:>12} {:>12} {:>9}",
+        "workload", "plain", "observed", "overhead"
+    );
+    let mut worst_http: f64 = 0.0;
+    for (name, body) in [("small call", small), ("batch of 100", batch)] {
+        let (mut plain_rate, mut observed_rate) = (0.0f64, 0.0f64);
+        for _ in 0..rounds {
+            plain_rate = plain_rate.max(http_rate(&load_runtime, plain_addr, body, measure));
+            observed_rate =
+                observed_rate.max(http_rate(&load_runtime, observed_addr, body, measure));
+        }
+        let overhead = plain_rate / observed_rate - 1.0;
+        worst_http = worst_http.max(overhead);
+        println!(
+            "{name:<14} {plain_rate:>12.0} {observed_rate:>12.0} {:>+8.1}%",
+            overhead * 100.0
+        );
+    }
+    assert!(
+        http_prometheus.render().contains("rpc_server_duration"),
+        "the observed server recorded metrics"
+    );
+    println!(
+        "over HTTP: {:+.1}% at worst (target: under 5%)\n",
+        worst_http * 100.0
+    );
     println!("observability and middleware overhead, in process (ns per request, lower is better)");
     println!(
         "{:<14} {:>12} {:>12} {:>8}",
