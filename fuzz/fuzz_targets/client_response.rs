@@ -103,6 +103,11 @@ fn check_call(call: Result<i64, Error>, data: &[u8]) {
             panic!("the local server answered, and the request is valid: {e}")
         }
         Err(Error::Status { .. } | Error::Malformed(_)) => {}
+        // A well-formed answer whose result is not the declared `i64`.
+        Err(Error::Decode(_)) => {
+            let value: Value = serde_json::from_slice(data).expect("a decoded answer is JSON");
+            assert!(!value["result"].is_i64(), "{value}");
+        }
         Err(e) => panic!("unexpected error kind: {e}"),
     }
 }
