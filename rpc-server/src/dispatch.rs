@@ -54,8 +54,8 @@ pub(crate) async fn handle<S: Service, M: Calls>(
             wire::write_error(&mut out, &e, None)
         }
         Ok(Body::Single(entry)) => run(ep, entry, &mut out).await,
-        // Boxed: a batch's future holds every call's, and keeping it out of the single call's
-        // future keeps that one small.
+        // Boxed: the batch's own state (its answers in waiting, the calls still pending) would
+        // otherwise widen the future of every single call.
         Ok(Body::Batch(entries)) => {
             observe::batch(entries.len());
             Box::pin(batch(ep, entries, &mut out)).await
