@@ -9,7 +9,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::value::RawValue;
 
-use crate::{Client, decode, encode_error, malformed, typed};
+use crate::{Client, Method, decode, encode_error, malformed, typed};
 
 /// Calls queued to go out together as one JSON-RPC batch.
 ///
@@ -32,6 +32,8 @@ pub struct Batch {
     client: Client,
     body: Vec<u8>,
     calls: usize,
+    /// Whether every call queued is idempotent, so that the batch may be sent again whole.
+    idempotent: bool,
     error: Option<Error>,
 }
 
@@ -118,14 +120,21 @@ impl Batch {
             client,
             body: Vec::with_capacity(256),
             calls: 0,
+            idempotent: true,
             error: None,
         }
     }
 
-    fn push<P: Serialize + ?Sized>(&mut self, method: &str, params: Option<&P>, id: Option<u64>) {
+    fn push<P: Serialize + ?Sized>(
+        &mut self,
+        method: Method<'_>,
+        params: Option<&P>,
+        id: Option<u64>,
+    ) {
         let mark = self.body.len();
+        self.idempotent &= method.is_idempotent();
         self.body.push(if mark == 0 { b'[' } else { b',' });
-        if let Err(e) = wire::write_request(&mut self.body, method, params, id) {
+        if let Err(e) = wire::write_request(&mut self.body, method.name(), params, id) {
             self.body.truncate(mark);
             self.error.get_or_insert(encode_error(e));
         }
@@ -138,13 +147,13 @@ impl Batch {
     }
 
     /// Queues a call of `method`.
-    pub fn call<R, P>(&mut self, method: &str, params: Option<&P>) -> Slot<R>
+    pub fn call<'m, R, P>(&mut self, method: impl Into<Method<'m>>, params: Option<&P>) -> Slot<R>
     where
         R: DeserializeOwned,
         P: Serialize + ?Sized,
     {
         let id = self.client.next_id();
-        self.push(method, params, Some(id));
+        self.push(method.into(), params, Some(id));
         Slot {
             id,
             marker: PhantomData,
@@ -152,14 +161,18 @@ impl Batch {
     }
 
     /// Queues a call of `method` whose own error type is `E`.
-    pub fn call_typed<R, E, P>(&mut self, method: &str, params: Option<&P>) -> TypedSlot<R, E>
+    pub fn call_typed<'m, R, E, P>(
+        &mut self,
+        method: impl Into<Method<'m>>,
+        params: Option<&P>,
+    ) -> TypedSlot<R, E>
     where
         R: DeserializeOwned,
         E: MethodError,
         P: Serialize + ?Sized,
     {
         let id = self.client.next_id();
-        self.push(method, params, Some(id));
+        self.push(method.into(), params, Some(id));
         TypedSlot {
             id,
             marker: PhantomData,
@@ -167,8 +180,12 @@ impl Batch {
     }
 
     /// Queues a notification of `method`.
-    pub fn notify<P: Serialize + ?Sized>(&mut self, method: &str, params: Option<&P>) {
-        self.push(method, params, None);
+    pub fn notify<'m, P: Serialize + ?Sized>(
+        &mut self,
+        method: impl Into<Method<'m>>,
+        params: Option<&P>,
+    ) {
+        self.push(method.into(), params, None);
     }
 
     /// How many calls and notifications are queued.
@@ -191,7 +208,7 @@ impl Batch {
             return Ok(BatchResponse::default());
         }
         self.body.push(b']');
-        let bytes = self.client.post(self.body).await?;
+        let bytes = self.client.post(self.body, self.idempotent).await?;
         let mut answers = HashMap::new();
         if bytes.iter().all(u8::is_ascii_whitespace) {
             return Ok(BatchResponse { answers });

@@ -36,6 +36,11 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 pub use batch::{Batch, BatchResponse, Slot, SlotOutput, TypedSlot};
+pub use retry::Retry;
+
+mod retry;
+
+use retry::{Failure, Retrier};
 
 #[cfg(feature = "opentelemetry")]
 mod trace_context {
@@ -64,6 +69,61 @@ mod trace_context {
 #[path = "private.rs"]
 pub mod __private_v0_1;
 
+/// A method's name on the wire, and whether calling it twice has the effect of calling it once
+/// (so that a failed call may be sent again; see [`Retry`]). A `&str` is a method not known to
+/// be idempotent.
+///
+/// ```
+/// use rpc_client::Method;
+/// assert!(Method::idempotent("get_balance").is_idempotent());
+/// assert!(!Method::from("transfer").is_idempotent());
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Method<'a> {
+    name: &'a str,
+    idempotent: bool,
+}
+
+impl<'a> Method<'a> {
+    /// A method that may not be sent twice.
+    pub const fn new(name: &'a str) -> Self {
+        Method {
+            name,
+            idempotent: false,
+        }
+    }
+
+    /// A method that may be sent again after a failure.
+    pub const fn idempotent(name: &'a str) -> Self {
+        Method {
+            name,
+            idempotent: true,
+        }
+    }
+
+    /// The name on the wire.
+    pub fn name(&self) -> &'a str {
+        self.name
+    }
+
+    /// Whether it may be sent again.
+    pub fn is_idempotent(&self) -> bool {
+        self.idempotent
+    }
+}
+
+impl<'a> From<&'a str> for Method<'a> {
+    fn from(name: &'a str) -> Self {
+        Method::new(name)
+    }
+}
+
+impl<'a> From<&'a String> for Method<'a> {
+    fn from(name: &'a String) -> Self {
+        Method::new(name)
+    }
+}
+
 /// How much of a non-JSON-RPC error body an [`Error::Status`] keeps.
 const BODY_EXCERPT: usize = 512;
 
@@ -79,7 +139,7 @@ struct Inner {
     http: reqwest::Client,
     url: reqwest::Url,
     headers: HeaderMap,
-    reconnect: Reconnect,
+    retry: Option<Retrier>,
     next_id: AtomicU64,
 }
 
@@ -105,7 +165,7 @@ pub struct ClientBuilder<C = Client> {
     connect_timeout: Option<Duration>,
     headers: HeaderMap,
     http: Option<reqwest::Client>,
-    reconnect: Reconnect,
+    retry: Option<Retry>,
     error: Option<String>,
     client: PhantomData<fn() -> C>,
 }
@@ -117,16 +177,9 @@ impl<C> std::fmt::Debug for ClientBuilder<C> {
             .field("timeout", &self.timeout)
             .field("connect_timeout", &self.connect_timeout)
             .field("headers", &self.headers)
-            .field("reconnect", &self.reconnect)
+            .field("retry", &self.retry)
             .finish_non_exhaustive()
     }
-}
-
-/// How often, and after how long, a call whose connection could not be made is tried again.
-#[derive(Debug, Clone, Copy)]
-struct Reconnect {
-    attempts: u32,
-    backoff: Duration,
 }
 
 impl<C: From<Client>> ClientBuilder<C> {
@@ -139,10 +192,7 @@ impl<C: From<Client>> ClientBuilder<C> {
             connect_timeout: None,
             headers: HeaderMap::new(),
             http: None,
-            reconnect: Reconnect {
-                attempts: 0,
-                backoff: Duration::ZERO,
-            },
+            retry: None,
             error: None,
             client: PhantomData,
         }
@@ -195,21 +245,20 @@ impl<C: From<Client>> ClientBuilder<C> {
         self
     }
 
-    /// Tries a call again, up to `attempts` more times with `backoff` doubling between tries,
-    /// when the connection to the server could not be made (refused, unreachable, DNS): the
-    /// request never left, so repeating it is safe for every method. Any other failure, once the
-    /// request may have reached the server, is returned at once. Default: no retry.
+    /// Tries failed calls again as `policy` says (see [`Retry`]): any call whose connection
+    /// could not be made, and an idempotent call after a failure the server may get over.
+    /// Default: no retry.
     ///
     /// ```
     /// use std::time::Duration;
     /// let client = rpc_client::Client::builder("http://127.0.0.1:8080/rpc")
-    ///     .reconnect(5, Duration::from_millis(100))
+    ///     .retry(rpc_client::Retry::new(5).backoff(Duration::from_millis(100), Duration::from_secs(2)))
     ///     .build()
     ///     .unwrap();
     /// # let _ = client;
     /// ```
-    pub fn reconnect(mut self, attempts: u32, backoff: Duration) -> Self {
-        self.reconnect = Reconnect { attempts, backoff };
+    pub fn retry(mut self, policy: Retry) -> Self {
+        self.retry = Some(policy);
         self
     }
 
@@ -258,7 +307,7 @@ impl<C: From<Client>> ClientBuilder<C> {
                 http,
                 url,
                 headers,
-                reconnect: self.reconnect,
+                retry: self.retry.map(Retrier::new),
                 next_id: AtomicU64::new(1),
             }),
         }))
@@ -286,15 +335,20 @@ impl Client {
     }
 
     /// Calls `method`; any error object the server sends is [`Error::Rpc`].
-    pub async fn call<R, P>(&self, method: &str, params: Option<&P>) -> Result<R, Error>
+    pub async fn call<'m, R, P>(
+        &self,
+        method: impl Into<Method<'m>>,
+        params: Option<&P>,
+    ) -> Result<R, Error>
     where
         R: DeserializeOwned,
         P: Serialize + ?Sized,
     {
+        let method = method.into();
         let id = self.next_id();
         let mut body = Vec::with_capacity(128);
-        wire::write_request(&mut body, method, params, Some(id)).map_err(encode_error)?;
-        let bytes = self.post(body).await?;
+        wire::write_request(&mut body, method.name, params, Some(id)).map_err(encode_error)?;
+        let bytes = self.post(body, method.idempotent).await?;
         let response = Response::parse(&bytes).map_err(|e| malformed(e, &bytes))?;
         // An error the server could not tie to a request (a parse error, say) has id null.
         if let (Some(error), "null") = (&response.error, response.id.get()) {
@@ -311,9 +365,9 @@ impl Client {
 
     /// Calls `method` whose own error type is `E`: an error object carrying an `E` becomes
     /// [`CallError::Method`], any other failure [`CallError::Call`].
-    pub async fn call_typed<R, E, P>(
+    pub async fn call_typed<'m, R, E, P>(
         &self,
-        method: &str,
+        method: impl Into<Method<'m>>,
         params: Option<&P>,
     ) -> Result<R, CallError<E>>
     where
@@ -325,13 +379,18 @@ impl Client {
     }
 
     /// Sends `method` as a notification: the server runs it and sends no answer.
-    pub async fn notify<P>(&self, method: &str, params: Option<&P>) -> Result<(), Error>
+    pub async fn notify<'m, P>(
+        &self,
+        method: impl Into<Method<'m>>,
+        params: Option<&P>,
+    ) -> Result<(), Error>
     where
         P: Serialize + ?Sized,
     {
+        let method = method.into();
         let mut body = Vec::with_capacity(128);
-        wire::write_request(&mut body, method, params, None).map_err(encode_error)?;
-        self.post(body).await.map(drop)
+        wire::write_request(&mut body, method.name, params, None).map_err(encode_error)?;
+        self.post(body, method.idempotent).await.map(drop)
     }
 
     /// Starts a batch of calls to send in one request.
@@ -339,56 +398,116 @@ impl Client {
         Batch::new(self.clone())
     }
 
-    /// Posts a JSON body and returns the answer's bytes; a non-success status is an error
-    /// unless its body is a JSON-RPC response.
-    async fn post(&self, body: Vec<u8>) -> Result<bytes::Bytes, Error> {
-        let Reconnect {
-            mut attempts,
-            mut backoff,
-        } = self.inner.reconnect;
+    /// Posts a JSON body and returns the answer's bytes, trying again as the retry policy
+    /// allows; a non-success status is an error unless its body is a JSON-RPC response.
+    pub(crate) async fn post(
+        &self,
+        body: Vec<u8>,
+        idempotent: bool,
+    ) -> Result<bytes::Bytes, Error> {
         // As `Bytes`, another try sends the same body without copying it.
         let body = bytes::Bytes::from(body);
-        let response = loop {
-            let mut request = self
-                .inner
-                .http
-                .post(self.inner.url.clone())
-                .body(body.clone());
-            if !self.inner.headers.is_empty() {
-                request = request.headers(self.inner.headers.clone());
+        let Some(retrier) = &self.inner.retry else {
+            return self.try_post(&body, false).await.map_err(|(e, _, _)| e);
+        };
+        retrier.deposit();
+        let started = std::time::Instant::now();
+        let mut attempt = 0;
+        loop {
+            let (error, failure, retry_after) = match self.try_post(&body, idempotent).await {
+                Ok(bytes) => return Ok(bytes),
+                Err((error, Some(failure), retry_after)) => (error, failure, retry_after),
+                Err((error, None, _)) => return Err(error),
+            };
+            attempt += 1;
+            let Some(wait) = retrier.next(attempt, failure, idempotent, retry_after, started)
+            else {
+                return Err(error);
+            };
+            tracing::debug!(
+                url = %self.inner.url,
+                attempt,
+                wait_ms = wait.as_millis() as u64,
+                reason = %error,
+                "retrying a call"
+            );
+            tokio::time::sleep(wait).await;
+        }
+    }
+
+    /// One try: the answer's bytes, or the error with whether (and how soon) another try may
+    /// succeed.
+    async fn try_post(
+        &self,
+        body: &bytes::Bytes,
+        idempotent: bool,
+    ) -> Result<bytes::Bytes, (Error, Option<Failure>, Option<Duration>)> {
+        let mut request = self
+            .inner
+            .http
+            .post(self.inner.url.clone())
+            .body(body.clone());
+        if !self.inner.headers.is_empty() {
+            request = request.headers(self.inner.headers.clone());
+        }
+        #[cfg(feature = "opentelemetry")]
+        if let Some(traceparent) = trace_context::traceparent() {
+            request = request.header("traceparent", traceparent);
+        }
+        let response = match request.send().await {
+            Ok(response) => response,
+            Err(e) if e.is_connect() => {
+                return Err((transport_error(e), Some(Failure::NotSent), None));
             }
-            #[cfg(feature = "opentelemetry")]
-            if let Some(traceparent) = trace_context::traceparent() {
-                request = request.header("traceparent", traceparent);
-            }
-            match request.send().await {
-                Ok(response) => break response,
-                Err(e) if e.is_connect() && attempts > 0 => {
-                    attempts -= 1;
-                    tokio::time::sleep(backoff).await;
-                    backoff = backoff.saturating_mul(2);
-                }
-                Err(e) => return Err(transport_error(e)),
-            }
+            Err(e) => return Err((transport_error(e), Some(Failure::MaySucceedLater), None)),
         };
         let status = response.status();
-        let bytes = response.bytes().await.map_err(transport_error)?;
+        let retry_after = retry::retry_after(response.headers());
+        let bytes = response
+            .bytes()
+            .await
+            .map_err(|e| (transport_error(e), Some(Failure::MaySucceedLater), None))?;
         if status.is_success() {
+            // The server's "busy" error: worth another try of an idempotent call.
+            if idempotent && self.inner.retry.is_some() && is_busy(&bytes) {
+                let error = Response::parse(&bytes)
+                    .ok()
+                    .and_then(|r| r.error)
+                    .map_or_else(|| Error::Malformed("busy".into()), Error::Rpc);
+                return Err((error, Some(Failure::MaySucceedLater), retry_after));
+            }
             return Ok(bytes);
         }
+        let may_recover = matches!(status.as_u16(), 429 | 502 | 503 | 504);
+        let failure = may_recover.then_some(Failure::MaySucceedLater);
         // Some servers send a JSON-RPC error with a 4xx/5xx status: that answer is the more
         // precise one.
         if let Ok(r) = Response::parse(&bytes)
             && let Some(error) = r.error
         {
-            return Err(Error::Rpc(error));
+            return Err((Error::Rpc(error), failure, retry_after));
         }
         let text = String::from_utf8_lossy(&bytes[..bytes.len().min(BODY_EXCERPT)]).into_owned();
-        Err(Error::Status {
-            status: status.as_u16(),
-            body: text.trim().to_owned(),
-        })
+        Err((
+            Error::Status {
+                status: status.as_u16(),
+                body: text.trim().to_owned(),
+            },
+            failure,
+            retry_after,
+        ))
     }
+}
+
+/// Whether `bytes` is a single answer carrying the server's "busy" error.
+fn is_busy(bytes: &[u8]) -> bool {
+    let code = rpc_core::ErrorCode::SERVER_BUSY.to_string();
+    bytes.len() < 512
+        && bytes.windows(code.len()).any(|w| w == code.as_bytes())
+        && Response::parse(bytes)
+            .ok()
+            .and_then(|r| r.error)
+            .is_some_and(|e| e.code == rpc_core::ErrorCode::SERVER_BUSY)
 }
 
 /// The typed result of a response.

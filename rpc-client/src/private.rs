@@ -12,7 +12,7 @@ use rpc_core::{CallError, Error, MethodError};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-pub use crate::{Batch, BatchResponse, Client, ClientBuilder, Slot, TypedSlot};
+pub use crate::{Batch, BatchResponse, Client, ClientBuilder, Method, Slot, TypedSlot};
 
 /// A call whose result is `R`, error `E` (`()` for none) and params `P`.
 pub struct Probe<R, E, P: ?Sized>(PhantomData<Types<R, E, P>>);
@@ -38,20 +38,20 @@ pub trait Untyped<R, P: ?Sized> {
     fn call<'a>(
         &self,
         client: &'a Client,
-        method: &'a str,
+        method: Method<'a>,
         params: Option<&'a P>,
     ) -> impl Future<Output = Result<R, Error>> + 'a
     where
         R: 'a;
     /// See [`Batch::call`].
-    fn queue(&self, batch: &mut Batch, method: &str, params: Option<&P>) -> Slot<R>;
+    fn queue(&self, batch: &mut Batch, method: Method<'_>, params: Option<&P>) -> Slot<R>;
 }
 
 impl<R: DeserializeOwned, P: Serialize + ?Sized> Untyped<R, P> for Probe<R, (), P> {
     fn call<'a>(
         &self,
         client: &'a Client,
-        method: &'a str,
+        method: Method<'a>,
         params: Option<&'a P>,
     ) -> impl Future<Output = Result<R, Error>> + 'a
     where
@@ -60,7 +60,7 @@ impl<R: DeserializeOwned, P: Serialize + ?Sized> Untyped<R, P> for Probe<R, (), 
         client.call(method, params)
     }
 
-    fn queue(&self, batch: &mut Batch, method: &str, params: Option<&P>) -> Slot<R> {
+    fn queue(&self, batch: &mut Batch, method: Method<'_>, params: Option<&P>) -> Slot<R> {
         batch.call(method, params)
     }
 }
@@ -71,20 +71,20 @@ pub trait UntypedFallback<R, P: ?Sized> {
     fn call<'a>(
         &self,
         client: &'a Client,
-        method: &'a str,
+        method: Method<'a>,
         params: Option<&'a P>,
     ) -> impl Future<Output = Result<R, Error>> + 'a
     where
         R: 'a;
     /// Never runs in a program that builds.
-    fn queue(&self, batch: &mut Batch, method: &str, params: Option<&P>) -> Slot<R>;
+    fn queue(&self, batch: &mut Batch, method: Method<'_>, params: Option<&P>) -> Slot<R>;
 }
 
 impl<R, P: ?Sized> UntypedFallback<R, P> for &Probe<R, (), P> {
     fn call<'a>(
         &self,
         _: &'a Client,
-        _: &'a str,
+        _: Method<'a>,
         _: Option<&'a P>,
     ) -> impl Future<Output = Result<R, Error>> + 'a
     where
@@ -93,7 +93,7 @@ impl<R, P: ?Sized> UntypedFallback<R, P> for &Probe<R, (), P> {
         std::future::ready(Err(Error::Request(UNBUILDABLE.into())))
     }
 
-    fn queue(&self, batch: &mut Batch, _: &str, _: Option<&P>) -> Slot<R> {
+    fn queue(&self, batch: &mut Batch, _: Method<'_>, _: Option<&P>) -> Slot<R> {
         Slot::failed(batch, UNBUILDABLE)
     }
 }
@@ -104,21 +104,21 @@ pub trait Typed<R, E, P: ?Sized> {
     fn call<'a>(
         &self,
         client: &'a Client,
-        method: &'a str,
+        method: Method<'a>,
         params: Option<&'a P>,
     ) -> impl Future<Output = Result<R, CallError<E>>> + 'a
     where
         R: 'a,
         E: 'a;
     /// See [`Batch::call_typed`].
-    fn queue(&self, batch: &mut Batch, method: &str, params: Option<&P>) -> TypedSlot<R, E>;
+    fn queue(&self, batch: &mut Batch, method: Method<'_>, params: Option<&P>) -> TypedSlot<R, E>;
 }
 
 impl<R: DeserializeOwned, E: MethodError, P: Serialize + ?Sized> Typed<R, E, P> for Probe<R, E, P> {
     fn call<'a>(
         &self,
         client: &'a Client,
-        method: &'a str,
+        method: Method<'a>,
         params: Option<&'a P>,
     ) -> impl Future<Output = Result<R, CallError<E>>> + 'a
     where
@@ -128,7 +128,7 @@ impl<R: DeserializeOwned, E: MethodError, P: Serialize + ?Sized> Typed<R, E, P> 
         client.call_typed(method, params)
     }
 
-    fn queue(&self, batch: &mut Batch, method: &str, params: Option<&P>) -> TypedSlot<R, E> {
+    fn queue(&self, batch: &mut Batch, method: Method<'_>, params: Option<&P>) -> TypedSlot<R, E> {
         batch.call_typed(method, params)
     }
 }
@@ -139,21 +139,21 @@ pub trait TypedFallback<R, E, P: ?Sized> {
     fn call<'a>(
         &self,
         client: &'a Client,
-        method: &'a str,
+        method: Method<'a>,
         params: Option<&'a P>,
     ) -> impl Future<Output = Result<R, CallError<E>>> + 'a
     where
         R: 'a,
         E: 'a;
     /// Never runs in a program that builds.
-    fn queue(&self, batch: &mut Batch, method: &str, params: Option<&P>) -> TypedSlot<R, E>;
+    fn queue(&self, batch: &mut Batch, method: Method<'_>, params: Option<&P>) -> TypedSlot<R, E>;
 }
 
 impl<R, E, P: ?Sized> TypedFallback<R, E, P> for &Probe<R, E, P> {
     fn call<'a>(
         &self,
         _: &'a Client,
-        _: &'a str,
+        _: Method<'a>,
         _: Option<&'a P>,
     ) -> impl Future<Output = Result<R, CallError<E>>> + 'a
     where
@@ -163,7 +163,7 @@ impl<R, E, P: ?Sized> TypedFallback<R, E, P> for &Probe<R, E, P> {
         std::future::ready(Err(CallError::Call(Error::Request(UNBUILDABLE.into()))))
     }
 
-    fn queue(&self, batch: &mut Batch, _: &str, _: Option<&P>) -> TypedSlot<R, E> {
+    fn queue(&self, batch: &mut Batch, _: Method<'_>, _: Option<&P>) -> TypedSlot<R, E> {
         TypedSlot::failed(batch, UNBUILDABLE)
     }
 }
@@ -174,24 +174,24 @@ pub trait Notify<P: ?Sized> {
     fn notify<'a>(
         &self,
         client: &'a Client,
-        method: &'a str,
+        method: Method<'a>,
         params: Option<&'a P>,
     ) -> impl Future<Output = Result<(), Error>> + 'a;
     /// See [`Batch::notify`].
-    fn queue(&self, batch: &mut Batch, method: &str, params: Option<&P>);
+    fn queue(&self, batch: &mut Batch, method: Method<'_>, params: Option<&P>);
 }
 
 impl<P: Serialize + ?Sized> Notify<P> for Probe<(), (), P> {
     fn notify<'a>(
         &self,
         client: &'a Client,
-        method: &'a str,
+        method: Method<'a>,
         params: Option<&'a P>,
     ) -> impl Future<Output = Result<(), Error>> + 'a {
         client.notify(method, params)
     }
 
-    fn queue(&self, batch: &mut Batch, method: &str, params: Option<&P>) {
+    fn queue(&self, batch: &mut Batch, method: Method<'_>, params: Option<&P>) {
         batch.notify(method, params)
     }
 }
@@ -202,24 +202,24 @@ pub trait NotifyFallback<P: ?Sized> {
     fn notify<'a>(
         &self,
         client: &'a Client,
-        method: &'a str,
+        method: Method<'a>,
         params: Option<&'a P>,
     ) -> impl Future<Output = Result<(), Error>> + 'a;
     /// Never runs in a program that builds.
-    fn queue(&self, batch: &mut Batch, method: &str, params: Option<&P>);
+    fn queue(&self, batch: &mut Batch, method: Method<'_>, params: Option<&P>);
 }
 
 impl<P: ?Sized> NotifyFallback<P> for &Probe<(), (), P> {
     fn notify<'a>(
         &self,
         _: &'a Client,
-        _: &'a str,
+        _: Method<'a>,
         _: Option<&'a P>,
     ) -> impl Future<Output = Result<(), Error>> + 'a {
         std::future::ready(Err(Error::Request(UNBUILDABLE.into())))
     }
 
-    fn queue(&self, batch: &mut Batch, _: &str, _: Option<&P>) {
+    fn queue(&self, batch: &mut Batch, _: Method<'_>, _: Option<&P>) {
         batch.fail(UNBUILDABLE);
     }
 }

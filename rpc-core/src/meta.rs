@@ -81,6 +81,9 @@ pub struct MethodInfo {
     pub error_schema: Option<SchemaFn>,
     /// The `#[deprecated]` note: `Some("")` when deprecated without one.
     pub deprecated: Option<&'static str>,
+    /// Whether calling it twice has the effect of calling it once (`#[rpc(idempotent)]`), so
+    /// that a client may send it again after a failure.
+    pub idempotent: bool,
 }
 
 impl MethodInfo {
@@ -97,7 +100,14 @@ impl MethodInfo {
             error: None,
             error_schema: None,
             deprecated: None,
+            idempotent: false,
         }
+    }
+
+    /// The same method, idempotent.
+    pub const fn with_idempotent(mut self) -> Self {
+        self.idempotent = true;
+        self
     }
 
     /// The same method also answering to `aliases`.

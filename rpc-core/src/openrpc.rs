@@ -141,6 +141,10 @@ fn method(m: &MethodInfo, generator: &mut schemars::SchemaGenerator) -> Value {
         );
         out.insert("x-error-schema".into(), inline(schema, generator));
     }
+    if m.idempotent {
+        // Safe to send again after a failure: clients may retry it.
+        out.insert("x-idempotent".into(), true.into());
+    }
     // The server takes every method's params by position and by name.
     out.insert("paramStructure".into(), "either".into());
     if let Some(note) = m.deprecated {

@@ -31,6 +31,8 @@ pub(crate) struct Method<'a> {
     pub(crate) name_span: Span,
     pub(crate) aliases: Vec<LitStr>,
     pub(crate) style: ParamStyle,
+    /// Whether calling it twice has the effect of calling it once: a client may then retry it.
+    pub(crate) idempotent: bool,
     pub(crate) params: Vec<Param>,
     pub(crate) output: Output,
 }
@@ -102,6 +104,7 @@ impl<'a> RpcTrait<'a> {
     ) -> Self {
         let namespace = args.namespace.as_ref().map(LitStr::value);
         let default_style = args.params.unwrap_or(ParamStyle::Positional);
+        let default_idempotent = args.idempotent.is_some();
         let methods = item
             .items
             .iter()
@@ -110,6 +113,7 @@ impl<'a> RpcTrait<'a> {
                     f,
                     namespace.as_deref(),
                     default_style,
+                    default_idempotent,
                     errors,
                 )),
                 _ => None,
@@ -129,6 +133,7 @@ impl<'a> Method<'a> {
         f: &'a TraitItemFn,
         namespace: Option<&str>,
         default_style: ParamStyle,
+        default_idempotent: bool,
         errors: &mut Vec<syn::Error>,
     ) -> Self {
         let args = MethodArgs::parse(&f.attrs, errors);
@@ -168,6 +173,7 @@ impl<'a> Method<'a> {
             name_span,
             aliases,
             style: args.params.unwrap_or(default_style),
+            idempotent: args.idempotent.unwrap_or(default_idempotent),
             params,
             output: Output::parse(&f.sig.output),
             item: f,

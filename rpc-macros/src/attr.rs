@@ -18,8 +18,9 @@ const TRAIT_KEYS: &[&str] = &[
     "params",
     "rpc_core",
     "rpc_client",
+    "idempotent",
 ];
-const METHOD_KEYS: &[&str] = &["name", "aliases", "params"];
+const METHOD_KEYS: &[&str] = &["name", "aliases", "params", "idempotent"];
 const PARAM_KEYS: &[&str] = &["variadic"];
 
 /// `#[rpc(...)]` on the trait.
@@ -34,6 +35,8 @@ pub(crate) struct TraitArgs {
     pub(crate) rpc_core: Option<syn::Path>,
     /// Where `rpc-client` is, when the user's crate renames it.
     pub(crate) rpc_client: Option<syn::Path>,
+    /// Every method is idempotent unless it says otherwise.
+    pub(crate) idempotent: Option<Span>,
 }
 
 /// `#[rpc(...)]` on a method.
@@ -43,6 +46,8 @@ pub(crate) struct MethodArgs {
     pub(crate) aliases: Vec<LitStr>,
     pub(crate) aliases_span: Option<Span>,
     pub(crate) params: Option<ParamStyle>,
+    /// `idempotent` or `idempotent = true | false`.
+    pub(crate) idempotent: Option<bool>,
 }
 
 /// `#[rpc(...)]` on a param.
@@ -90,6 +95,18 @@ fn flag(input: ParseStream<'_>, key: &Ident) -> syn::Result<Span> {
         ));
     }
     Ok(key.span())
+}
+
+/// `key` alone (true) or `key = true | false`.
+fn boolean(input: ParseStream<'_>) -> syn::Result<bool> {
+    if !input.peek(Token![=]) {
+        return Ok(true);
+    }
+    input.parse::<Token![=]>()?;
+    let lit: syn::LitBool = input
+        .parse()
+        .map_err(|e| syn::Error::new(e.span(), "expected `true` or `false`"))?;
+    Ok(lit.value)
 }
 
 fn string(input: ParseStream<'_>) -> syn::Result<LitStr> {
@@ -162,6 +179,7 @@ impl TraitArgs {
             "params" => set(&mut args.params, key, style(input)?),
             "rpc_core" => set(&mut args.rpc_core, key, path(input)?),
             "rpc_client" => set(&mut args.rpc_client, key, path(input)?),
+            "idempotent" => set(&mut args.idempotent, key, flag(input, key)?),
             _ => Err(unknown(key, TRAIT_KEYS)),
         })?;
         Ok(args)
@@ -195,6 +213,7 @@ impl MethodArgs {
             parse_items(tokens, |key, input| match key.to_string().as_str() {
                 "name" => set(&mut args.name, key, string(input)?),
                 "params" => set(&mut args.params, key, style(input)?),
+                "idempotent" => set(&mut args.idempotent, key, boolean(input)?),
                 "aliases" => {
                     input.parse::<Token![=]>()?;
                     let content;

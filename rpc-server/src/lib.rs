@@ -160,7 +160,7 @@ impl Default for Config {
 ///     .into_method_router();
 /// ```
 ///
-/// Every call goes through the endpoint's [middleware](middleware) layers (none by default),
+/// Every call goes through the endpoint's [middleware] layers (none by default),
 /// and is traced and measured (see [`RpcService::handle`]).
 pub struct RpcService<S, M = Endpoint<S>> {
     service: Arc<S>,
@@ -327,7 +327,7 @@ impl<S: Service, M: Calls> RpcService<S, M> {
         self.layer(Authorize(check))
     }
 
-    /// Adds a per-call [middleware](middleware) layer around the ones already added: the last
+    /// Adds a per-call [middleware] layer around the ones already added: the last
     /// layer added sees a call first.
     pub fn layer<L: Layer>(self, layer: L) -> RpcService<S, Stack<L, M>> {
         RpcService {

@@ -137,7 +137,10 @@ async fn client_reconnects_to_a_server_that_comes_up_late() {
     });
     let patient = FeaturesClient::from_client(
         rpc_client::Client::builder(&url)
-            .reconnect(8, Duration::from_millis(50))
+            .retry(
+                rpc_client::Retry::new(8)
+                    .backoff(Duration::from_millis(50), Duration::from_millis(400)),
+            )
             .build()
             .unwrap(),
     );

@@ -22,7 +22,7 @@ async fn the_typed_client_has_a_builder() {
         examples::spec::SpecExamplesClient::builder(&url)
             .timeout(Duration::from_secs(5))
             .header("x-caller", "tests")
-            .reconnect(2, Duration::from_millis(10))
+            .retry(rpc_client::Retry::new(2))
             .build()
             .unwrap();
     assert_eq!(spec.subtract(42, 23).await.unwrap(), 19);

@@ -114,7 +114,7 @@ pub(super) fn expand(rpc: &RpcTrait<'_>, rt: &Runtime) -> TokenStream {
                 #rtc::Client::new(url).map(Self::from_client)
             }
 
-            /// Settings for a client of `url` (timeout, headers, auth, reconnect), ending in
+            /// Settings for a client of `url` (timeout, headers, auth, retries), ending in
             /// this typed client with `build()`.
             #vis fn builder(url: &str) -> #rtc::ClientBuilder<Self> {
                 #rtc::ClientBuilder::new(url)
@@ -242,11 +242,16 @@ fn send(
     // `call` and `notify` are awaited inside the block, where the params they borrow live.
     let wait = (verb != "queue").then(|| quote!(.await));
     let verb = format_ident!("{verb}");
+    let method = if m.idempotent {
+        quote!(#rtc::Method::idempotent(#name))
+    } else {
+        quote!(#rtc::Method::new(#name))
+    };
     let call = quote! {{
         // One of the two is used, depending on the types.
         #[allow(unused_imports)]
         use #rtc::{#traits};
-        (&#rtc::Probe::<#ok, #err, #params_ty>::new()).#verb(#on, #name, #params)#wait
+        (&#rtc::Probe::<#ok, #err, #params_ty>::new()).#verb(#on, #method, #params)#wait
     }};
     super::respan(call, m.ident.span())
 }

@@ -165,9 +165,10 @@ fn method_info(m: &Method<'_>, rt: &Runtime) -> TokenStream {
         .deprecated
         .as_ref()
         .map(|note| quote!(.with_deprecated(#note)));
+    let idempotent = m.idempotent.then(|| quote!(.with_idempotent()));
     quote! {
         #core::MethodInfo::new(#name, #docs, &[#(#params),*])
-            #aliases #result #error #deprecated
+            #aliases #result #error #deprecated #idempotent
     }
 }
 

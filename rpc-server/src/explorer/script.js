@@ -385,6 +385,7 @@
       el("h2", null, el("span", { class: "method-name", text: name }),
         isObject(m.result) ? [el("span", { class: "arrow", text: "\u2192" }), el("span", { class: "returns", text: typeHint(m.result.schema) })] : null,
         m.deprecated ? el("span", { class: "badge deprecated", text: "deprecated" }) : null,
+        m["x-idempotent"] === true ? el("span", { class: "badge idempotent", text: "idempotent", title: "safe to send again: clients may retry it" }) : null,
         isObject(m.result) ? null : el("span", { class: "badge notification", text: "notification" })),
       summary ? prose(summary, "summary") : null,
       rest.trim() ? prose(rest, "details") : null,
