@@ -5,7 +5,7 @@
 //!
 //! ```text
 //! cargo bench -p rpc-bench --bench soak                 # 1,000,000 calls
-//! cargo bench -p rpc-bench --bench soak -- --smoke      # 20,000 calls
+//! cargo bench -p rpc-bench --bench soak -- --smoke      # 2,000 calls
 //! cargo bench -p rpc-bench --bench soak -- --calls 5000000
 //! ```
 
@@ -34,7 +34,7 @@ fn main() {
         .iter()
         .position(|a| a == "--calls")
         .and_then(|i| args.get(i + 1)?.parse().ok())
-        .unwrap_or(if smoke { 20_000 } else { 1_000_000 });
+        .unwrap_or(if smoke { 2_000 } else { 1_000_000 });
 
     let server = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)

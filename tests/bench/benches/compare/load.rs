@@ -215,8 +215,16 @@ impl<'b> Timer<'b> {
             return false;
         }
         if sent >= self.start {
+            // Take one request from the budget; never below zero, so that every task sees the
+            // budget spent (a wrapping subtraction would send all but one on forever).
+            let took = self
+                .budget
+                .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |b| b.checked_sub(1));
+            if took.is_err() {
+                return false;
+            }
             self.latencies.push((done - sent).as_nanos() as u64);
-            if self.budget.fetch_sub(1, Ordering::Relaxed) <= 1 {
+            if took == Ok(1) {
                 return false;
             }
         }
