@@ -1,0 +1,242 @@
+//! Settings for a client, and building it.
+
+use std::marker::PhantomData;
+use std::sync::Arc;
+use std::sync::atomic::AtomicU64;
+use std::time::Duration;
+
+use reqwest::header::{self, HeaderMap, HeaderName, HeaderValue};
+use rpc_core::Error;
+
+use crate::retry::Retrier;
+use crate::{Client, Inner, Retry};
+
+/// Settings for a [`Client`].
+///
+/// ```
+/// use std::time::Duration;
+/// let client = rpc_client::Client::builder("http://127.0.0.1:8080/rpc")
+///     .timeout(Duration::from_millis(1500))
+///     .header("x-request-source", "docs")
+///     .basic_auth("alice", Some("wonderland"))
+///     .build()
+///     .unwrap();
+/// assert_eq!(client.url().path(), "/rpc");
+/// ```
+///
+/// A generated client has the same builder, ending in the typed client:
+/// `CalculatorClient::builder(url)...build()`.
+#[must_use]
+pub struct ClientBuilder<C = Client> {
+    url: String,
+    timeout: Option<Duration>,
+    connect_timeout: Option<Duration>,
+    headers: HeaderMap,
+    http: Option<reqwest::Client>,
+    retry: Option<Retry>,
+    error: Option<String>,
+    client: PhantomData<fn() -> C>,
+}
+
+impl<C> std::fmt::Debug for ClientBuilder<C> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ClientBuilder")
+            .field("url", &self.url)
+            .field("timeout", &self.timeout)
+            .field("connect_timeout", &self.connect_timeout)
+            .field("headers", &self.headers)
+            .field("retry", &self.retry)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<C: From<Client>> ClientBuilder<C> {
+    /// Settings for a client of `url`, with the defaults: see each setting. Generated clients
+    /// start here through `{Trait}Client::builder`.
+    pub fn new(url: &str) -> Self {
+        ClientBuilder {
+            url: url.to_owned(),
+            timeout: None,
+            connect_timeout: None,
+            headers: HeaderMap::new(),
+            http: None,
+            retry: None,
+            error: None,
+            client: PhantomData,
+        }
+    }
+
+    /// The longest a whole call may take, connecting included. Default: 30 s.
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = Some(timeout);
+        self
+    }
+
+    /// The longest connecting may take. Default: 10 s.
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.connect_timeout = Some(timeout);
+        self
+    }
+
+    /// A header sent with every request.
+    pub fn header(mut self, name: &str, value: &str) -> Self {
+        match (HeaderName::try_from(name), HeaderValue::try_from(value)) {
+            (Ok(name), Ok(value)) => {
+                self.headers.insert(name, value);
+            }
+            _ => self.error = Some(format!("invalid header `{name}`")),
+        }
+        self
+    }
+
+    /// `Authorization: Bearer <token>` on every request.
+    pub fn bearer_auth(self, token: &str) -> Self {
+        let value = format!("Bearer {token}");
+        self.sensitive_auth(value)
+    }
+
+    /// `Authorization: Basic ...` on every request.
+    pub fn basic_auth(self, user: &str, password: Option<&str>) -> Self {
+        let raw = format!("{user}:{}", password.unwrap_or(""));
+        let value = format!("Basic {}", base64(raw.as_bytes()));
+        self.sensitive_auth(value)
+    }
+
+    fn sensitive_auth(mut self, value: String) -> Self {
+        match HeaderValue::try_from(value) {
+            Ok(mut value) => {
+                value.set_sensitive(true);
+                self.headers.insert(header::AUTHORIZATION, value);
+            }
+            Err(_) => self.error = Some("invalid credentials for the Authorization header".into()),
+        }
+        self
+    }
+
+    /// Tries failed calls again as `policy` says (see [`Retry`]): any call whose connection
+    /// could not be made, and an idempotent call after a failure the server may get over.
+    /// Default: no retry.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let client = rpc_client::Client::builder("http://127.0.0.1:8080/rpc")
+    ///     .retry(rpc_client::Retry::new(5).backoff(Duration::from_millis(100), Duration::from_secs(2)))
+    ///     .build()
+    ///     .unwrap();
+    /// # let _ = client;
+    /// ```
+    pub fn retry(mut self, policy: Retry) -> Self {
+        self.retry = Some(policy);
+        self
+    }
+
+    /// Uses an existing reqwest client (its pool, proxy and TLS settings); `timeout` and
+    /// `connect_timeout` then come from it.
+    pub fn http_client(mut self, http: reqwest::Client) -> Self {
+        self.http = Some(http);
+        self
+    }
+
+    /// Builds the client.
+    pub fn build(self) -> Result<C, Error> {
+        if let Some(e) = self.error {
+            return Err(Error::Request(e));
+        }
+        let url = endpoint_url(&self.url, self.http.is_some())?;
+        let mut headers = self.headers;
+        headers.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        );
+        headers.insert(header::ACCEPT, HeaderValue::from_static("application/json"));
+        let (http, headers) = match self.http {
+            // A client of the caller's: our headers go on each request.
+            Some(http) => (http, headers),
+            // Our own client carries the headers itself; a JSON-RPC endpoint does not
+            // redirect, a call is retried by its caller, who knows whether it is safe to repeat,
+            // and the endpoint is reached directly (a proxy goes in through `http_client`).
+            None => {
+                let http = reqwest::Client::builder()
+                    .timeout(self.timeout.unwrap_or(Duration::from_secs(30)))
+                    .connect_timeout(self.connect_timeout.unwrap_or(Duration::from_secs(10)))
+                    .pool_idle_timeout(Duration::from_secs(90))
+                    .tcp_nodelay(true)
+                    .redirect(reqwest::redirect::Policy::none())
+                    .retry(reqwest::retry::never())
+                    .no_proxy()
+                    .default_headers(headers)
+                    .build()
+                    .map_err(|e| Error::Request(e.to_string()))?;
+                (http, HeaderMap::new())
+            }
+        };
+        Ok(C::from(Client {
+            inner: Arc::new(Inner {
+                http,
+                url,
+                headers,
+                retry: self.retry.map(Retrier::new),
+                next_id: AtomicU64::new(1),
+            }),
+        }))
+    }
+}
+
+/// The endpoint's URL, refused at construction when no call could ever reach it.
+fn endpoint_url(text: &str, own_http_client: bool) -> Result<reqwest::Url, Error> {
+    let invalid = |why: &str| Error::Request(format!("invalid URL `{text}`: {why}"));
+    let url = reqwest::Url::parse(text).map_err(|e| invalid(&e.to_string()))?;
+    match url.scheme() {
+        "http" if url.has_host() => Ok(url),
+        // A reqwest client of the caller's may have TLS even when this crate's feature is off.
+        "https" if url.has_host() && (cfg!(feature = "tls") || own_http_client) => Ok(url),
+        "https" if url.has_host() => Err(invalid(
+            "https:// needs the `tls` feature of rpc-client (rpc-client = { version = \"..\", features = [\"tls\"] }), or a reqwest client with TLS passed to `http_client`",
+        )),
+        "http" | "https" => Err(invalid("the URL has no host")),
+        // `localhost:1/rpc` parses, with `localhost` as its scheme.
+        scheme => Err(invalid(&format!(
+            "URL scheme is not allowed: `{scheme}`; a JSON-RPC endpoint is `http://host:port/path` or `https://...`"
+        ))),
+    }
+}
+
+/// Standard base64 with padding, for basic auth.
+fn base64(input: &[u8]) -> String {
+    const TABLE: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::with_capacity(input.len().div_ceil(3) * 4);
+    for chunk in input.chunks(3) {
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(TABLE[(n >> (18 - 6 * i)) as usize & 63] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn base64_matches_rfc4648_vectors() {
+        for (input, expected) in [
+            ("", ""),
+            ("f", "Zg=="),
+            ("fo", "Zm8="),
+            ("foo", "Zm9v"),
+            ("foob", "Zm9vYg=="),
+            ("fooba", "Zm9vYmE="),
+            ("foobar", "Zm9vYmFy"),
+        ] {
+            assert_eq!(super::base64(input.as_bytes()), expected);
+        }
+    }
+}
