@@ -2,12 +2,14 @@
 //!
 //! - [`calculator`]: the calculator of the classic XML-RPC/JSON-RPC chapter: variadic
 //!   `add_together`, `quadratic` with a typed math-domain error, `remote_repr`, `lengths`.
+//! - [`pubsub`]: subscriptions over WebSocket (a counter, a clock) beside an ordinary method.
 //! - [`spec`]: the methods of the JSON-RPC 2.0 specification's section 7 examples.
 //! - [`store`]: a key-value store whose client implements the trait itself, and a bearer-token
 //!   layer with per-method access control.
 
 pub mod calculator;
 pub mod observability;
+pub mod pubsub;
 pub mod spec;
 pub mod store;
 

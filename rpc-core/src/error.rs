@@ -45,6 +45,16 @@ impl ErrorCode {
     /// to try again (`{"retry_after_ms": n}`). Sent by `rpc-server`'s `RateLimit` layer (message
     /// `"Rate limit exceeded"`).
     pub const RATE_LIMITED: i64 = -32008;
+    /// A subscription was ended by the server because its subscriber read its items too
+    /// slowly: its buffer filled up. Sent by `rpc-server` in a subscription's last
+    /// notification (message `"Subscription dropped: the subscriber reads too slowly"`).
+    pub const SUBSCRIPTION_DROPPED: i64 = -32009;
+    /// The connection holds as many subscriptions as the server allows; the subscription was
+    /// not made. Sent by `rpc-server` (message `"Too many subscriptions"`).
+    pub const TOO_MANY_SUBSCRIPTIONS: i64 = -32010;
+    /// The method is a subscription and the call did not come over a WebSocket, the only
+    /// transport that can carry its notifications. Sent by `rpc-server`.
+    pub const SUBSCRIPTION_NEEDS_WEBSOCKET: i64 = -32011;
 
     /// The specification's message for one of its own codes.
     pub fn message(code: i64) -> Option<&'static str> {
@@ -121,6 +131,21 @@ impl ErrorObject {
     /// `-32600 Invalid Request`, with the reason as data.
     pub fn invalid_request(reason: &str) -> Self {
         Self::protocol(ErrorCode::INVALID_REQUEST).with_data(reason)
+    }
+
+    /// `-32011`: `method` is a subscription, and the call did not come over a WebSocket.
+    ///
+    /// ```
+    /// let e = rpc_core::ErrorObject::subscription_needs_websocket("subscribe_blocks");
+    /// assert_eq!(e.code, rpc_core::ErrorCode::SUBSCRIPTION_NEEDS_WEBSOCKET);
+    /// ```
+    pub fn subscription_needs_websocket(method: &str) -> Self {
+        ErrorObject::new(
+            ErrorCode::SUBSCRIPTION_NEEDS_WEBSOCKET,
+            format!(
+                "`{method}` is a subscription: call it over a WebSocket connection to this endpoint"
+            ),
+        )
     }
 
     /// `-32601 Method not found`, naming the method in data.

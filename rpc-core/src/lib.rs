@@ -39,12 +39,14 @@ pub mod meta;
 pub mod openrpc;
 pub mod params;
 pub mod service;
+pub mod subscription;
 pub mod wire;
 
 pub use error::{BoxError, CallError, Error, ErrorCode, ErrorObject, MethodError, RpcError};
 #[doc = include_str!("../docs/rpc.md")]
 pub use rpc_macros::rpc;
 pub use service::Service;
+pub use subscription::Subscription;
 
 /// Everything the code `#[rpc]` generates names in this crate, and nothing else: the contract
 /// between the macro and the runtime. Not a public API. The version in its name changes with

@@ -84,6 +84,29 @@ pub struct MethodInfo {
     /// Whether calling it twice has the effect of calling it once (`#[rpc(idempotent)]`), so
     /// that a client may send it again after a failure.
     pub idempotent: bool,
+    /// For a subscription method, its notification's and unsubscribe method's names; its
+    /// [`result`](Self::result) is then the type of each item.
+    pub subscription: Option<SubscriptionInfo>,
+}
+
+/// The names that go with a subscription method (see [`crate::subscription`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct SubscriptionInfo {
+    /// The method name of the notifications carrying its items.
+    pub notification: &'static str,
+    /// The method that ends a subscription.
+    pub unsubscribe: &'static str,
+}
+
+impl SubscriptionInfo {
+    /// Names for a subscription.
+    pub const fn new(notification: &'static str, unsubscribe: &'static str) -> Self {
+        SubscriptionInfo {
+            notification,
+            unsubscribe,
+        }
+    }
 }
 
 impl MethodInfo {
@@ -101,7 +124,19 @@ impl MethodInfo {
             error_schema: None,
             deprecated: None,
             idempotent: false,
+            subscription: None,
         }
+    }
+
+    /// Marks a subscription method, whose items are notifications named `notification` and
+    /// which `unsubscribe` ends.
+    pub const fn with_subscription(
+        mut self,
+        notification: &'static str,
+        unsubscribe: &'static str,
+    ) -> Self {
+        self.subscription = Some(SubscriptionInfo::new(notification, unsubscribe));
+        self
     }
 
     /// The same method, idempotent.

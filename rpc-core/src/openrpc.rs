@@ -123,7 +123,24 @@ fn method(m: &MethodInfo, generator: &mut schemars::SchemaGenerator) -> Value {
         })
         .collect();
     out.insert("params".into(), Value::Array(params));
-    if let (Some(ty), Some(schema)) = (m.result, m.result_schema) {
+    if let (Some(sub), Some(ty), Some(schema)) = (m.subscription, m.result, m.result_schema) {
+        // The call answers the subscription's id; its items come in notifications, which
+        // OpenRPC has no words for: `x-subscription` names them, their item type and the
+        // method that ends the subscription.
+        out.insert(
+            "result".into(),
+            json!({ "name": "subscription", "schema": { "type": "string" },
+                    "description": "The subscription id, in every notification's `params.subscription`." }),
+        );
+        out.insert(
+            "x-subscription".into(),
+            json!({
+                "notification": sub.notification,
+                "unsubscribe": sub.unsubscribe,
+                "item": { "name": "item", "schema": inline(schema, generator), "x-rust-type": ty },
+            }),
+        );
+    } else if let (Some(ty), Some(schema)) = (m.result, m.result_schema) {
         out.insert(
             "result".into(),
             json!({ "name": "result", "schema": inline(schema, generator), "x-rust-type": ty }),

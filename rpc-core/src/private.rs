@@ -7,9 +7,10 @@ pub use serde;
 pub use serde_json;
 pub use serde_json::value::RawValue;
 
-pub use crate::meta::{MethodInfo, ParamInfo, ServiceInfo};
+pub use crate::meta::{MethodInfo, ParamInfo, ServiceInfo, SubscriptionInfo};
 pub use crate::openrpc::document as openrpc_document;
 pub use crate::params::{Named, Positional, Signature, Variadic, decode};
+pub use crate::subscription::{ItemStream, Subscribing, Subscription, item_stream};
 pub use crate::{CallError, Error, ErrorObject, MethodError, Service};
 
 use serde::Serialize;
@@ -203,6 +204,52 @@ impl<T: Serialize, E: MethodError> WriteResult<T, E> for Probe<Result<T, E>> {
             Ok(value) => crate::wire::write_json(out, &value, method),
             Err(e) => Err(e.into_error_object()),
         }
+    }
+}
+
+/// Turns a subscription method's value into the server's item stream: the value's
+/// `Subscription`, or the error object refusing it.
+pub trait Items<R> {
+    /// See [`item_stream`].
+    fn items(&self, value: R, method: &'static str) -> Result<ItemStream, ErrorObject>;
+}
+
+impl<T: Serialize + 'static, E: MethodError + 'static> Items<Subscription<T, E>>
+    for Probe<Subscription<T, E>>
+{
+    fn items(
+        &self,
+        value: Subscription<T, E>,
+        method: &'static str,
+    ) -> Result<ItemStream, ErrorObject> {
+        Ok(item_stream(value, method))
+    }
+}
+
+impl<T: Serialize + 'static, E: MethodError + 'static> Items<Result<Subscription<T, E>, E>>
+    for Probe<Result<Subscription<T, E>, E>>
+{
+    fn items(
+        &self,
+        value: Result<Subscription<T, E>, E>,
+        method: &'static str,
+    ) -> Result<ItemStream, ErrorObject> {
+        match value {
+            Ok(subscription) => Ok(item_stream(subscription, method)),
+            Err(e) => Err(e.into_error_object()),
+        }
+    }
+}
+
+/// The fallback of [`Items`].
+pub trait ItemsFallback<R> {
+    /// Never runs in a program that builds.
+    fn items(&self, value: R, method: &'static str) -> Result<ItemStream, ErrorObject>;
+}
+
+impl<R> ItemsFallback<R> for &Probe<R> {
+    fn items(&self, _: R, _: &'static str) -> Result<ItemStream, ErrorObject> {
+        Err(ErrorObject::internal_error())
     }
 }
 

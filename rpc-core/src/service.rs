@@ -6,6 +6,7 @@ use serde_json::value::RawValue;
 
 use crate::ErrorObject;
 use crate::meta::ServiceInfo;
+use crate::subscription::{ItemStream, Subscribing};
 
 /// A set of JSON-RPC methods: what `#[rpc]` generates as `{Trait}Server<S>`, and what
 /// `rpc-server` serves over HTTP.
@@ -56,10 +57,46 @@ pub trait Service: Send + Sync + 'static {
     /// Generated servers answer with one `match`; the default searches
     /// [`services`](Service::services).
     fn known(&self, method: &str) -> Option<&'static str> {
+        self.services().iter().find_map(|s| {
+            s.method(method).map(|m| m.name).or_else(|| {
+                s.methods
+                    .iter()
+                    .filter_map(|m| m.subscription)
+                    .find(|sub| sub.unsubscribe == method)
+                    .map(|sub| sub.unsubscribe)
+            })
+        })
+    }
+
+    /// Whether `method` (by name or alias) subscribes to, or unsubscribes from, one of this
+    /// service's subscriptions. Generated servers answer with one `match`; the default
+    /// searches [`services`](Service::services).
+    fn subscription(&self, method: &str) -> Option<Subscribing> {
         self.services()
             .iter()
-            .find_map(|s| s.method(method))
-            .map(|m| m.name)
+            .flat_map(|s| s.methods)
+            .find_map(|m| {
+                let sub = m.subscription.as_ref()?;
+                if m.name == method || m.aliases.contains(&method) {
+                    Some(Subscribing::Subscribe(sub))
+                } else if sub.unsubscribe == method {
+                    Some(Subscribing::Unsubscribe)
+                } else {
+                    None
+                }
+            })
+    }
+
+    /// Starts the subscription `method` with `params`: the stream of its items' JSON, or the
+    /// error object that refuses it. Called by a server for a method that
+    /// [`subscription`](Service::subscription) says subscribes; the default has none.
+    fn subscribe<'a>(
+        &'a self,
+        method: &'a str,
+        params: Option<&'a RawValue>,
+    ) -> impl Future<Output = Result<ItemStream, ErrorObject>> + Send + 'a {
+        let _ = params;
+        std::future::ready(Err(ErrorObject::method_not_found(method)))
     }
 
     /// Runs `method` with `params`, writing the result's JSON into `out`.
@@ -79,6 +116,18 @@ impl<S: Service> Service for std::sync::Arc<S> {
 
     fn known(&self, method: &str) -> Option<&'static str> {
         (**self).known(method)
+    }
+
+    fn subscription(&self, method: &str) -> Option<Subscribing> {
+        (**self).subscription(method)
+    }
+
+    fn subscribe<'a>(
+        &'a self,
+        method: &'a str,
+        params: Option<&'a RawValue>,
+    ) -> impl Future<Output = Result<ItemStream, ErrorObject>> + Send + 'a {
+        (**self).subscribe(method, params)
     }
 
     fn call<'a>(

@@ -35,6 +35,19 @@ pub(crate) struct Method<'a> {
     pub(crate) idempotent: bool,
     pub(crate) params: Vec<Param>,
     pub(crate) output: Output,
+    /// For a subscription method, its notification's name and its unsubscribe method's.
+    pub(crate) subscription: Option<SubscriptionNames>,
+    /// The `subscription = ".."` argument, when given: a subscription method has it.
+    pub(crate) subscription_arg: Option<LitStr>,
+    /// The `unsubscribe = ".."` argument, when given.
+    pub(crate) unsubscribe_arg: Option<LitStr>,
+}
+
+/// The names that go with a subscription method.
+pub(crate) struct SubscriptionNames {
+    pub(crate) notification: LitStr,
+    /// Namespaced like the method; `None` when none was given and none can be derived.
+    pub(crate) unsubscribe: Option<String>,
 }
 
 /// One param.
@@ -57,19 +70,31 @@ pub(crate) enum Output {
     Value(Type),
     /// `Result<T, E>`: `E` travels as a typed error.
     Result { ok: Type, err: Type },
+    /// `Subscription<T, E>` (`E` defaults to `ErrorObject`), or
+    /// `Result<Subscription<T, E>, E2>` when the subscription may be refused.
+    Subscription {
+        item: Type,
+        err: Option<Type>,
+        refusal: Option<Type>,
+    },
 }
 
 impl Output {
+    /// The type of the value a call answers; for a subscription, of each item.
     pub(crate) fn ok_type(&self) -> Option<&Type> {
         match self {
             Output::Unit => None,
-            Output::Value(ty) | Output::Result { ok: ty, .. } => Some(ty),
+            Output::Value(ty)
+            | Output::Result { ok: ty, .. }
+            | Output::Subscription { item: ty, .. } => Some(ty),
         }
     }
 
+    /// The method's own error type, when it declares one.
     pub(crate) fn err_type(&self) -> Option<&Type> {
         match self {
             Output::Result { err, .. } => Some(err),
+            Output::Subscription { err, refusal, .. } => err.as_ref().or(refusal.as_ref()),
             _ => None,
         }
     }
@@ -155,6 +180,25 @@ impl<'a> Method<'a> {
                 None => a.clone(),
             })
             .collect();
+        let subscription = args.subscription.as_ref().map(|notification| {
+            let unsubscribe = match &args.unsubscribe {
+                Some(lit) => Some(lit.value()),
+                None => {
+                    let base = args
+                        .name
+                        .as_ref()
+                        .map_or_else(|| unraw(ident), LitStr::value);
+                    base.starts_with("subscribe").then(|| format!("un{base}"))
+                }
+            };
+            SubscriptionNames {
+                notification: notification.clone(),
+                unsubscribe: unsubscribe.map(|u| match namespace {
+                    Some(ns) => format!("{ns}.{u}"),
+                    None => u,
+                }),
+            }
+        });
         let params = f
             .sig
             .inputs
@@ -176,8 +220,15 @@ impl<'a> Method<'a> {
             idempotent: args.idempotent.unwrap_or(default_idempotent),
             params,
             output: Output::parse(&f.sig.output),
+            subscription,
+            subscription_arg: args.subscription,
+            unsubscribe_arg: args.unsubscribe,
             item: f,
         }
+    }
+
+    pub(crate) fn is_subscription(&self) -> bool {
+        matches!(self.output, Output::Subscription { .. }) && self.subscription.is_some()
     }
 
     /// Every wire name of the method with its span: the name first, then the aliases.
@@ -231,9 +282,23 @@ impl Output {
             return Output::Unit;
         }
         if let Some([ok, err]) = last_segment_args(ty, "Result") {
+            if let Some((item, stream_err)) = subscription_args(ok) {
+                return Output::Subscription {
+                    item,
+                    err: stream_err,
+                    refusal: Some(err.clone()),
+                };
+            }
             return Output::Result {
                 ok: ok.clone(),
                 err: err.clone(),
+            };
+        }
+        if let Some((item, err)) = subscription_args(ty) {
+            return Output::Subscription {
+                item,
+                err,
+                refusal: None,
             };
         }
         Output::Value(ty.clone())
@@ -259,6 +324,14 @@ fn last_segment_args<'t, const N: usize>(ty: &'t Type, name: &str) -> Option<[&'
         })
         .collect();
     types.try_into().ok()
+}
+
+/// The item and error types of `Subscription<T>` or `Subscription<T, E>`.
+fn subscription_args(ty: &Type) -> Option<(Type, Option<Type>)> {
+    if let Some([item, err]) = last_segment_args(ty, "Subscription") {
+        return Some((item.clone(), Some(err.clone())));
+    }
+    last_segment_args::<1>(ty, "Subscription").map(|[item]| (item.clone(), None))
 }
 
 fn is_option(ty: &Type) -> bool {

@@ -20,7 +20,14 @@ const TRAIT_KEYS: &[&str] = &[
     "rpc_client",
     "idempotent",
 ];
-const METHOD_KEYS: &[&str] = &["name", "aliases", "params", "idempotent"];
+const METHOD_KEYS: &[&str] = &[
+    "name",
+    "aliases",
+    "params",
+    "idempotent",
+    "subscription",
+    "unsubscribe",
+];
 const PARAM_KEYS: &[&str] = &["variadic"];
 
 /// `#[rpc(...)]` on the trait.
@@ -48,6 +55,11 @@ pub(crate) struct MethodArgs {
     pub(crate) params: Option<ParamStyle>,
     /// `idempotent` or `idempotent = true | false`.
     pub(crate) idempotent: Option<bool>,
+    /// `subscription = "NOTIFICATION"`: the method subscribes; its items are notifications
+    /// of this name.
+    pub(crate) subscription: Option<LitStr>,
+    /// `unsubscribe = "NAME"`: the method that ends the subscription.
+    pub(crate) unsubscribe: Option<LitStr>,
 }
 
 /// `#[rpc(...)]` on a param.
@@ -214,6 +226,8 @@ impl MethodArgs {
                 "name" => set(&mut args.name, key, string(input)?),
                 "params" => set(&mut args.params, key, style(input)?),
                 "idempotent" => set(&mut args.idempotent, key, boolean(input)?),
+                "subscription" => set(&mut args.subscription, key, string(input)?),
+                "unsubscribe" => set(&mut args.unsubscribe, key, string(input)?),
                 "aliases" => {
                     input.parse::<Token![=]>()?;
                     let content;

@@ -7,7 +7,7 @@ use std::fmt::Display;
 
 use proc_macro2::Span;
 use quote::ToTokens;
-use syn::{FnArg, TraitItem, Type};
+use syn::{FnArg, LitStr, TraitItem, Type};
 
 use crate::ast::{Method, Output, RpcTrait};
 use crate::limits::MAX_PARAMS;
@@ -109,6 +109,101 @@ pub(crate) fn check(rpc: &RpcTrait, errors: &mut Vec<syn::Error>) {
             }
         }
     }
+    // Several subscriptions may share one unsubscribe method; a method may not have its name.
+    for method in &rpc.methods {
+        let Some(sub) = &method.subscription else {
+            continue;
+        };
+        if let Some(unsubscribe) = &sub.unsubscribe
+            && seen.contains_key(unsubscribe)
+        {
+            let span = method
+                .unsubscribe_arg
+                .as_ref()
+                .map_or(sub.notification.span(), LitStr::span);
+            err.at(
+                span,
+                format!("the unsubscribe method `{unsubscribe}` has the name of a method"),
+            );
+        }
+    }
+}
+
+fn check_subscription(method: &Method<'_>, client_impl: bool, err: &mut Errors<'_>) {
+    let output_tokens: &dyn ToTokens = match &method.item.sig.output {
+        syn::ReturnType::Type(_, ty) => ty,
+        syn::ReturnType::Default => method.ident,
+    };
+    let returns_subscription = matches!(method.output, Output::Subscription { .. });
+    match (&method.subscription_arg, returns_subscription) {
+        (None, true) => err.on(
+            output_tokens,
+            "a method returning `Subscription` subscribes: name the notification its items arrive in with `#[rpc(subscription = \"NAME\")]`",
+        ),
+        (Some(_), false) => err.on(
+            output_tokens,
+            "a subscription method returns `Subscription<T>` or `Subscription<T, E>`, or `Result<Subscription<T, E>, E>` to refuse some subscriptions",
+        ),
+        _ => {}
+    }
+    if method.subscription_arg.is_none() {
+        if let Some(lit) = &method.unsubscribe_arg {
+            err.at(
+                lit.span(),
+                "`unsubscribe` goes with `subscription = \"NAME\"`, on a subscription method",
+            );
+        }
+        return;
+    }
+    if let Some(sub) = &method.subscription {
+        if sub.notification.value().is_empty() {
+            err.at(
+                sub.notification.span(),
+                "the notification name must not be empty",
+            );
+        }
+        match &sub.unsubscribe {
+            None => err.at(
+                sub.notification.span(),
+                "name the method that ends this subscription with `unsubscribe = \"NAME\"` (it is derived only from a name starting with `subscribe`)",
+            ),
+            Some(u) if u.is_empty() || u.starts_with("rpc.") => err.at(
+                method.unsubscribe_arg.as_ref().map_or(sub.notification.span(), LitStr::span),
+                "the unsubscribe method's name must be non-empty and must not start with `rpc.`",
+            ),
+            Some(_) => {}
+        }
+    }
+    if let Output::Subscription {
+        err: stream_err,
+        refusal: Some(refusal),
+        ..
+    } = &method.output
+    {
+        let same = match stream_err {
+            Some(e) => e.to_token_stream().to_string() == refusal.to_token_stream().to_string(),
+            None => last_ident(refusal).is_some_and(|i| i == "ErrorObject"),
+        };
+        if !same {
+            err.on(
+                refusal,
+                "a subscription is refused with the same error type its stream fails with: write `Result<Subscription<T, E>, E>`",
+            );
+        }
+    }
+    if client_impl {
+        err.on(
+            output_tokens,
+            "subscriptions cannot be in a `client_impl` trait: the client answers them with a stream of its own, `rpc_client::Subscription`; generate the client without `client_impl`",
+        );
+    }
+}
+
+fn last_ident(ty: &Type) -> Option<&syn::Ident> {
+    match ty {
+        Type::Path(p) => p.path.segments.last().map(|s| &s.ident),
+        _ => None,
+    }
 }
 
 fn check_method(method: &Method<'_>, client_impl: bool, err: &mut Errors<'_>) {
@@ -189,7 +284,13 @@ fn check_method(method: &Method<'_>, client_impl: bool, err: &mut Errors<'_>) {
         }
         None => {}
     }
-    if client_impl && !matches!(method.output, Output::Result { .. }) {
+    check_subscription(method, client_impl, err);
+    if client_impl
+        && !matches!(
+            method.output,
+            Output::Result { .. } | Output::Subscription { .. }
+        )
+    {
         let msg = "with `client_impl` every method returns `Result<T, E>` with `E: From<rpc_core::Error>`, so that a failed call has somewhere to go (write `Result<T, E>` out: the macro cannot see through type aliases)";
         match &sig.output {
             syn::ReturnType::Type(_, ty) => err.on(ty, msg),

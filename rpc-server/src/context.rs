@@ -29,11 +29,16 @@ tokio::task_local! {
 /// ```
 #[derive(Debug)]
 pub struct RequestContext {
-    parts: Parts,
+    parts: std::sync::Arc<Parts>,
 }
 
 impl RequestContext {
     pub(crate) async fn scope<F: Future>(parts: Parts, fut: F) -> F::Output {
+        Self::scope_shared(std::sync::Arc::new(parts), fut).await
+    }
+
+    /// The same request for many calls: those of one WebSocket connection.
+    pub(crate) async fn scope_shared<F: Future>(parts: std::sync::Arc<Parts>, fut: F) -> F::Output {
         CONTEXT.scope(RequestContext { parts }, fut).await
     }
 

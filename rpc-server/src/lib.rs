@@ -63,6 +63,7 @@ mod observe;
 mod serve;
 #[cfg(feature = "opentelemetry")]
 mod trace_context;
+mod ws;
 
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
@@ -83,6 +84,7 @@ pub use context::RequestContext;
 pub use merge::{MergeError, Merged};
 pub use mount::RouterExt;
 pub use serve::{Serve, serve, shutdown_signal};
+pub use ws::WsLimits;
 
 /// An endpoint's settings, shared by every request it serves.
 #[derive(Clone)]
@@ -99,6 +101,8 @@ pub(crate) struct Config {
     pub(crate) explorer: bool,
     pub(crate) api_version: String,
     pub(crate) metrics: Arc<observe::Metrics>,
+    pub(crate) websocket_on: bool,
+    pub(crate) websocket: WsLimits,
     openrpc: OnceLock<Box<RawValue>>,
 }
 
@@ -131,6 +135,8 @@ impl Default for Config {
             explorer: false,
             api_version: "0.0.0".into(),
             metrics: Arc::default(),
+            websocket_on: true,
+            websocket: WsLimits::default(),
             openrpc: OnceLock::new(),
         }
     }
@@ -354,6 +360,36 @@ impl<S: Service, M: Calls> RpcService<S, M> {
         })
     }
 
+    /// Whether a `GET` asking to upgrade to a WebSocket gets one (default: on). Over the socket
+    /// every method answers as over HTTP, batches and notifications included, and
+    /// subscriptions push their items (see [`rpc_core::subscription`]).
+    ///
+    /// ```
+    /// # #[rpc_core::rpc(server)] pub trait Ping { async fn ping(&self) -> String; }
+    /// # struct P; impl Ping for P { async fn ping(&self) -> String { "pong".into() } }
+    /// let http_only = rpc_server::RpcService::new(PingServer(P)).websocket(false);
+    /// # drop(http_only);
+    /// ```
+    pub fn websocket(self, on: bool) -> Self {
+        self.with(|c| c.websocket_on = on)
+    }
+
+    /// The limits of each WebSocket connection: calls in flight, subscriptions, each
+    /// subscription's buffer, pings. See [`WsLimits`] for the defaults and what happens past
+    /// each; the endpoint's body limit applies to each message.
+    ///
+    /// ```
+    /// use rpc_server::WsLimits;
+    /// # #[rpc_core::rpc(server)] pub trait Ping { async fn ping(&self) -> String; }
+    /// # struct P; impl Ping for P { async fn ping(&self) -> String { "pong".into() } }
+    /// let route = rpc_server::RpcService::new(PingServer(P))
+    ///     .websocket_limits(WsLimits::default().max_subscriptions(16));
+    /// # drop(route);
+    /// ```
+    pub fn websocket_limits(self, limits: WsLimits) -> Self {
+        self.with(|c| c.websocket = limits)
+    }
+
     /// Whether `system.listMethods`, `system.methodHelp` and `system.methodSignature` answer,
     /// as on an XML-RPC server (default: off).
     pub fn introspection(self, on: bool) -> Self {
@@ -373,6 +409,12 @@ impl<S: Service, M: Calls> RpcService<S, M> {
     /// Handles one HTTP request: the whole endpoint, for use outside a `Router` too.
     pub async fn handle(&self, request: Request) -> Response {
         let (parts, body) = request.into_parts();
+        if parts.method == Method::GET
+            && self.config.websocket_on
+            && wants_websocket(&parts.headers)
+        {
+            return self.upgrade(parts).await;
+        }
         // `HEAD` is `GET` without the body, which the HTTP server leaves out.
         if matches!(parts.method, Method::GET | Method::HEAD) && self.config.explorer {
             return explorer::page();
@@ -435,6 +477,29 @@ impl<S: Service, M: Calls> RpcService<S, M> {
             }
             None => StatusCode::OK.into_response(),
         }
+    }
+
+    /// Answers a WebSocket handshake and serves the connection.
+    async fn upgrade(&self, mut parts: axum::http::request::Parts) -> Response {
+        use axum::extract::FromRequestParts as _;
+        let upgrade =
+            match axum::extract::ws::WebSocketUpgrade::from_request_parts(&mut parts, &()).await {
+                Ok(upgrade) => upgrade,
+                Err(rejection) => return rejection.into_response(),
+            };
+        let limit = self.config.max_body_bytes;
+        let (service, stack, config) = (
+            self.service.clone(),
+            self.stack.clone(),
+            self.config.clone(),
+        );
+        let serving = parts.extensions.get::<serve::Upgrade>().cloned();
+        let parts = Arc::new(parts);
+        upgrade
+            .max_message_size(limit)
+            .max_frame_size(limit)
+            .on_failed_upgrade(|e| tracing::debug!(error = %e, "a websocket upgrade failed"))
+            .on_upgrade(move |socket| ws::run(socket, service, stack, config, parts, serving))
     }
 
     /// The endpoint as a method router, to mount with `Router::route` at any path, in a
@@ -501,6 +566,14 @@ fn body_error(e: axum::Error, too_large: impl FnOnce() -> Response) -> Response 
         msg,
     )
         .into_response()
+}
+
+/// Whether a request asks to upgrade to a WebSocket.
+fn wants_websocket(headers: &axum::http::HeaderMap) -> bool {
+    headers
+        .get(header::UPGRADE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.trim().eq_ignore_ascii_case("websocket"))
 }
 
 fn is_json(content_type: Option<&HeaderValue>) -> bool {

@@ -3,6 +3,7 @@
 use std::fmt;
 
 use rpc_core::meta::ServiceInfo;
+use rpc_core::subscription::{ItemStream, Subscribing};
 use rpc_core::{ErrorObject, Service};
 use serde_json::value::RawValue;
 
@@ -52,10 +53,13 @@ impl<A: Service, B: Service> Merged<A, B> {
     pub fn new(first: A, second: B) -> Result<Self, MergeError> {
         for theirs in second.services() {
             for method in theirs.methods {
-                for name in std::iter::once(&method.name).chain(method.aliases) {
-                    if let Some(ours) = first.services().iter().find(|s| s.method(name).is_some()) {
+                let names = std::iter::once(method.name)
+                    .chain(method.aliases.iter().copied())
+                    .chain(method.subscription.map(|s| s.unsubscribe));
+                for name in names {
+                    if let Some(ours) = first.services().iter().find(|s| declares(s, name)) {
                         return Err(MergeError {
-                            method: (*name).to_owned(),
+                            method: name.to_owned(),
                             first: ours.name,
                             second: theirs.name,
                         });
@@ -77,6 +81,15 @@ impl<A: Service, B: Service> Merged<A, B> {
     }
 }
 
+/// Whether `service` answers `name`: a method, an alias or an unsubscribe method.
+fn declares(service: &ServiceInfo, name: &str) -> bool {
+    service.method(name).is_some()
+        || service
+            .methods
+            .iter()
+            .any(|m| m.subscription.is_some_and(|s| s.unsubscribe == name))
+}
+
 impl<A: Service, B: Service> Service for Merged<A, B> {
     fn services(&self) -> &[&'static ServiceInfo] {
         &self.services
@@ -86,6 +99,24 @@ impl<A: Service, B: Service> Service for Merged<A, B> {
         self.first
             .known(method)
             .or_else(|| self.second.known(method))
+    }
+
+    fn subscription(&self, method: &str) -> Option<Subscribing> {
+        self.first
+            .subscription(method)
+            .or_else(|| self.second.subscription(method))
+    }
+
+    async fn subscribe<'a>(
+        &'a self,
+        method: &'a str,
+        params: Option<&'a RawValue>,
+    ) -> Result<ItemStream, ErrorObject> {
+        if self.first.subscription(method).is_some() {
+            self.first.subscribe(method, params).await
+        } else {
+            self.second.subscribe(method, params).await
+        }
     }
 
     async fn call<'a>(

@@ -429,6 +429,9 @@ impl Server {
             server: self.clone(),
             id,
         };
+        // Dropped with the socket: when the connection is upgraded (to a WebSocket), the
+        // socket outlives hyper's part of the connection, and the connection still counts.
+        let (alive, socket_closed) = tokio::sync::oneshot::channel::<()>();
         let io = TokioIo::new(Guarded {
             stream,
             server: self.clone(),
@@ -436,13 +439,20 @@ impl Server {
             limits: self.limits,
             read_timer: None,
             write_timer: None,
+            _alive: alive,
         });
         let server = self.clone();
         let on_request = conn.clone();
+        let upgrade_stop = stop.clone();
         let service = hyper::service::service_fn(move |request: hyper::Request<Incoming>| {
             let busy = Busy::new(&server, &on_request);
             let body_timeout = server.limits.body_timeout;
-            let request = request.map(|body| Body::new(TimedBody::new(body, body_timeout)));
+            let mut request = request.map(|body| Body::new(TimedBody::new(body, body_timeout)));
+            request.extensions_mut().insert(Upgrade {
+                stop: upgrade_stop.clone(),
+                server: server.clone(),
+                conn: on_request.clone(),
+            });
             let app = server.app.clone();
             let server = server.clone();
             let conn = on_request.clone();
@@ -458,15 +468,21 @@ impl Server {
                 })
             }
         });
-        let mut serving = pin!(self.http.serve_connection(io, service).with_upgrades());
-        tokio::select! {
-            _ = serving.as_mut() => {}
-            () = conn.close.notified() => {}
-            _ = stop.changed() => {
-                serving.as_mut().graceful_shutdown();
-                let _ = serving.await;
+        {
+            let mut serving = pin!(self.http.serve_connection(io, service).with_upgrades());
+            tokio::select! {
+                _ = serving.as_mut() => {}
+                () = conn.close.notified() => return,
+                _ = stop.changed() => {
+                    serving.as_mut().graceful_shutdown();
+                    let _ = serving.await;
+                }
             }
+            // Dropped here with the socket, unless an upgrade took the socket away.
         }
+        // An upgraded connection is over when its socket is dropped; the WebSocket closes
+        // itself on shutdown (it holds the same stop signal).
+        let _ = socket_closed.await;
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<u64, Arc<Conn>>> {
@@ -535,6 +551,28 @@ impl Drop for Registered {
     }
 }
 
+/// In each request's extensions when served by [`serve`]: what a request that upgrades its
+/// connection (to a WebSocket) needs to keep it counted as busy, and to hear of a shutdown.
+#[derive(Clone)]
+pub(crate) struct Upgrade {
+    stop: watch::Receiver<bool>,
+    server: Arc<Server>,
+    conn: Arc<Conn>,
+}
+
+impl Upgrade {
+    /// Marks the connection busy for as long as the guard lives: never evicted as idle, and
+    /// its idle timeout off (an upgraded protocol keeps itself alive, as WebSocket pings do).
+    pub(crate) fn busy(&self) -> impl Send + Sync + 'static {
+        Busy::new(&self.server, &self.conn)
+    }
+
+    /// Resolves once the server shuts down.
+    pub(crate) async fn stopping(mut self) {
+        let _ = self.stop.wait_for(|stopped| *stopped).await;
+    }
+}
+
 /// Marks a connection busy while one of its requests is answered.
 struct Busy {
     conn: Arc<Conn>,
@@ -568,6 +606,8 @@ struct Guarded {
     limits: Limits,
     read_timer: Option<Pin<Box<Sleep>>>,
     write_timer: Option<Pin<Box<Sleep>>>,
+    /// Tells the connection's task the socket is gone.
+    _alive: tokio::sync::oneshot::Sender<()>,
 }
 
 /// Whether `timer` (set to `after` on first use) has run out.

@@ -135,6 +135,10 @@ async fn documents_pass_the_openrpc_validator() {
     assert_eq!(served_calculator, built_calculator);
     assert_eq!(served_spec, built_spec);
 
+    // A document with subscriptions (and their `x-subscription`) passes too.
+    let pubsub = common::serve(examples::pubsub::app(), "/rpc").await;
+    let mut files = files.to_vec();
+    files.push(write_doc("pubsub-served", &discover(&pubsub).await));
     let report = validate(&files).await;
     println!("{report}");
     assert_eq!(
@@ -269,6 +273,26 @@ async fn calculator_document_describes_every_method() {
 
 /// In the spec service's document, the methods returning `()` (meant for notifications) have no
 /// result, the others do.
+#[tokio::test]
+async fn subscriptions_name_their_notification_item_and_unsubscribe_method() {
+    let url = common::serve(examples::pubsub::app(), "/rpc").await;
+    let doc = discover(&url).await;
+    let counter = method(&doc, "subscribe_counter");
+    assert_eq!(counter["result"]["schema"]["type"], "string", "{counter}");
+    let sub = &counter["x-subscription"];
+    assert_eq!(sub["notification"], "counter");
+    assert_eq!(sub["unsubscribe"], "unsubscribe_counter");
+    assert_eq!(sub["item"]["x-rust-type"], "u64");
+    assert_eq!(sub["item"]["schema"]["type"], "integer");
+    let ticks = method(&doc, "subscribe_ticks");
+    // The derived unsubscribe name, and the error type's schema as for any method.
+    assert_eq!(ticks["x-subscription"]["unsubscribe"], "unsubscribe_ticks");
+    assert_eq!(ticks["x-subscription"]["notification"], "tick");
+    assert!(ticks.get("x-error-schema").is_some(), "{ticks}");
+    let add = method(&doc, "add");
+    assert!(add.get("x-subscription").is_none(), "{add}");
+}
+
 #[tokio::test]
 async fn spec_document_has_no_result_for_notifications() {
     let url = common::serve(examples::spec::app(), "/rpc").await;

@@ -23,10 +23,13 @@ pub(super) fn expand(rpc: &RpcTrait<'_>, rt: &Runtime) -> TokenStream {
     let calls = rpc
         .methods
         .iter()
+        .filter(|m| !m.is_subscription())
         .map(|m| super::respan(client_method(m, rt, vis), m.ident.span()));
+    // A subscription lives on a connection, not in a batch's one answer.
     let batch_calls = rpc
         .methods
         .iter()
+        .filter(|m| !m.is_subscription())
         .map(|m| super::respan(batch_method(m, rt, vis), m.ident.span()));
     let notify_calls = rpc
         .methods

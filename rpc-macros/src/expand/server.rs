@@ -21,6 +21,43 @@ pub(super) fn expand(rpc: &RpcTrait<'_>, rt: &Runtime) -> TokenStream {
         let name = &m.name;
         quote!(#(#names)|* => ::core::option::Option::Some(#name),)
     });
+    // Unsubscribe methods, each once: several subscriptions may share one.
+    let mut unsubscribes: Vec<&str> = Vec::new();
+    for m in rpc.methods.iter().filter(|m| m.is_subscription()) {
+        if let Some(u) = m
+            .subscription
+            .as_ref()
+            .and_then(|s| s.unsubscribe.as_deref())
+            && !unsubscribes.contains(&u)
+        {
+            unsubscribes.push(u);
+        }
+    }
+    let known_unsubscribes = unsubscribes
+        .iter()
+        .map(|u| quote!(#u => ::core::option::Option::Some(#u),));
+    let subscriptions = rpc.methods.iter().filter(|m| m.is_subscription());
+    let subscription_arms = subscriptions.clone().enumerate().map(|(i, m)| {
+        let names = m.wire_names().map(|(n, _)| n);
+        let sub = m
+            .subscription
+            .as_ref()
+            .expect("a subscription method has its names");
+        let notification = &sub.notification;
+        let unsubscribe = sub.unsubscribe.as_deref().unwrap_or_default();
+        let info = quote::format_ident!("__RPC_SUBSCRIPTION_{}", i);
+        quote! {
+            #(#names)|* => {
+                static #info: #core::SubscriptionInfo =
+                    #core::SubscriptionInfo::new(#notification, #unsubscribe);
+                ::core::option::Option::Some(#core::Subscribing::Subscribe(&#info))
+            }
+        }
+    });
+    let unsubscribe_arm = (!unsubscribes.is_empty()).then(|| {
+        quote!(#(#unsubscribes)|* => ::core::option::Option::Some(#core::Subscribing::Unsubscribe),)
+    });
+    let subscribe_arms = subscriptions.map(|m| subscribe_arm(rpc, m, rt));
     let trait_name = trait_ident.to_string();
     let trait_docs = &rpc.docs;
     let doc = format!(
@@ -59,7 +96,36 @@ pub(super) fn expand(rpc: &RpcTrait<'_>, rt: &Runtime) -> TokenStream {
             fn known(&self, __rpc_method: &str) -> ::core::option::Option<&'static str> {
                 match __rpc_method {
                     #(#known)*
+                    #(#known_unsubscribes)*
                     _ => ::core::option::Option::None,
+                }
+            }
+
+            fn subscription(
+                &self,
+                __rpc_method: &str,
+            ) -> ::core::option::Option<#core::Subscribing> {
+                match __rpc_method {
+                    #(#subscription_arms)*
+                    #unsubscribe_arm
+                    _ => ::core::option::Option::None,
+                }
+            }
+
+            fn subscribe<'__rpc>(
+                &'__rpc self,
+                __rpc_method: &'__rpc str,
+                __rpc_params: ::core::option::Option<&'__rpc #core::RawValue>,
+            ) -> impl ::core::future::Future<
+                Output = ::core::result::Result<#core::ItemStream, #core::ErrorObject>,
+            > + ::core::marker::Send + '__rpc {
+                async move {
+                    match __rpc_method {
+                        #(#subscribe_arms)*
+                        _ => ::core::result::Result::Err(
+                            #core::ErrorObject::method_not_found(__rpc_method),
+                        ),
+                    }
                 }
             }
 
@@ -85,25 +151,11 @@ pub(super) fn expand(rpc: &RpcTrait<'_>, rt: &Runtime) -> TokenStream {
 }
 
 fn dispatch_arm(rpc: &RpcTrait<'_>, m: &Method<'_>, rt: &Runtime) -> TokenStream {
-    let trait_ident = &rpc.item.ident;
-    let core = &rt.core;
-    let method = &m.ident;
-    let names = m.wire_names().map(|(n, _)| n);
-    let idents: Vec<_> = m.params.iter().map(|p| &p.ident).collect();
-    let tys = m.params.iter().map(|p| &p.ty);
-    let param_names = m.params.iter().map(|p| &p.name);
-    let variadic = m.is_variadic();
-    // Errors from the runtime bounds land on the user's tokens: the param list for decoding,
-    // the return type for encoding.
-    let sig = &m.item.sig;
-    let params_span = sig.paren_token.span.join();
-    let output_span = match &sig.output {
-        syn::ReturnType::Type(_, ty) => ty.span(),
-        syn::ReturnType::Default => m.ident.span(),
-    };
-    let (core_out, core_params) = (rt.core_at(output_span), rt.core_at(params_span));
-    // Encoding and decoding go through the runtime's probes, so that a type without serde's
-    // traits is reported once, by its check, and not again here.
+    // Errors from the runtime bounds land on the user's tokens: the return type for encoding.
+    let output_span = output_span(m);
+    let core_out = rt.core_at(output_span);
+    // Encoding goes through the runtime's probes, so that a type without serde's traits is
+    // reported once, by its check, and not again here.
     let write = match &m.output {
         Output::Unit => quote! {
             let () = __rpc_value;
@@ -120,7 +172,59 @@ fn dispatch_arm(rpc: &RpcTrait<'_>, m: &Method<'_>, rt: &Runtime) -> TokenStream
             use #core_out::{WriteResult as _, WriteFallback as _};
             (&#core_out::Probe::<::core::result::Result<#ok, #err>>::new()).write(__rpc_out, __rpc_value, __rpc_method)
         }},
+        Output::Subscription { .. } => {
+            // Its items need a connection that stays open: a server calls `subscribe` instead.
+            let core = &rt.core;
+            let names = m.wire_names().map(|(n, _)| n);
+            return quote! {
+                #(#names)|* => ::core::result::Result::Err(
+                    #core::ErrorObject::subscription_needs_websocket(__rpc_method),
+                ),
+            };
+        }
     };
+    call_arm(rpc, m, rt, write)
+}
+
+/// The arm of `subscribe` for subscription method `m`: its value becomes the item stream.
+fn subscribe_arm(rpc: &RpcTrait<'_>, m: &Method<'_>, rt: &Runtime) -> TokenStream {
+    let name = &m.name;
+    let output_span = output_span(m);
+    let core_out = rt.core_at(output_span);
+    let output = match &m.item.sig.output {
+        syn::ReturnType::Type(_, ty) => quote!(#ty),
+        syn::ReturnType::Default => quote!(()),
+    };
+    let items = quote_spanned! {output_span=> {
+        #[allow(unused_imports)]
+        use #core_out::{Items as _, ItemsFallback as _};
+        (&#core_out::Probe::<#output>::new()).items(__rpc_value, #name)
+    }};
+    call_arm(rpc, m, rt, items)
+}
+
+/// Where errors about `m`'s result land: its return type.
+fn output_span(m: &Method<'_>) -> proc_macro2::Span {
+    match &m.item.sig.output {
+        syn::ReturnType::Type(_, ty) => ty.span(),
+        syn::ReturnType::Default => m.ident.span(),
+    }
+}
+
+/// A `match` arm for every wire name of `m`: decode its params, call it, then `finish` with
+/// `__rpc_value`.
+fn call_arm(rpc: &RpcTrait<'_>, m: &Method<'_>, rt: &Runtime, finish: TokenStream) -> TokenStream {
+    let trait_ident = &rpc.item.ident;
+    let core = &rt.core;
+    let method = &m.ident;
+    let names = m.wire_names().map(|(n, _)| n);
+    let idents: Vec<_> = m.params.iter().map(|p| &p.ident).collect();
+    let tys = m.params.iter().map(|p| &p.ty);
+    let param_names = m.params.iter().map(|p| &p.name);
+    let variadic = m.is_variadic();
+    // Errors from the runtime bounds on params land on the param list.
+    let params_span = m.item.sig.paren_token.span.join();
+    let core_params = rt.core_at(params_span);
     let decode = quote_spanned! {params_span=> {
         #[allow(unused_imports)]
         use #core_params::{Decode as _, DecodeFallback as _};
@@ -132,7 +236,7 @@ fn dispatch_arm(rpc: &RpcTrait<'_>, m: &Method<'_>, rt: &Runtime) -> TokenStream
                 #core::Signature::new(&[#(#param_names),*], #variadic);
             let (#(#idents,)*) = #decode?;
             let __rpc_value = <S as #trait_ident>::#method(&self.0, #(#idents),*).await;
-            #write
+            #finish
         }
     }
 }
@@ -166,9 +270,18 @@ fn method_info(m: &Method<'_>, rt: &Runtime) -> TokenStream {
         .as_ref()
         .map(|note| quote!(.with_deprecated(#note)));
     let idempotent = m.idempotent.then(|| quote!(.with_idempotent()));
+    let subscription = m
+        .subscription
+        .as_ref()
+        .filter(|_| m.is_subscription())
+        .map(|s| {
+            let notification = &s.notification;
+            let unsubscribe = s.unsubscribe.as_deref().unwrap_or_default();
+            quote!(.with_subscription(#notification, #unsubscribe))
+        });
     quote! {
         #core::MethodInfo::new(#name, #docs, &[#(#params),*])
-            #aliases #result #error #deprecated #idempotent
+            #aliases #result #error #deprecated #idempotent #subscription
     }
 }
 

@@ -43,6 +43,7 @@ mod limits;
 
 use std::future::Future;
 
+use rpc_core::subscription::Subscribing;
 use rpc_core::{ErrorObject, Service};
 use serde_json::value::RawValue;
 
@@ -189,10 +190,24 @@ impl<S: Service> Calls for Endpoint<S> {
     async fn call<'a>(&'a self, call: Call<'a>, out: &'a mut Vec<u8>) -> Outcome {
         if call.builtin {
             let services = self.service.services();
-            builtin::call(services, call.config, call.method, call.params, out)
-        } else {
-            self.service.call(call.method, call.params, out).await
+            return builtin::call(services, call.config, call.method, call.params, out);
         }
+        // Only a method the service knows can be a subscription's: one `match` for the rest.
+        if call.known.is_some()
+            && let Some(subscribing) = self.service.subscription(call.method)
+        {
+            if !crate::ws::in_socket() {
+                return Err(ErrorObject::subscription_needs_websocket(call.method));
+            }
+            return match subscribing {
+                Subscribing::Subscribe(info) => {
+                    let items = self.service.subscribe(call.method, call.params).await?;
+                    crate::ws::subscribe(info.notification, items, out)
+                }
+                Subscribing::Unsubscribe => crate::ws::unsubscribe(call.params, out),
+            };
+        }
+        self.service.call(call.method, call.params, out).await
     }
 }
 
