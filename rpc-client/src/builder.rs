@@ -9,7 +9,10 @@ use reqwest::header::{self, HeaderMap, HeaderName, HeaderValue};
 use rpc_core::Error;
 
 use crate::retry::Retrier;
-use crate::{Client, Inner, Retry};
+use crate::{Client, Inner, Retry, ws};
+
+const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
+const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Settings for a [`Client`].
 ///
@@ -34,8 +37,17 @@ pub struct ClientBuilder<C = Client> {
     headers: HeaderMap,
     http: Option<reqwest::Client>,
     retry: Option<Retry>,
+    ws: WsOptions,
     error: Option<String>,
     client: PhantomData<fn() -> C>,
+}
+
+/// The settings only a `ws://` client uses.
+#[derive(Debug, Default)]
+struct WsOptions {
+    reconnect: Option<Retry>,
+    max_message_size: Option<usize>,
+    subscription_buffer: Option<usize>,
 }
 
 impl<C> std::fmt::Debug for ClientBuilder<C> {
@@ -46,6 +58,7 @@ impl<C> std::fmt::Debug for ClientBuilder<C> {
             .field("connect_timeout", &self.connect_timeout)
             .field("headers", &self.headers)
             .field("retry", &self.retry)
+            .field("ws", &self.ws)
             .finish_non_exhaustive()
     }
 }
@@ -61,6 +74,7 @@ impl<C: From<Client>> ClientBuilder<C> {
             headers: HeaderMap::new(),
             http: None,
             retry: None,
+            ws: WsOptions::default(),
             error: None,
             client: PhantomData,
         }
@@ -130,6 +144,42 @@ impl<C: From<Client>> ClientBuilder<C> {
         self
     }
 
+    /// Over a `ws://` URL: when the connection drops, connects again and subscribes every live
+    /// [`Subscription`](crate::Subscription) again with its original params, so that its
+    /// stream goes on (under the server's new id). Waits between tries follow `policy`'s
+    /// backoff, with full jitter; after `policy`'s number of failed tries the subscriptions end
+    /// with the transport error. Each reconnect is logged at INFO. Calls waiting at the drop
+    /// fail (an idempotent one is tried again if [`retry`](Self::retry) allows); the next call
+    /// connects again whether this is set or not. Default: off, a drop ends every subscription.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let client = rpc_client::Client::builder("ws://127.0.0.1:8080/rpc")
+    ///     .reconnect(rpc_client::Retry::new(10).backoff(Duration::from_millis(200), Duration::from_secs(5)))
+    ///     .build()
+    ///     .unwrap();
+    /// # let _ = client;
+    /// ```
+    pub fn reconnect(mut self, policy: Retry) -> Self {
+        self.ws.reconnect = Some(policy);
+        self
+    }
+
+    /// Over a `ws://` URL: the largest message the client reads; a larger one closes the
+    /// connection, failing the calls waiting on it with [`Error::Transport`]. Default: 16 MiB.
+    pub fn max_message_size(mut self, bytes: usize) -> Self {
+        self.ws.max_message_size = Some(bytes);
+        self
+    }
+
+    /// Over a `ws://` URL: how many items each [`Subscription`](crate::Subscription) holds for
+    /// a consumer that reads them slower than they arrive. When it is full the subscription
+    /// ends with an error and the server is told to stop; memory stays bounded. Default: 1024.
+    pub fn subscription_buffer(mut self, items: usize) -> Self {
+        self.ws.subscription_buffer = Some(items.max(1));
+        self
+    }
+
     /// Uses an existing reqwest client (its pool, proxy and TLS settings); `timeout` and
     /// `connect_timeout` then come from it.
     pub fn http_client(mut self, http: reqwest::Client) -> Self {
@@ -143,6 +193,25 @@ impl<C: From<Client>> ClientBuilder<C> {
             return Err(Error::Request(e));
         }
         let url = endpoint_url(&self.url, self.http.is_some())?;
+        let ws = matches!(url.scheme(), "ws" | "wss").then(|| {
+            ws::WsTransport::new(
+                url.clone(),
+                ws::Settings {
+                    timeout: self.timeout.unwrap_or(DEFAULT_TIMEOUT),
+                    connect_timeout: self.connect_timeout.unwrap_or(DEFAULT_CONNECT_TIMEOUT),
+                    max_message_size: self
+                        .ws
+                        .max_message_size
+                        .unwrap_or(ws::DEFAULT_MAX_MESSAGE_SIZE),
+                    subscription_buffer: self
+                        .ws
+                        .subscription_buffer
+                        .unwrap_or(ws::DEFAULT_SUBSCRIPTION_BUFFER),
+                    reconnect: self.ws.reconnect.map(Retrier::new),
+                    headers: self.headers.clone(),
+                },
+            )
+        });
         let mut headers = self.headers;
         headers.insert(
             header::CONTENT_TYPE,
@@ -157,8 +226,8 @@ impl<C: From<Client>> ClientBuilder<C> {
             // and the endpoint is reached directly (a proxy goes in through `http_client`).
             None => {
                 let http = reqwest::Client::builder()
-                    .timeout(self.timeout.unwrap_or(Duration::from_secs(30)))
-                    .connect_timeout(self.connect_timeout.unwrap_or(Duration::from_secs(10)))
+                    .timeout(self.timeout.unwrap_or(DEFAULT_TIMEOUT))
+                    .connect_timeout(self.connect_timeout.unwrap_or(DEFAULT_CONNECT_TIMEOUT))
                     .pool_idle_timeout(Duration::from_secs(90))
                     .tcp_nodelay(true)
                     .redirect(reqwest::redirect::Policy::none())
@@ -177,6 +246,7 @@ impl<C: From<Client>> ClientBuilder<C> {
                 headers,
                 retry: self.retry.map(Retrier::new),
                 next_id: AtomicU64::new(1),
+                ws,
             }),
         }))
     }
@@ -187,16 +257,23 @@ fn endpoint_url(text: &str, own_http_client: bool) -> Result<reqwest::Url, Error
     let invalid = |why: &str| Error::Request(format!("invalid URL `{text}`: {why}"));
     let url = reqwest::Url::parse(text).map_err(|e| invalid(&e.to_string()))?;
     match url.scheme() {
-        "http" if url.has_host() => Ok(url),
+        "http" | "ws" if url.has_host() => Ok(url),
         // A reqwest client of the caller's may have TLS even when this crate's feature is off.
         "https" if url.has_host() && (cfg!(feature = "tls") || own_http_client) => Ok(url),
-        "https" if url.has_host() => Err(invalid(
-            "https:// needs the `tls` feature of rpc-client (rpc-client = { version = \"..\", features = [\"tls\"] }), or a reqwest client with TLS passed to `http_client`",
-        )),
-        "http" | "https" => Err(invalid("the URL has no host")),
+        "wss" if url.has_host() && cfg!(feature = "tls") => Ok(url),
+        "https" | "wss" if url.has_host() => Err(invalid(&format!(
+            "{}:// needs the `tls` feature of rpc-client (rpc-client = {{ version = \"..\", features = [\"tls\"] }}){}",
+            url.scheme(),
+            if url.scheme() == "https" {
+                ", or a reqwest client with TLS passed to `http_client`"
+            } else {
+                ""
+            }
+        ))),
+        "http" | "https" | "ws" | "wss" => Err(invalid("the URL has no host")),
         // `localhost:1/rpc` parses, with `localhost` as its scheme.
         scheme => Err(invalid(&format!(
-            "URL scheme is not allowed: `{scheme}`; a JSON-RPC endpoint is `http://host:port/path` or `https://...`"
+            "URL scheme is not allowed: `{scheme}`; a JSON-RPC endpoint is `http://host:port/path`, `https://...`, or `ws://...`/`wss://...` for a WebSocket"
         ))),
     }
 }

@@ -1,4 +1,5 @@
-//! The HTTP client underneath every `#[rpc]`-generated `{Trait}Client`, over reqwest.
+//! The client underneath every `#[rpc]`-generated `{Trait}Client`: over HTTP (reqwest) or a
+//! WebSocket (tokio-tungstenite).
 //!
 //! Generated clients are the way to call a service: their methods have the trait's names and
 //! types. This crate holds what they share: connection reuse, timeouts, headers and auth, the
@@ -18,12 +19,19 @@
 //! # Ok(()) }
 //! ```
 //!
+//! A `ws://` URL makes the same client speak over one WebSocket connection, which also carries
+//! subscriptions: see [`Client::subscribe`] and [`Subscription`], and the WebSocket settings of
+//! [`ClientBuilder`] ([`reconnect`](ClientBuilder::reconnect),
+//! [`subscription_buffer`](ClientBuilder::subscription_buffer),
+//! [`max_message_size`](ClientBuilder::max_message_size)).
+//!
 //! Every failure is an [`rpc_core::Error`] that says what went wrong: the transport, the
 //! timeout, an HTTP status with no JSON-RPC answer, a malformed answer, or an error object the
 //! server sent. A method's own typed error arrives as [`rpc_core::CallError::Method`].
 
 mod batch;
 mod builder;
+mod ws;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -38,6 +46,7 @@ use serde::de::DeserializeOwned;
 pub use batch::{Batch, BatchResponse, Slot, SlotOutput, TypedSlot};
 pub use builder::ClientBuilder;
 pub use retry::Retry;
+pub use ws::Subscription;
 
 mod retry;
 
@@ -128,8 +137,8 @@ impl<'a> From<&'a String> for Method<'a> {
 /// How much of a non-JSON-RPC error body an [`Error::Status`] keeps.
 const BODY_EXCERPT: usize = 512;
 
-/// A JSON-RPC client for one endpoint. Cheap to clone: clones share the connection pool and the
-/// id counter.
+/// A JSON-RPC client for one endpoint. Cheap to clone: clones share the connection pool (or
+/// the WebSocket connection) and the id counter.
 #[derive(Debug, Clone)]
 pub struct Client {
     inner: Arc<Inner>,
@@ -142,6 +151,8 @@ struct Inner {
     headers: HeaderMap,
     retry: Option<Retrier>,
     next_id: AtomicU64,
+    /// The WebSocket transport of a `ws://` client, which then sends nothing over `http`.
+    ws: Option<ws::WsTransport>,
 }
 
 impl Client {
@@ -162,6 +173,10 @@ impl Client {
 
     fn next_id(&self) -> u64 {
         self.inner.next_id.fetch_add(1, Ordering::Relaxed)
+    }
+
+    fn ws(&self) -> Option<&ws::WsTransport> {
+        self.inner.ws.as_ref()
     }
 
     /// Calls `method`; any error object the server sends is [`Error::Rpc`].
@@ -272,6 +287,9 @@ impl Client {
         body: &bytes::Bytes,
         idempotent: bool,
     ) -> Result<bytes::Bytes, (Error, Option<Failure>, Option<Duration>)> {
+        if let Some(ws) = &self.inner.ws {
+            return ws.send(body.clone()).await.map_err(|(e, f)| (e, f, None));
+        }
         let mut request = self
             .inner
             .http

@@ -12,7 +12,9 @@ use rpc_core::{CallError, Error, MethodError};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-pub use crate::{Batch, BatchResponse, Client, ClientBuilder, Method, Slot, TypedSlot};
+pub use crate::{
+    Batch, BatchResponse, Client, ClientBuilder, Method, Slot, Subscription, TypedSlot,
+};
 
 /// A call whose result is `R`, error `E` (`()` for none) and params `P`.
 pub struct Probe<R, E, P: ?Sized>(PhantomData<Types<R, E, P>>);
@@ -221,5 +223,73 @@ impl<P: ?Sized> NotifyFallback<P> for &Probe<(), (), P> {
 
     fn queue(&self, batch: &mut Batch, _: Method<'_>, _: Option<&P>) {
         batch.fail(UNBUILDABLE);
+    }
+}
+
+/// Subscriptions (`#[rpc(subscription = ...)]` methods): items `T`, error `E`, params `P`.
+pub trait Subscribe<T, E, P: ?Sized> {
+    /// See [`Client::subscribe`].
+    fn subscribe<'a>(
+        &self,
+        client: &'a Client,
+        method: Method<'a>,
+        notification: &'static str,
+        unsubscribe: &'static str,
+        params: Option<&'a P>,
+    ) -> impl Future<Output = Result<Subscription<T, E>, CallError<E>>> + 'a
+    where
+        T: 'a,
+        E: 'a;
+}
+
+impl<T: DeserializeOwned, E: MethodError, P: Serialize + ?Sized> Subscribe<T, E, P>
+    for Probe<T, E, P>
+{
+    fn subscribe<'a>(
+        &self,
+        client: &'a Client,
+        method: Method<'a>,
+        notification: &'static str,
+        unsubscribe: &'static str,
+        params: Option<&'a P>,
+    ) -> impl Future<Output = Result<Subscription<T, E>, CallError<E>>> + 'a
+    where
+        T: 'a,
+        E: 'a,
+    {
+        client.subscribe(method, notification, unsubscribe, params)
+    }
+}
+
+/// The fallback of [`Subscribe`].
+pub trait SubscribeFallback<T, E, P: ?Sized> {
+    /// Never runs in a program that builds.
+    fn subscribe<'a>(
+        &self,
+        client: &'a Client,
+        method: Method<'a>,
+        notification: &'static str,
+        unsubscribe: &'static str,
+        params: Option<&'a P>,
+    ) -> impl Future<Output = Result<Subscription<T, E>, CallError<E>>> + 'a
+    where
+        T: 'a,
+        E: 'a;
+}
+
+impl<T, E, P: ?Sized> SubscribeFallback<T, E, P> for &Probe<T, E, P> {
+    fn subscribe<'a>(
+        &self,
+        _: &'a Client,
+        _: Method<'a>,
+        _: &'static str,
+        _: &'static str,
+        _: Option<&'a P>,
+    ) -> impl Future<Output = Result<Subscription<T, E>, CallError<E>>> + 'a
+    where
+        T: 'a,
+        E: 'a,
+    {
+        std::future::ready(Err(CallError::Call(Error::Request(UNBUILDABLE.into()))))
     }
 }

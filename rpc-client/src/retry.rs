@@ -134,12 +134,7 @@ impl Retrier {
         if attempt > self.policy.attempts || (failure == Failure::MaySucceedLater && !idempotent) {
             return None;
         }
-        let bound = self
-            .policy
-            .backoff
-            .saturating_mul(1u32 << (attempt - 1).min(20))
-            .min(self.policy.max_backoff);
-        let wait = retry_after.unwrap_or_else(|| bound.mul_f64(self.random()));
+        let wait = retry_after.unwrap_or_else(|| self.backoff(attempt));
         if started.elapsed() + wait > self.policy.deadline {
             return None;
         }
@@ -152,6 +147,17 @@ impl Retrier {
         }
         *tokens -= 1.0;
         Some(wait)
+    }
+
+    /// The wait before try number `attempt` (1 for the first retry): at random up to a bound
+    /// that doubles from the policy's first backoff to its maximum.
+    pub(crate) fn backoff(&self, attempt: u32) -> Duration {
+        let bound = self
+            .policy
+            .backoff
+            .saturating_mul(1u32 << attempt.saturating_sub(1).min(20))
+            .min(self.policy.max_backoff);
+        bound.mul_f64(self.random())
     }
 
     /// A number in [0, 1): xorshift, enough to spread retries apart.

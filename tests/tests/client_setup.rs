@@ -39,6 +39,7 @@ async fn urls_no_call_could_use_are_refused_at_construction() {
         ("not a url", "invalid URL"),
         ("ftp://127.0.0.1/rpc", "URL scheme is not allowed"),
         ("https://127.0.0.1:1/rpc", "`tls` feature"),
+        ("wss://127.0.0.1:1/rpc", "`tls` feature"),
     ] {
         match rpc_client::Client::new(url) {
             Err(Error::Request(why)) => assert!(why.contains(says), "{url}: {why}"),

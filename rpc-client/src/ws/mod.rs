@@ -1,0 +1,208 @@
+//! The WebSocket transport behind a `ws://` client: one connection carrying calls, batches,
+//! notifications and subscriptions.
+//!
+//! The connection is made on first use (building a client stays synchronous and never touches
+//! the network) and again on the next call after it closes. One writer task sends the queued
+//! frames; one reader task routes each answer to its caller by id and each subscription item to
+//! its stream. Both end when the last handle on the connection is gone: every [`Client`] clone
+//! and every [`Subscription`] dropped.
+//!
+//! [`Client`]: crate::Client
+
+mod connection;
+mod subscription;
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use bytes::Bytes;
+use reqwest::header::HeaderMap;
+use rpc_core::Error;
+use serde::Deserialize;
+use tokio::sync::oneshot;
+
+pub use subscription::Subscription;
+
+use crate::retry::{Failure, Retrier};
+use connection::{Connection, Pending};
+use subscription::Slot;
+
+/// The largest message the client reads by default: 16 MiB. A larger one closes the connection,
+/// failing the calls waiting on it.
+pub(crate) const DEFAULT_MAX_MESSAGE_SIZE: usize = 16 << 20;
+/// How many items a subscription holds for its consumer by default.
+pub(crate) const DEFAULT_SUBSCRIPTION_BUFFER: usize = 1024;
+/// The code of a subscription ended because its consumer fell behind: the server's code for
+/// the same policy, so that one check covers whichever side dropped it.
+const SUBSCRIPTION_DROPPED: i64 = -32009;
+/// How many frames may wait for the writer before callers wait for room.
+const OUTGOING_QUEUE: usize = 1024;
+
+/// Ids of the requests the transport sends on its own (resubscribing, unsubscribing a stream
+/// nobody reads): from 2^63 up, apart from the client's, which count up from 1.
+static OWN_IDS: AtomicU64 = AtomicU64::new(1 << 63);
+
+fn own_id() -> u64 {
+    OWN_IDS.fetch_add(1, Ordering::Relaxed)
+}
+
+/// What a WebSocket client is built with.
+#[derive(Debug)]
+pub(crate) struct Settings {
+    pub(crate) timeout: Duration,
+    pub(crate) connect_timeout: Duration,
+    pub(crate) max_message_size: usize,
+    pub(crate) subscription_buffer: usize,
+    pub(crate) reconnect: Option<Retrier>,
+    /// Sent with the opening handshake (auth, for one).
+    pub(crate) headers: HeaderMap,
+}
+
+/// The transport of one client and its clones.
+pub(crate) struct WsTransport {
+    shared: Arc<Shared>,
+}
+
+impl std::fmt::Debug for WsTransport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WsTransport")
+            .field("url", &self.shared.url.as_str())
+            .field("settings", &self.shared.settings)
+            .finish_non_exhaustive()
+    }
+}
+
+pub(crate) struct Shared {
+    url: reqwest::Url,
+    settings: Settings,
+    /// The open connection, if any.
+    live: Mutex<Option<Arc<Connection>>>,
+    /// Held while connecting, so that callers arriving together share one connection.
+    connecting: tokio::sync::Mutex<()>,
+}
+
+impl WsTransport {
+    pub(crate) fn new(url: reqwest::Url, settings: Settings) -> Self {
+        WsTransport {
+            shared: Arc::new(Shared {
+                url,
+                settings,
+                live: Mutex::new(None),
+                connecting: tokio::sync::Mutex::new(()),
+            }),
+        }
+    }
+
+    /// Sends a request (one call, a batch or notifications) and returns its answer's bytes,
+    /// empty when none is due; within the client's timeout, connecting included.
+    pub(crate) async fn send(&self, body: Bytes) -> Result<Bytes, (Error, Option<Failure>)> {
+        let expect = answer_id(&body);
+        let send = async {
+            let connection = self.shared.connection().await?;
+            let Some(id) = expect else {
+                connection.send(body).await?;
+                return Ok(Bytes::new());
+            };
+            let (answer, answered) = oneshot::channel();
+            let _waiting = connection.expect(id, Pending::Call(answer))?;
+            connection.send(body).await?;
+            answered.await.map_err(|_| connection.lost())
+        };
+        match tokio::time::timeout(self.shared.settings.timeout, send).await {
+            Ok(result) => result,
+            Err(_) => Err((Error::Timeout, Some(Failure::MaySucceedLater))),
+        }
+    }
+
+    /// Sends a subscribe request with id `id`; the reader registers `slot` under the id the
+    /// answer carries before it reads the next frame.
+    async fn subscribe(&self, body: Bytes, id: u64, slot: Arc<Slot>) -> Result<Bytes, Error> {
+        let send = async {
+            let connection = self.shared.connection().await?;
+            let (answer, answered) = oneshot::channel();
+            let _waiting = connection.expect(id, Pending::Subscribe(answer, slot))?;
+            connection.send(body).await?;
+            answered.await.map_err(|_| connection.lost())
+        };
+        match tokio::time::timeout(self.shared.settings.timeout, send).await {
+            Ok(result) => result.map_err(|(e, _)| e),
+            Err(_) => Err(Error::Timeout),
+        }
+    }
+
+    /// Stops routing items to `slot`, and when `tell`, sends its unsubscribe call without
+    /// waiting for the answer.
+    fn forget(&self, slot: &Slot, tell: bool) {
+        if let Some(connection) = self.shared.live() {
+            connection.forget(slot, tell);
+        }
+    }
+
+    fn settings(&self) -> &Settings {
+        &self.shared.settings
+    }
+}
+
+impl Shared {
+    /// The open connection, if it still is.
+    fn live(&self) -> Option<Arc<Connection>> {
+        let live = self.live.lock().unwrap_or_else(PoisonError::into_inner);
+        live.as_ref().filter(|c| c.is_open()).cloned()
+    }
+
+    /// The open connection, made now if there is none.
+    async fn connection(self: &Arc<Self>) -> Result<Arc<Connection>, (Error, Option<Failure>)> {
+        if let Some(connection) = self.live() {
+            return Ok(connection);
+        }
+        let _connecting = self.connecting.lock().await;
+        if let Some(connection) = self.live() {
+            return Ok(connection);
+        }
+        let connection = Connection::open(self).await?;
+        *self.live.lock().unwrap_or_else(PoisonError::into_inner) = Some(connection.clone());
+        Ok(connection)
+    }
+}
+
+/// The id whose answer a request body waits for: a call's id, or the first id of a batch;
+/// `None` for notifications, which get no answer.
+fn answer_id(body: &[u8]) -> Option<u64> {
+    #[derive(Deserialize)]
+    struct Id {
+        id: Option<u64>,
+    }
+    if body.first() == Some(&b'[') {
+        let ids: Vec<Id> = serde_json::from_slice(body).ok()?;
+        ids.into_iter().find_map(|call| call.id)
+    } else {
+        serde_json::from_slice::<Id>(body).ok()?.id
+    }
+}
+
+/// The error of a connection that closed, with why.
+fn closed(why: &str) -> Error {
+    Error::Transport(Box::new(std::io::Error::new(
+        std::io::ErrorKind::ConnectionAborted,
+        format!("the WebSocket connection closed: {why}"),
+    )))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_answer_awaited_is_the_call_s_or_the_batch_s_first() {
+        use super::answer_id;
+        assert_eq!(
+            answer_id(br#"{"jsonrpc":"2.0","method":"m","params":[1],"id":7}"#),
+            Some(7)
+        );
+        assert_eq!(answer_id(br#"{"jsonrpc":"2.0","method":"m"}"#), None);
+        assert_eq!(
+            answer_id(br#"[{"jsonrpc":"2.0","method":"n"},{"jsonrpc":"2.0","method":"m","id":9}]"#),
+            Some(9)
+        );
+        assert_eq!(answer_id(br#"[{"jsonrpc":"2.0","method":"n"}]"#), None);
+    }
+}
