@@ -33,9 +33,6 @@ use subscription::Slot;
 pub(crate) const DEFAULT_MAX_MESSAGE_SIZE: usize = 16 << 20;
 /// How many items a subscription holds for its consumer by default.
 pub(crate) const DEFAULT_SUBSCRIPTION_BUFFER: usize = 1024;
-/// The code of a subscription ended because its consumer fell behind: the server's code for
-/// the same policy, so that one check covers whichever side dropped it.
-const SUBSCRIPTION_DROPPED: i64 = -32009;
 /// How many frames may wait for the writer before callers wait for room.
 const OUTGOING_QUEUE: usize = 1024;
 

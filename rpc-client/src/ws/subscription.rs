@@ -7,7 +7,7 @@ use std::task::{Context, Poll};
 
 use bytes::Bytes;
 use rpc_core::wire::{self, Response};
-use rpc_core::{CallError, Error, ErrorObject, MethodError};
+use rpc_core::{CallError, Error, ErrorCode, ErrorObject, MethodError};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::value::RawValue;
@@ -84,7 +84,7 @@ impl Slot {
         if self.items.capacity() <= 1 {
             return Err(End::Lost(Error::Rpc(
                 ErrorObject::new(
-                    super::SUBSCRIPTION_DROPPED,
+                    ErrorCode::SUBSCRIPTION_DROPPED,
                     "Subscription dropped: the subscriber reads too slowly",
                 )
                 .with_data(&format!(
@@ -118,7 +118,8 @@ impl Slot {
 /// - The client holds at most [`ClientBuilder::subscription_buffer`] items (1024 by default)
 ///   that the consumer has not read; when a consumer falls that far behind, the subscription
 ///   ends: the items held come first, then one `Err(CallError::Call(Error::Rpc(..)))` with code
-///   `-32009` (`rpc_core::ErrorCode::SUBSCRIPTION_DROPPED`), and the server is told to stop sending.
+///   [`ErrorCode::SUBSCRIPTION_DROPPED`] (the code a server sends when it drops a subscription
+///   for the same reason), and the server is told to stop sending.
 ///
 /// Dropping the stream unsubscribes without waiting for the server's answer;
 /// [`unsubscribe`](Self::unsubscribe) waits for it.
