@@ -108,3 +108,27 @@ if [ "${#browser_missing[@]}" -gt 0 ]; then
 fi
 say "headless browser ready ($(chromium --version 2>/dev/null | head -n1); $(
     chromedriver --version 2>/dev/null | cut -d' ' -f1-2))"
+
+# --- nginx (scripts/scale-out.sh) -------------------------------------------------------------
+# Debian's nginx, which the scale-out test runs as an ordinary process with a prefix of its own.
+# (Where an init system runs, the package also starts the system's nginx on port 80; the test
+# neither needs nor touches it.)
+if command -v dpkg-query >/dev/null 2>&1; then
+    if ! deb_installed nginx; then
+        if [ "$(id -u)" -ne 0 ]; then
+            say "installing nginx needs root: run me as root, or install it yourself"
+            exit 1
+        fi
+        say "installing nginx"
+        export DEBIAN_FRONTEND=noninteractive
+        if ! apt-get install -y -qq --no-install-recommends nginx >/dev/null 2>&1; then
+            apt-get update -qq >/dev/null
+            apt-get install -y -qq --no-install-recommends nginx >/dev/null
+        fi
+    fi
+elif ! command -v nginx >/dev/null 2>&1 && [ ! -x /usr/sbin/nginx ]; then
+    say "nginx is required (for scripts/scale-out.sh); install it and run me again"
+    exit 1
+fi
+nginx_bin=$(command -v nginx || echo /usr/sbin/nginx)
+say "nginx ready ($("$nginx_bin" -v 2>&1 | head -n1))"

@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
-# Runs every test of the workspace: installs what the interop, OpenRPC and browser tests need,
-# then `cargo test` over all crates (unit, integration, doc and UI tests), the tests `#[ignore]`d
-# for needing Python, Node or Chromium included. (A plain `cargo test --workspace` runs all but
-# those, and passes on a machine without them.)
+# Runs every test of the workspace: installs what the interop, OpenRPC, browser and scale-out
+# tests need, then `cargo test` over all crates (unit, integration, doc and UI tests), the tests
+# `#[ignore]`d for needing Python, Node or Chromium included, then the scale-out test
+# (scripts/scale-out.sh: nginx in front of two replicas, restarted and killed under load). (A
+# plain `cargo test --workspace` runs all but those, and passes on a machine without them.)
 #
 # Arguments go to `cargo test`; those after `--` go to the test binaries, e.g.
 #   bash scripts/test.sh -p tests --test wire -- --nocapture
+# With arguments, only those tests run (not the scale-out test).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup-test-deps.sh
@@ -22,3 +24,6 @@ while (($#)); do
     shift
 done
 cargo test --workspace --locked -j2 "${cargo_args[@]}" -- --include-ignored "${test_args[@]}"
+if [ "${#cargo_args[@]}" -eq 0 ] && [ "${#test_args[@]}" -eq 0 ]; then
+    bash scripts/scale-out.sh
+fi

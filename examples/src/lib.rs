@@ -3,6 +3,8 @@
 //! - [`calculator`]: the calculator of the classic XML-RPC/JSON-RPC chapter: variadic
 //!   `add_together`, `quadratic` with a typed math-domain error, `remote_repr`, `lengths`.
 //! - [`pubsub`]: subscriptions over WebSocket (a counter, a clock) beside an ordinary method.
+//! - [`replica`]: a service run as several replicas behind a load balancer, with an idempotent
+//!   read and a counter whose every call is logged (the scale-out recipe).
 //! - [`spec`]: the methods of the JSON-RPC 2.0 specification's section 7 examples.
 //! - [`store`]: a key-value store whose client implements the trait itself, and a bearer-token
 //!   layer with per-method access control.
@@ -10,6 +12,7 @@
 pub mod calculator;
 pub mod observability;
 pub mod pubsub;
+pub mod replica;
 pub mod spec;
 pub mod store;
 

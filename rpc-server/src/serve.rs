@@ -38,6 +38,7 @@ type BoxError = Box<dyn std::error::Error + Send + Sync>;
 /// | [`max_unsent_bytes`](Serve::max_unsent_bytes) | 256 MiB | many clients that do not read large answers: past it, the connections stalled longest are closed |
 /// | [`max_connections`](Serve::max_connections) | 10 000, and below the file limit | running out of files: at the cap the longest-idle connection is closed to let a new one in |
 /// | [`shutdown_deadline`](Serve::shutdown_deadline) | 20 s | a shutdown waiting forever on a slow call |
+/// | [`shutdown_idle_grace`](Serve::shutdown_idle_grace) | 1 s | a shutdown closing a kept-alive connection under a request its client (a load balancer) is sending |
 ///
 /// At start the soft limit on open files is raised to the hard one (on Unix), and the
 /// connection cap is kept a margin below it (1/16 of it, at least 16 files) for the files the
@@ -69,6 +70,7 @@ pub fn serve(listener: TcpListener, app: Router) -> Serve {
         raise_file_limit: true,
         shutdown: Box::pin(std::future::pending()),
         shutdown_deadline: Duration::from_secs(20),
+        shutdown_idle_grace: Duration::from_secs(1),
     }
 }
 
@@ -110,6 +112,7 @@ pub struct Serve {
     raise_file_limit: bool,
     shutdown: Pin<Box<dyn Future<Output = ()> + Send>>,
     shutdown_deadline: Duration,
+    shutdown_idle_grace: Duration,
 }
 
 /// The per-connection limits.
@@ -142,6 +145,7 @@ impl std::fmt::Debug for Serve {
             .field("max_unsent_bytes", &self.max_unsent_bytes)
             .field("raise_file_limit", &self.raise_file_limit)
             .field("shutdown_deadline", &self.shutdown_deadline)
+            .field("shutdown_idle_grace", &self.shutdown_idle_grace)
             .finish_non_exhaustive()
     }
 }
@@ -212,10 +216,11 @@ impl Serve {
         self
     }
 
-    /// Stops the server when `signal` resolves: no new connection is accepted, idle ones are
-    /// closed, the calls in flight finish (for up to
-    /// [`shutdown_deadline`](Self::shutdown_deadline)), then the remaining connections are
-    /// closed and the server's future returns. [`shutdown_signal`] is the usual `signal`.
+    /// Stops the server when `signal` resolves: no new connection is accepted, the calls in
+    /// flight finish (for up to [`shutdown_deadline`](Self::shutdown_deadline)), every answer
+    /// from then on carries `Connection: close`, and a connection is closed after its answer,
+    /// or once it has been idle for [`shutdown_idle_grace`](Self::shutdown_idle_grace); then
+    /// the server's future returns. [`shutdown_signal`] is the usual `signal`.
     ///
     /// ```no_run
     /// # async fn run(app: axum::Router) -> std::io::Result<()> {
@@ -243,6 +248,21 @@ impl Serve {
     /// closes their connections anyway.
     pub fn shutdown_deadline(mut self, deadline: Duration) -> Self {
         self.shutdown_deadline = deadline;
+        self
+    }
+
+    /// How long a graceful shutdown leaves a kept-alive connection open while it is idle
+    /// (default 1 s), counted from the shutdown or from its last answer, whichever is later.
+    ///
+    /// A connection closed by the server while idle may have a request on its way in: the
+    /// client (a load balancer most of all, which keeps connections busy) cannot tell whether
+    /// that request ran, so it must not send it again unless it is idempotent. During the
+    /// grace, a connection that carries one more request is answered with `Connection: close`
+    /// and closed by the client, which then connects elsewhere; only connections idle for the
+    /// whole grace, which a busy client was not about to use, are closed by the server.
+    /// `Duration::ZERO` closes idle connections at once.
+    pub fn shutdown_idle_grace(mut self, grace: Duration) -> Self {
+        self.shutdown_idle_grace = grace;
         self
     }
 
@@ -276,6 +296,8 @@ impl Serve {
             unsent: AtomicU64::new(0),
             max_unsent: self.max_unsent_bytes,
             epoch: Instant::now(),
+            draining: AtomicBool::new(false),
+            idle_grace: self.shutdown_idle_grace,
         });
         let slots = Arc::new(Semaphore::new(cap));
         let (stop_tx, stop_rx) = watch::channel(false);
@@ -322,6 +344,7 @@ impl Serve {
             });
         }
         drop(listener);
+        server.draining.store(true, Ordering::Release);
         let _ = stop_tx.send(true);
         let drained = tokio::time::timeout(self.shutdown_deadline, async {
             while tasks.join_next().await.is_some() {}
@@ -391,6 +414,9 @@ struct Server {
     unsent: AtomicU64,
     max_unsent: u64,
     epoch: Instant,
+    /// Set when a graceful shutdown starts: answers carry `Connection: close`.
+    draining: AtomicBool,
+    idle_grace: Duration,
 }
 
 /// One open connection, as the eviction of idle connections sees it.
@@ -406,6 +432,9 @@ struct Conn {
     /// Milliseconds from the server's start to the moment its socket stopped taking bytes;
     /// 0 while it takes them.
     stalled_since: AtomicU64,
+    /// Notified when a request starts or ends, for a shutdown waiting for the connection to
+    /// go idle.
+    activity: Notify,
 }
 
 impl Server {
@@ -422,6 +451,7 @@ impl Server {
             close: Notify::new(),
             unsent: AtomicU64::new(0),
             stalled_since: AtomicU64::new(0),
+            activity: Notify::new(),
         });
         self.lock().insert(id, conn.clone());
         // Removed however the connection ends, a panic in the app included.
@@ -459,7 +489,18 @@ impl Server {
             async move {
                 let response = tower::ServiceExt::oneshot(app, request).await;
                 drop(busy);
-                response.map(|response| {
+                response.map(|mut response| {
+                    // The client closes the connection after this answer, and sends its next
+                    // request elsewhere: no request is lost on a connection the server closes.
+                    // (An upgrade's answer keeps its `Connection: upgrade`.)
+                    if server.draining.load(Ordering::Acquire)
+                        && response.status() != axum::http::StatusCode::SWITCHING_PROTOCOLS
+                    {
+                        response.headers_mut().insert(
+                            axum::http::header::CONNECTION,
+                            axum::http::HeaderValue::from_static("close"),
+                        );
+                    }
                     let size = hyper::body::Body::size_hint(response.body()).lower();
                     if size < TRACKED_ANSWER_BYTES {
                         return response;
@@ -474,8 +515,16 @@ impl Server {
                 _ = serving.as_mut() => {}
                 () = conn.close.notified() => return,
                 _ = stop.changed() => {
-                    serving.as_mut().graceful_shutdown();
-                    let _ = serving.await;
+                    tokio::select! {
+                        // The client closed it, an answer with `Connection: close` ended it, or
+                        // an upgrade took it over.
+                        _ = serving.as_mut() => {}
+                        () = conn.close.notified() => return,
+                        () = self.idle_for_grace(&conn) => {
+                            serving.as_mut().graceful_shutdown();
+                            let _ = serving.await;
+                        }
+                    }
                 }
             }
             // Dropped here with the socket, unless an upgrade took the socket away.
@@ -483,6 +532,30 @@ impl Server {
         // An upgraded connection is over when its socket is dropped; the WebSocket closes
         // itself on shutdown (it holds the same stop signal).
         let _ = socket_closed.await;
+    }
+
+    /// Returns once `conn` has had no request for the idle grace, counted from the later of
+    /// now and its last answer.
+    async fn idle_for_grace(&self, conn: &Conn) {
+        let grace = u64::try_from(self.idle_grace.as_millis()).unwrap_or(u64::MAX);
+        let stopped = self.now();
+        loop {
+            // Registered before the state is read, so a request starting in between wakes it.
+            let activity = conn.activity.notified();
+            if conn.in_flight.load(Ordering::Acquire) > 0 {
+                activity.await;
+                continue;
+            }
+            let since = conn.idle_since.load(Ordering::Relaxed).max(stopped);
+            let left = since.saturating_add(grace).saturating_sub(self.now());
+            if left == 0 {
+                return;
+            }
+            tokio::select! {
+                () = activity => {}
+                () = tokio::time::sleep(Duration::from_millis(left)) => {}
+            }
+        }
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<u64, Arc<Conn>>> {
@@ -582,6 +655,7 @@ struct Busy {
 impl Busy {
     fn new(server: &Arc<Server>, conn: &Arc<Conn>) -> Self {
         conn.in_flight.fetch_add(1, Ordering::AcqRel);
+        conn.activity.notify_one();
         Busy {
             conn: conn.clone(),
             server: server.clone(),
@@ -595,6 +669,7 @@ impl Drop for Busy {
             .idle_since
             .store(self.server.now(), Ordering::Relaxed);
         self.conn.in_flight.fetch_sub(1, Ordering::AcqRel);
+        self.conn.activity.notify_one();
     }
 }
 

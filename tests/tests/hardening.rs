@@ -700,3 +700,84 @@ async fn graceful_shutdown_finishes_calls_in_flight() {
         "the cut-off call was answered"
     );
 }
+
+/// Sends one call on `stream` and reads its answer: the head (lower-cased) and the body.
+async fn call_on(stream: &mut TcpStream, addr: &str, call: &str) -> (String, String) {
+    let request = format!(
+        "POST /rpc HTTP/1.1\r\nhost: {addr}\r\ncontent-type: application/json\r\n\
+         content-length: {}\r\n\r\n{call}",
+        call.len()
+    );
+    stream.write_all(request.as_bytes()).await.expect("sent");
+    let mut answer = Vec::new();
+    let mut buf = [0u8; 4096];
+    loop {
+        let n = stream.read(&mut buf).await.expect("read");
+        assert!(n > 0, "closed before a whole answer: {answer:?}");
+        answer.extend_from_slice(&buf[..n]);
+        let text = String::from_utf8_lossy(&answer).into_owned();
+        if let Some((head, body)) = text.split_once("\r\n\r\n") {
+            let head = head.to_ascii_lowercase();
+            let len: usize = head
+                .lines()
+                .find_map(|l| l.strip_prefix("content-length: "))
+                .and_then(|v| v.trim().parse().ok())
+                .expect("a content-length");
+            if body.len() >= len {
+                return (head, body.to_owned());
+            }
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn graceful_shutdown_answers_one_more_call_on_a_kept_alive_connection() {
+    // A load balancer keeps connections open and sends on them at any instant: one that the
+    // server closed the moment it was told to stop could have a call on its way in, which the
+    // balancer could then neither answer nor safely send elsewhere.
+    let endpoint = rpc_server::RpcService::new(LoadServer(Loader));
+    let (url, stop, server) = serve_in_process(endpoint, Duration::from_secs(5)).await;
+    let addr = url
+        .trim_start_matches("http://")
+        .trim_end_matches("/rpc")
+        .to_owned();
+    let call = r#"{"jsonrpc":"2.0","method":"sleep_ms","params":[1],"id":1}"#;
+    let mut used = TcpStream::connect(&addr).await.expect("connects");
+    let mut idle = TcpStream::connect(&addr).await.expect("connects");
+    let (head, _) = call_on(&mut used, &addr, call).await;
+    assert!(!head.contains("connection: close"), "{head}");
+    call_on(&mut idle, &addr, call).await;
+
+    let asked = Instant::now();
+    stop.send(()).expect("the server listens for the signal");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(
+        TcpStream::connect(&addr).await.is_err(),
+        "a stopping server accepts no new connection"
+    );
+    let (head, body) = call_on(&mut used, &addr, call).await;
+    assert!(head.starts_with("http/1.1 200"), "{head}");
+    assert!(head.contains("connection: close"), "{head}");
+    assert!(body.contains(r#""result":1"#), "{body}");
+    let mut rest = Vec::new();
+    let closed = tokio::time::timeout(Duration::from_secs(1), used.read_to_end(&mut rest)).await;
+    assert!(
+        matches!(closed, Ok(Ok(0))),
+        "closed after the answer: {closed:?}"
+    );
+
+    // The connection nobody used is closed once idle for the grace (1 s), and then the server
+    // has nothing left and returns.
+    let closed = tokio::time::timeout(Duration::from_secs(3), idle.read_to_end(&mut rest)).await;
+    assert!(matches!(closed, Ok(Ok(0))), "closed: {closed:?}");
+    assert!(
+        asked.elapsed() >= Duration::from_millis(900),
+        "closed before its grace: {:?}",
+        asked.elapsed()
+    );
+    tokio::time::timeout(Duration::from_secs(2), server)
+        .await
+        .expect("the server stops once its connections are closed")
+        .expect("no panic")
+        .expect("no error");
+}
