@@ -216,8 +216,8 @@ impl Serve {
         self
     }
 
-    /// Stops the server when `signal` resolves: no new connection is accepted, the calls in
-    /// flight finish (for up to [`shutdown_deadline`](Self::shutdown_deadline)), every answer
+    /// Stops the server when `signal` resolves: no new connection is accepted (those the
+    /// kernel had already queued are taken and served), the calls in flight finish (for up to [`shutdown_deadline`](Self::shutdown_deadline)), every answer
     /// from then on carries `Connection: close`, and a connection is closed after its answer,
     /// or once it has been idle for [`shutdown_idle_grace`](Self::shutdown_idle_grace); then
     /// the server's future returns. [`shutdown_signal`] is the usual `signal`.
@@ -335,13 +335,26 @@ impl Serve {
                 // not at the next client, which may come much later.
                 Some(_) = tasks.join_next() => continue,
             };
-            let _ = stream.set_nodelay(true);
-            let server = server.clone();
-            let stop = stop_rx.clone();
-            tasks.spawn(async move {
-                let _slot = slot;
-                server.connection(stream, stop).await;
-            });
+            tasks.spawn(
+                server
+                    .clone()
+                    .serve_accepted(stream, stop_rx.clone(), Some(slot)),
+            );
+        }
+        // Connections the kernel has completed but the server has not taken yet would be reset
+        // when the listener closes, after their clients may have written a request that then
+        // cannot safely be sent elsewhere: take them and answer them, past the connection cap
+        // if need be (the listen queue bounds them).
+        while let Some(Ok((stream, _))) = std::future::poll_fn(|cx| {
+            Poll::Ready(match listener.poll_accept(cx) {
+                Poll::Ready(accepted) => Some(accepted),
+                Poll::Pending => None,
+            })
+        })
+        .await
+        {
+            let slot = slots.clone().try_acquire_owned().ok();
+            tasks.spawn(server.clone().serve_accepted(stream, stop_rx.clone(), slot));
         }
         drop(listener);
         server.draining.store(true, Ordering::Release);
@@ -440,6 +453,18 @@ struct Conn {
 impl Server {
     fn now(&self) -> u64 {
         u64::try_from(self.epoch.elapsed().as_millis()).unwrap_or(u64::MAX)
+    }
+
+    /// Serves an accepted connection, holding its `slot` of the connection cap until it ends.
+    async fn serve_accepted(
+        self: Arc<Self>,
+        stream: TcpStream,
+        stop: watch::Receiver<bool>,
+        slot: Option<tokio::sync::OwnedSemaphorePermit>,
+    ) {
+        let _slot = slot;
+        let _ = stream.set_nodelay(true);
+        self.connection(stream, stop).await;
     }
 
     async fn connection(self: Arc<Self>, stream: TcpStream, mut stop: watch::Receiver<bool>) {

@@ -781,3 +781,58 @@ async fn graceful_shutdown_answers_one_more_call_on_a_kept_alive_connection() {
         .expect("no panic")
         .expect("no error");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn graceful_shutdown_answers_connections_still_in_the_listen_queue() {
+    // At the connection cap the server takes no new connection, but the kernel completes their
+    // handshakes and their clients send: closing the listener would reset them, calls and all.
+    let app = axum::Router::new().route(
+        "/rpc",
+        rpc_server::RpcService::new(LoadServer(Loader)).into_method_router(),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("binds");
+    let addr = listener.local_addr().expect("bound").to_string();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(
+        rpc_server::serve(listener, app)
+            .max_connections(1)
+            .raise_file_limit(false)
+            .with_graceful_shutdown(async {
+                let _ = stopped.await;
+            })
+            .into_future(),
+    );
+    let slow = r#"{"jsonrpc":"2.0","method":"sleep_ms","params":[600],"id":1}"#;
+    let quick = r#"{"jsonrpc":"2.0","method":"sleep_ms","params":[1],"id":2}"#;
+    let mut holder = TcpStream::connect(&addr).await.expect("connects");
+    let holding = {
+        let addr = addr.clone();
+        tokio::spawn(async move { call_on(&mut holder, &addr, slow).await })
+    };
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let mut queued = TcpStream::connect(&addr)
+        .await
+        .expect("the kernel completes the handshake");
+    let waiting = {
+        let addr = addr.clone();
+        tokio::spawn(async move { call_on(&mut queued, &addr, quick).await })
+    };
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    stop.send(()).expect("the server listens for the signal");
+
+    let (head, body) = holding.await.expect("answered");
+    assert!(body.contains(r#""result":600"#), "{head}\n{body}");
+    let (head, body) = tokio::time::timeout(Duration::from_secs(2), waiting)
+        .await
+        .expect("answered in time")
+        .expect("answered, not reset");
+    assert!(body.contains(r#""result":1"#), "{head}\n{body}");
+    assert!(head.contains("connection: close"), "{head}");
+    tokio::time::timeout(Duration::from_secs(3), server)
+        .await
+        .expect("the server stops")
+        .expect("no panic")
+        .expect("no error");
+}
