@@ -281,11 +281,12 @@ async fn read(
     mut writer_gone: oneshot::Receiver<()>,
 ) {
     let mut closing: Option<tokio::time::Instant> = None;
-    let why = loop {
+    // Why the connection ended, for the errors of everything that was waiting on it.
+    let why: String = loop {
         let frame = match closing {
             Some(deadline) => match tokio::time::timeout_at(deadline, stream.next()).await {
                 Ok(frame) => frame,
-                Err(_) => break closed("the server did not answer the close frame"),
+                Err(_) => break "the server did not answer the close frame".into(),
             },
             None => tokio::select! {
                 frame = stream.next() => frame,
@@ -296,8 +297,8 @@ async fn read(
             },
         };
         match frame {
-            None => break closed("the server closed it"),
-            Some(Err(e)) => break Error::Transport(Box::new(e)),
+            None => break "the server closed it".into(),
+            Some(Err(e)) => break e.to_string(),
             Some(Ok(Message::Text(text))) => reader.route(Bytes::from(text)),
             Some(Ok(Message::Binary(bytes))) => reader.route(bytes),
             // Pings are answered by the protocol layer; a close frame is answered there too,
@@ -324,15 +325,10 @@ async fn read(
         }
         _ => {
             for slot in subscriptions {
-                slot.end(End::Lost(closed_like(&why)));
+                slot.end(End::Lost(closed(&why)));
             }
         }
     }
-}
-
-/// A copy of a connection error for each subscription it ends.
-fn closed_like(why: &Error) -> Error {
-    closed(&why.to_string())
 }
 
 /// The members of an incoming frame the reader routes by.
@@ -496,7 +492,7 @@ impl Reader {
 
 /// Reconnects with the policy's backoff and subscribes each live subscription again with its
 /// original params; the streams carry on under their new ids.
-async fn resubscribe(shared: Weak<Shared>, mut slots: Vec<Arc<Slot>>, why: Error) {
+async fn resubscribe(shared: Weak<Shared>, mut slots: Vec<Arc<Slot>>, why: String) {
     let mut last = why;
     let mut attempt = 0;
     loop {
@@ -528,7 +524,7 @@ async fn resubscribe(shared: Weak<Shared>, mut slots: Vec<Arc<Slot>>, why: Error
         let connection = match strong.connection().await {
             Ok(connection) => connection,
             Err((e, _)) => {
-                last = e;
+                last = e.to_string();
                 continue;
             }
         };
@@ -542,13 +538,13 @@ async fn resubscribe(shared: Weak<Shared>, mut slots: Vec<Arc<Slot>>, why: Error
             let waiting = match connection.expect(id, Pending::Subscribe(answer, slot.clone())) {
                 Ok(waiting) => waiting,
                 Err((e, _)) => {
-                    last = e;
+                    last = e.to_string();
                     slots.push(slot);
                     continue;
                 }
             };
             if let Err((e, _)) = connection.send(body).await {
-                last = e;
+                last = e.to_string();
                 slots.push(slot);
                 continue;
             }
@@ -579,6 +575,6 @@ async fn resubscribe(shared: Weak<Shared>, mut slots: Vec<Arc<Slot>>, why: Error
     }
     tracing::info!(reason = %last, subscriptions = slots.len(), "WebSocket reconnect gave up");
     for slot in slots {
-        slot.end(End::Lost(closed_like(&last)));
+        slot.end(End::Lost(closed(&last)));
     }
 }
