@@ -293,3 +293,44 @@ impl<T, E, P: ?Sized> SubscribeFallback<T, E, P> for &Probe<T, E, P> {
         std::future::ready(Err(CallError::Call(Error::Request(UNBUILDABLE.into()))))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The expression the macro generates for a subscription method picks the real impl when
+    /// the types can cross the wire, and the fallback when they cannot.
+    // The borrow is what generated code writes: it makes the fallback's `&Probe` impl a match.
+    #[allow(clippy::needless_borrow)]
+    #[tokio::test]
+    async fn the_generated_subscribe_call_resolves_to_the_client() {
+        // Both in scope, as in generated code.
+        use super::{Subscribe as _, SubscribeFallback as _};
+        let client = Client::new("http://127.0.0.1:9/rpc").unwrap();
+        let params = (1u64, 2u32);
+        let real = (&Probe::<u64, rpc_core::ErrorObject, (u64, u32)>::new())
+            .subscribe(
+                &client,
+                Method::new("subscribe_counter"),
+                "counter",
+                "unsubscribe_counter",
+                Some(&params),
+            )
+            .await;
+        let Err(CallError::Call(Error::Request(why))) = real else {
+            panic!("{real:?}");
+        };
+        assert!(why.contains("need a ws:// URL"), "{why}");
+
+        /// Neither serializes nor deserializes.
+        #[derive(Debug)]
+        struct Opaque;
+        let fallback = (&Probe::<Opaque, rpc_core::ErrorObject, Opaque>::new())
+            .subscribe(&client, Method::new("s"), "n", "u", Some(&Opaque))
+            .await;
+        let Err(CallError::Call(Error::Request(why))) = fallback else {
+            panic!("{fallback:?}");
+        };
+        assert_eq!(why, UNBUILDABLE);
+    }
+}
