@@ -10,6 +10,8 @@ use std::io::Write;
 use std::sync::{Arc, Mutex};
 
 use examples::spec::SpecExamplesClient;
+use futures_util::{SinkExt as _, StreamExt as _};
+use tokio_tungstenite::tungstenite::Message;
 
 /// A writer into a shared buffer, for the fmt subscriber.
 #[derive(Clone, Default)]
@@ -70,6 +72,15 @@ async fn calls_are_counted_by_method_and_outcome_and_traced() {
         200
     );
 
+    // A subscription is a call, measured as one, and the socket and subscription have gauges.
+    let pubsub = common::serve(examples::pubsub::app(), "").await;
+    let ws = format!("{}/rpc", pubsub.replacen("http", "ws", 1));
+    let (mut socket, _) = tokio_tungstenite::connect_async(ws).await.unwrap();
+    let subscribe = r#"{"jsonrpc":"2.0","method":"subscribe_ticks","params":[60000],"id":1}"#;
+    socket.send(Message::text(subscribe)).await.unwrap();
+    let answer = socket.next().await.unwrap().unwrap().into_text().unwrap();
+    assert!(answer.contains(r#""result":"0x"#), "{answer}");
+
     let health = reqwest::get(format!("{base}/health")).await.unwrap();
     assert_eq!(health.text().await.unwrap(), "ok");
     let metrics = reqwest::get(format!("{base}/metrics"))
@@ -125,6 +136,9 @@ async fn calls_are_counted_by_method_and_outcome_and_traced() {
         0.0
     );
     assert!(metrics.contains("rpc_system=\"jsonrpc\""));
+    assert_eq!(ok("subscribe_ticks"), 1.0);
+    assert_eq!(count(&["rpc_server_subscriptions_active"]), 1.0);
+    assert_eq!(count(&["rpc_server_websocket_connections"]), 1.0);
 
     let logs = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
     let lines: Vec<&str> = logs.lines().collect();

@@ -564,3 +564,48 @@ async fn a_message_over_the_body_limit_closes_the_socket() {
     .await;
     assert_eq!(next(&mut socket).await["result"], 3);
 }
+
+#[tokio::test]
+async fn sockets_count_against_the_connection_cap_and_are_never_evicted_as_idle() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(
+        rpc_server::serve(listener, examples::pubsub::app())
+            .max_connections(2)
+            .into_future(),
+    );
+    let mut first = connect(addr).await;
+    let mut second = connect(addr).await;
+    subscribe(&mut first, "subscribe_ticks", json!([60000]), 1).await;
+    // A third client waits: both slots hold sockets, which are not idle connections to close.
+    let third = tokio::spawn(async move {
+        post(
+            addr,
+            json!({"jsonrpc": "2.0", "method": "add", "params": [1, 1], "id": 1}),
+        )
+        .await
+    });
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(
+        !third.is_finished(),
+        "a third connection was served past the cap"
+    );
+    send(
+        &mut first,
+        json!({"jsonrpc": "2.0", "method": "add", "params": [2, 2], "id": 2}),
+    )
+    .await;
+    assert_eq!(
+        next(&mut first).await["result"],
+        4,
+        "the sockets still work"
+    );
+    // One socket closes: its slot serves the waiting client.
+    second.close(None).await.unwrap();
+    drop(second);
+    let answer = tokio::time::timeout(Duration::from_secs(5), third)
+        .await
+        .expect("served once a socket closed")
+        .unwrap();
+    assert_eq!(answer["result"], 2);
+}

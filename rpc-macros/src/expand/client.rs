@@ -20,11 +20,14 @@ pub(super) fn expand(rpc: &RpcTrait<'_>, rt: &Runtime) -> TokenStream {
     let batch_notify = item_ident(rpc, "BatchNotify");
     let has_notifications = rpc.methods.iter().any(Method::is_notification);
 
-    let calls = rpc
-        .methods
-        .iter()
-        .filter(|m| !m.is_subscription())
-        .map(|m| super::respan(client_method(m, rt, vis), m.ident.span()));
+    let calls = rpc.methods.iter().map(|m| {
+        let method = if m.is_subscription() {
+            subscribe_method(m, rt, vis)
+        } else {
+            client_method(m, rt, vis)
+        };
+        super::respan(method, m.ident.span())
+    });
     // A subscription lives on a connection, not in a batch's one answer.
     let batch_calls = rpc
         .methods
@@ -297,6 +300,56 @@ fn client_method(m: &Method<'_>, rt: &Runtime, vis: &syn::Visibility) -> TokenSt
         #deprecated
         #vis async fn #ident(&self, #args) -> ::core::result::Result<#ok, #error> {
             #call
+        }
+    }
+}
+
+/// A subscription's method: subscribes over the client's WebSocket and returns the stream of
+/// its items.
+fn subscribe_method(m: &Method<'_>, rt: &Runtime, vis: &syn::Visibility) -> TokenStream {
+    let (core, rtc) = (&rt.core, &rt.client);
+    let ident = &m.ident;
+    let name = &m.name;
+    let item = ok_type(m);
+    let err = match m.output.err_type() {
+        Some(err) => quote!(#err),
+        None => quote!(#core::ErrorObject),
+    };
+    let (notification, unsubscribe) = match &m.subscription {
+        Some(sub) => (
+            sub.notification.value(),
+            sub.unsubscribe.clone().unwrap_or_default(),
+        ),
+        None => Default::default(),
+    };
+    let (params_ty, params) = params(m, rt);
+    let args = args(m);
+    let docs = docs(m);
+    let deprecated = deprecated_attr(m);
+    let method = if m.idempotent {
+        quote!(#rtc::Method::idempotent(#name))
+    } else {
+        quote!(#rtc::Method::new(#name))
+    };
+    let doc = format!(
+        "Subscribes over the client's WebSocket (a `ws://` URL): the stream of `{notification}` \
+         items; dropping it unsubscribes (`{unsubscribe}`)."
+    );
+    quote! {
+        #docs
+        #[doc = ""]
+        #[doc = #doc]
+        #deprecated
+        #vis async fn #ident(&self, #args) -> ::core::result::Result<
+            #rtc::Subscription<#item, #err>,
+            #core::CallError<#err>,
+        > {
+            // One of the two is used, depending on the types.
+            #[allow(unused_imports)]
+            use #rtc::{Subscribe as _, SubscribeFallback as _};
+            (&#rtc::Probe::<#item, #err, #params_ty>::new())
+                .subscribe(&self.client, #method, #notification, #unsubscribe, #params)
+                .await
         }
     }
 }
