@@ -213,10 +213,14 @@ first=$(access_lines)
 say "(a) $CALLS calls through nginx; replica a, then b, gets SIGTERM and is restarted"
 start_driver "$dir"
 sleep 2
+found_in_flight=0
 for name in a b; do
     stop_replica "$name" TERM
     [ "$stopped_status" -eq 0 ] || fail "replica $name exited with status $stopped_status on SIGTERM"
-    say "  replica $name stopped gracefully in $stopped_ms ms (status 0); restarting it"
+    in_flight=$(sed -n 's/^replica .* stopping with \([0-9]*\) calls in flight$/\1/p' "$dir/$name.out" | tail -n 1)
+    [ -n "$in_flight" ] || fail "replica $name did not say how many calls it had in flight"
+    found_in_flight=$((found_in_flight + in_flight))
+    say "  replica $name stopped gracefully in $stopped_ms ms (status 0) with $in_flight calls in flight at the signal; restarting it"
     start_replica "$name" "$dir"
     # nginx sets a replica whose connect failed aside for fail_timeout (2 s): let it come back
     # into the rotation before the other one goes.
@@ -229,7 +233,9 @@ say "  nginx: $passed_on calls passed to the other replica after a refused conne
 say "  idempotent: $idempotent_ok ok, $idempotent_failed failed; non-idempotent: $counter_ok ok, $counter_failed failed; $logged counter calls logged, $ran_twice ran twice, $ok_missing ok but unlogged"
 check_common
 [ "$counter_failed" -eq 0 ] || fail "$counter_failed non-idempotent calls failed during a rolling restart"
-summary_a="(a) SIGTERM and restart of each replica: idempotent $idempotent_ok ok / $idempotent_failed failed; non-idempotent $counter_ok ok / $counter_failed failed; $logged logged, $ran_twice twice; nginx passed on $passed_on, answered 502 to $bad_gateway"
+# Stops that found no call running would prove nothing about finishing them.
+[ "$found_in_flight" -gt 0 ] || fail "the SIGTERMs found no call in flight: nothing was tested"
+summary_a="(a) SIGTERM and restart of each replica ($found_in_flight calls in flight at the signals, all answered): idempotent $idempotent_ok ok / $idempotent_failed failed; non-idempotent $counter_ok ok / $counter_failed failed; $logged logged, $ran_twice twice; nginx passed on $passed_on, answered 502 to $bad_gateway"
 
 for name in a b; do stop_replica "$name" TERM; done
 
@@ -252,6 +258,8 @@ nginx_figures "$first"
 say "  nginx: $passed_on calls passed to the other replica after a refused connect, $bad_gateway answered 502"
 say "  idempotent: $idempotent_ok ok, $idempotent_failed failed; non-idempotent: $counter_ok ok, $counter_failed reported failed ($failed_but_ran of them ran before the kill, $((counter_failed - failed_but_ran)) did not); $logged counter calls logged, $ran_twice ran twice, $ok_missing ok but unlogged"
 check_common
+# A kill that found no call in flight would prove nothing about the calls it interrupts.
+[ "$bad_gateway" -gt 0 ] || fail "the kill interrupted no call (nginx answered no 502): nothing was tested"
 summary_b="(b) SIGKILL of one replica: idempotent $idempotent_ok ok / $idempotent_failed failed; non-idempotent $counter_ok ok / $counter_failed reported failed ($failed_but_ran ran); $logged logged, $ran_twice twice, $ok_missing ok but unlogged; nginx passed on $passed_on, answered 502 to $bad_gateway"
 
 say "$summary_a"

@@ -1,7 +1,7 @@
 //! One replica of a service run several times behind a load balancer (`docs/deploying.md`):
 //! `rpc_server::serve` with its production defaults, `/rpc`, `/health` and `/metrics`, and a
 //! graceful shutdown on `SIGTERM` (or Ctrl-C) that stops accepting and lets the calls in flight
-//! answer.
+//! answer (it prints how many there were).
 //!
 //! ```text
 //! cargo run -p examples --example replica -- 127.0.0.1:7011 --name a --log /tmp/a.log
@@ -56,8 +56,21 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         "replica {name} listening at http://{}/rpc",
         listener.local_addr()?
     );
+    let in_flight = replica.in_flight();
+    let stopping = {
+        let name = name.clone();
+        async move {
+            rpc_server::shutdown_signal().await;
+            // What the graceful shutdown has to finish: the scale-out test checks that these
+            // calls were answered.
+            println!(
+                "replica {name} stopping with {} calls in flight",
+                in_flight.load(std::sync::atomic::Ordering::SeqCst)
+            );
+        }
+    };
     rpc_server::serve(listener, app(replica))
-        .with_graceful_shutdown(rpc_server::shutdown_signal())
+        .with_graceful_shutdown(stopping)
         .await?;
     println!("replica {name} stopped");
     Ok(())

@@ -10,8 +10,8 @@
 use std::fs::File;
 use std::io::Write;
 use std::path::Path;
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use rpc_core::{RpcError, rpc};
@@ -74,6 +74,7 @@ pub struct ReplicaService {
     work: Duration,
     log: Option<Mutex<File>>,
     count: AtomicU64,
+    in_flight: Arc<AtomicU64>,
 }
 
 impl ReplicaService {
@@ -90,7 +91,26 @@ impl ReplicaService {
             work,
             log: None,
             count: AtomicU64::new(0),
+            in_flight: Arc::new(AtomicU64::new(0)),
         }
+    }
+
+    /// The number of calls running at any moment, readable after the service is moved into
+    /// the app: what a shutdown found in flight.
+    ///
+    /// ```
+    /// let replica = examples::replica::ReplicaService::new("a", std::time::Duration::ZERO);
+    /// let running = replica.in_flight();
+    /// assert_eq!(running.load(std::sync::atomic::Ordering::SeqCst), 0);
+    /// ```
+    pub fn in_flight(&self) -> Arc<AtomicU64> {
+        self.in_flight.clone()
+    }
+
+    /// Counts a call as running until the guard is dropped, however the call ends.
+    fn running(&self) -> Running<'_> {
+        self.in_flight.fetch_add(1, Ordering::SeqCst);
+        Running(&self.in_flight)
     }
 
     /// Appends each counter call's token, one a line, to the file at `path` (created if
@@ -123,6 +143,15 @@ impl ReplicaService {
     }
 }
 
+/// A call running, for [`ReplicaService::in_flight`].
+struct Running<'a>(&'a AtomicU64);
+
+impl Drop for Running<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
 fn valid_token(token: &str) -> bool {
     !token.is_empty()
         && token.len() <= MAX_TOKEN_LEN
@@ -133,6 +162,7 @@ fn valid_token(token: &str) -> bool {
 
 impl Replica for ReplicaService {
     async fn status(&self) -> Status {
+        let _running = self.running();
         tokio::time::sleep(self.work).await;
         Status {
             replica: self.name.clone(),
@@ -144,6 +174,7 @@ impl Replica for ReplicaService {
         if !valid_token(&token) {
             return Err(CounterError::InvalidToken);
         }
+        let _running = self.running();
         tokio::time::sleep(self.work).await;
         // Logged before it is counted and answered: a call its caller saw succeed is always in
         // the log, whenever the process dies.
