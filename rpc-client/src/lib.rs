@@ -288,7 +288,8 @@ impl Client {
         idempotent: bool,
     ) -> Result<bytes::Bytes, (Error, Option<Failure>, Option<Duration>)> {
         if let Some(ws) = &self.inner.ws {
-            return ws.send(body.clone()).await.map_err(|(e, f)| (e, f, None));
+            let bytes = ws.send(body.clone()).await.map_err(|(e, f)| (e, f, None))?;
+            return self.unless_busy(bytes, idempotent, None);
         }
         let mut request = self
             .inner
@@ -316,15 +317,7 @@ impl Client {
             .await
             .map_err(|e| (transport_error(e), Some(Failure::MaySucceedLater), None))?;
         if status.is_success() {
-            // The server's "busy" error: worth another try of an idempotent call.
-            if idempotent && self.inner.retry.is_some() && is_busy(&bytes) {
-                let error = Response::parse(&bytes)
-                    .ok()
-                    .and_then(|r| r.error)
-                    .map_or_else(|| Error::Malformed("busy".into()), Error::Rpc);
-                return Err((error, Some(Failure::MaySucceedLater), retry_after));
-            }
-            return Ok(bytes);
+            return self.unless_busy(bytes, idempotent, retry_after);
         }
         let may_recover = matches!(status.as_u16(), 429 | 502 | 503 | 504);
         let failure = may_recover.then_some(Failure::MaySucceedLater);
@@ -344,6 +337,24 @@ impl Client {
             failure,
             retry_after,
         ))
+    }
+
+    /// An answer, unless it is the server's "busy" error and the call idempotent and retried:
+    /// then worth another try.
+    fn unless_busy(
+        &self,
+        bytes: bytes::Bytes,
+        idempotent: bool,
+        retry_after: Option<Duration>,
+    ) -> Result<bytes::Bytes, (Error, Option<Failure>, Option<Duration>)> {
+        if idempotent && self.inner.retry.is_some() && is_busy(&bytes) {
+            let error = Response::parse(&bytes)
+                .ok()
+                .and_then(|r| r.error)
+                .map_or_else(|| Error::Malformed("busy".into()), Error::Rpc);
+            return Err((error, Some(Failure::MaySucceedLater), retry_after));
+        }
+        Ok(bytes)
     }
 }
 

@@ -26,10 +26,11 @@ use serde_json::value::to_raw_value;
 use tokio::sync::mpsc;
 
 /// What the server reports about its subscriptions, for the tests to observe.
-#[derive(Clone)]
 struct Observed {
     /// One message each time a `ticks` subscription's sink closes.
     sink_closed: mpsc::UnboundedSender<()>,
+    /// Calls of `busy_twice` so far.
+    busy_calls: AtomicUsize,
 }
 
 fn item(value: &impl serde::Serialize) -> SubscriptionMessage {
@@ -39,7 +40,10 @@ fn item(value: &impl serde::Serialize) -> SubscriptionMessage {
 /// A jsonrpsee server with calls and subscriptions, on 127.0.0.1 port 0.
 async fn serve() -> (SocketAddr, ServerHandle, mpsc::UnboundedReceiver<()>) {
     let (sink_closed, closed) = mpsc::unbounded_channel();
-    let mut module = RpcModule::new(Observed { sink_closed });
+    let mut module = RpcModule::new(Observed {
+        sink_closed,
+        busy_calls: AtomicUsize::new(0),
+    });
     module
         .register_method("subtract", |params, _, _| {
             let (a, b): (i64, i64) = params.parse()?;
@@ -50,6 +54,15 @@ async fn serve() -> (SocketAddr, ServerHandle, mpsc::UnboundedReceiver<()>) {
         .register_method("echo", |params, _, _| {
             let (value,): (serde_json::Value,) = params.parse()?;
             Ok::<_, ErrorObjectOwned>(value)
+        })
+        .unwrap();
+    // The server's "busy" error for the first two calls, then an answer.
+    module
+        .register_method("busy_twice", |_, observed, _| {
+            match observed.busy_calls.fetch_add(1, Ordering::SeqCst) {
+                0 | 1 => Err(ErrorObjectOwned::owned(-32005, "Server busy", None::<()>)),
+                n => Ok(n),
+            }
         })
         .unwrap();
     module
@@ -515,4 +528,20 @@ async fn an_idempotent_call_pending_at_a_drop_is_sent_again_under_retry() {
     assert_eq!(idempotent.await.unwrap().unwrap(), 300);
     let failed = not_idempotent.await.unwrap();
     assert!(matches!(failed, Err(Error::Transport(_))), "{failed:?}");
+}
+
+#[tokio::test]
+async fn the_server_s_busy_error_is_retried_for_idempotent_calls_only() {
+    let (addr, _server, _) = serve().await;
+    let client = Client::builder(&format!("ws://{addr}"))
+        .retry(Retry::new(3).backoff(Duration::from_millis(1), Duration::from_millis(5)))
+        .build()
+        .unwrap();
+    let busy = client.call::<usize, _>("busy_twice", None::<&()>).await;
+    assert_eq!(busy.unwrap_err().rpc_code(), Some(-32005));
+    let answer: usize = client
+        .call(Method::idempotent("busy_twice"), None::<&()>)
+        .await
+        .unwrap();
+    assert_eq!(answer, 2, "one busy answer more, then the answer");
 }
