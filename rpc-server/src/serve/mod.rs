@@ -1,0 +1,419 @@
+//! Serving an app on the open internet: [`serve`], with limits on what slow, stalled and
+//! flooding clients may hold, and graceful shutdown.
+
+use std::collections::HashMap;
+use std::future::{Future, IntoFuture};
+use std::io;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::task::Poll;
+use std::time::{Duration, Instant};
+
+use axum::Router;
+use hyper_util::rt::TokioTimer;
+use tokio::net::TcpListener;
+use tokio::sync::{Semaphore, watch};
+use tokio::task::JoinSet;
+
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+mod body;
+mod conn;
+
+pub(crate) use body::BodyTimedOut;
+use conn::Server;
+pub(crate) use conn::Upgrade;
+
+/// Serves `app` on `listener` the way a public endpoint should be served: every client is
+/// held to time and size limits, connections stay below the process's file limit, and
+/// [`with_graceful_shutdown`](Serve::with_graceful_shutdown) stops it cleanly.
+///
+/// The defaults are no looser than nginx's, and each has a setter on [`Serve`]:
+///
+/// | Setting | Default | Protects against |
+/// |---|---|---|
+/// | [`header_timeout`](Serve::header_timeout) | 30 s | a client sending its request head slowly, to hold a connection |
+/// | [`max_header_bytes`](Serve::max_header_bytes) | 64 KiB | a huge head (answered `431`) |
+/// | [`body_timeout`](Serve::body_timeout) | 30 s | a body that stalls (answered `408`, then closed) |
+/// | [`idle_timeout`](Serve::idle_timeout) | 60 s | idle keep-alive connections piling up |
+/// | [`send_timeout`](Serve::send_timeout) | 60 s | a client that does not read its answer |
+/// | [`max_unsent_bytes`](Serve::max_unsent_bytes) | 256 MiB | many clients that do not read large answers: past it, the connections stalled longest are closed |
+/// | [`max_connections`](Serve::max_connections) | 10 000, and below the file limit | running out of files: at the cap the longest-idle connection is closed to let a new one in |
+/// | [`shutdown_deadline`](Serve::shutdown_deadline) | 20 s | a shutdown waiting forever on a slow call |
+/// | [`shutdown_idle_grace`](Serve::shutdown_idle_grace) | 1 s | a shutdown closing a kept-alive connection under a request its client (a load balancer) is sending |
+///
+/// At start the soft limit on open files is raised to the hard one (on Unix), and the
+/// connection cap is kept a margin below it (1/16 of it, at least 16 files) for the files the
+/// application opens itself. HTTP/1.1 only, with `TCP_NODELAY` set.
+///
+/// ```no_run
+/// # use rpc_core::rpc;
+/// # #[rpc(server)] pub trait Ping { async fn ping(&self) -> String; }
+/// # struct P; impl Ping for P { async fn ping(&self) -> String { "pong".into() } }
+/// use std::time::Duration;
+///
+/// # async fn run() -> std::io::Result<()> {
+/// let app = axum::Router::new().nest("/rpc", rpc_server::router(PingServer(P)));
+/// let listener = tokio::net::TcpListener::bind("127.0.0.1:8080").await?;
+/// rpc_server::serve(listener, app)
+///     .send_timeout(Duration::from_secs(20))
+///     .max_connections(2_000)
+///     .with_graceful_shutdown(rpc_server::shutdown_signal())
+///     .await
+/// # }
+/// ```
+pub fn serve(listener: TcpListener, app: Router) -> Serve {
+    Serve {
+        listener,
+        app,
+        limits: Limits::default(),
+        max_connections: 10_000,
+        max_unsent_bytes: 256 * 1024 * 1024,
+        raise_file_limit: true,
+        shutdown: Box::pin(std::future::pending()),
+        shutdown_deadline: Duration::from_secs(20),
+        shutdown_idle_grace: Duration::from_secs(1),
+    }
+}
+
+/// A future that resolves when the process is asked to stop: on `SIGTERM` (what container
+/// runtimes and service managers send) or Ctrl-C (`SIGINT`). For
+/// [`Serve::with_graceful_shutdown`].
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                term.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {}
+        () = terminate => {}
+    }
+}
+
+/// A server in the making, from [`serve`]: set its limits, then `.await` it.
+#[must_use = "a server does nothing until it is awaited"]
+pub struct Serve {
+    listener: TcpListener,
+    app: Router,
+    limits: Limits,
+    max_connections: usize,
+    max_unsent_bytes: u64,
+    raise_file_limit: bool,
+    shutdown: Pin<Box<dyn Future<Output = ()> + Send>>,
+    shutdown_deadline: Duration,
+    shutdown_idle_grace: Duration,
+}
+
+/// The per-connection limits.
+#[derive(Clone, Copy, Debug)]
+struct Limits {
+    header_timeout: Duration,
+    max_header_bytes: usize,
+    body_timeout: Duration,
+    idle_timeout: Duration,
+    send_timeout: Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            header_timeout: Duration::from_secs(30),
+            max_header_bytes: 64 * 1024,
+            body_timeout: Duration::from_secs(30),
+            idle_timeout: Duration::from_secs(60),
+            send_timeout: Duration::from_secs(60),
+        }
+    }
+}
+
+impl std::fmt::Debug for Serve {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Serve")
+            .field("limits", &self.limits)
+            .field("max_connections", &self.max_connections)
+            .field("max_unsent_bytes", &self.max_unsent_bytes)
+            .field("raise_file_limit", &self.raise_file_limit)
+            .field("shutdown_deadline", &self.shutdown_deadline)
+            .field("shutdown_idle_grace", &self.shutdown_idle_grace)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The smallest head limit the HTTP server can work with.
+const MIN_HEADER_BYTES: usize = 8 * 1024;
+
+impl Serve {
+    /// How long a client has to send a whole request head, from the moment the server waits
+    /// for it (default 30 s); the connection is closed after.
+    pub fn header_timeout(mut self, timeout: Duration) -> Self {
+        self.limits.header_timeout = timeout;
+        self
+    }
+
+    /// The largest request head, in bytes (default 64 KiB, at least 8 KiB); a larger one is
+    /// answered `431 Request Header Fields Too Large` and the connection closed.
+    pub fn max_header_bytes(mut self, bytes: usize) -> Self {
+        self.limits.max_header_bytes = bytes.max(MIN_HEADER_BYTES);
+        self
+    }
+
+    /// How long a request body may go without sending a byte while it is read (default 30 s);
+    /// a stalled body is answered `408 Request Timeout` and the connection closed.
+    pub fn body_timeout(mut self, timeout: Duration) -> Self {
+        self.limits.body_timeout = timeout;
+        self
+    }
+
+    /// How long a keep-alive connection may wait for its next request (default 60 s) before it
+    /// is closed. A connection also waits at most [`header_timeout`](Self::header_timeout)
+    /// for a head it has started.
+    pub fn idle_timeout(mut self, timeout: Duration) -> Self {
+        self.limits.idle_timeout = timeout;
+        self
+    }
+
+    /// How long the client may leave an answer unread: when no byte of it could be written for
+    /// this long (default 60 s), the connection is closed and the answer's memory freed.
+    pub fn send_timeout(mut self, timeout: Duration) -> Self {
+        self.limits.send_timeout = timeout;
+        self
+    }
+
+    /// The most connections open at once (default 10 000). It is lowered to stay below the
+    /// process's limit on open files. At the cap the connection idle longest (between
+    /// requests, or still sending its head) is closed so that a new client is served; when
+    /// every connection has a call running, new clients wait in the listen queue.
+    pub fn max_connections(mut self, connections: usize) -> Self {
+        self.max_connections = connections.max(1);
+        self
+    }
+
+    /// The most bytes of answers the server holds for clients that have not read them yet, all
+    /// connections together (default 256 MiB). When a new answer takes it past this, the
+    /// connections whose reader has stalled longest are closed and their answers freed, so
+    /// that clients asking for large answers and never reading them cannot fill the memory
+    /// while they wait out [`send_timeout`](Self::send_timeout).
+    pub fn max_unsent_bytes(mut self, bytes: usize) -> Self {
+        self.max_unsent_bytes = u64::try_from(bytes).unwrap_or(u64::MAX);
+        self
+    }
+
+    /// Whether to raise the soft limit on open files to the hard limit at start (default: on,
+    /// on Unix; elsewhere nothing is done).
+    pub fn raise_file_limit(mut self, on: bool) -> Self {
+        self.raise_file_limit = on;
+        self
+    }
+
+    /// Stops the server when `signal` resolves: no new connection is accepted (those the
+    /// kernel had already queued are taken and served), the calls in flight finish (for up to [`shutdown_deadline`](Self::shutdown_deadline)), every answer
+    /// from then on carries `Connection: close`, and a connection is closed after its answer,
+    /// or once it has been idle for [`shutdown_idle_grace`](Self::shutdown_idle_grace); then
+    /// the server's future returns. [`shutdown_signal`] is the usual `signal`.
+    ///
+    /// ```no_run
+    /// # async fn run(app: axum::Router) -> std::io::Result<()> {
+    /// let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    /// let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    /// let server = tokio::spawn(
+    ///     rpc_server::serve(listener, app)
+    ///         .with_graceful_shutdown(async { stopped.await.ok(); })
+    ///         .into_future(),
+    /// );
+    /// // ... later:
+    /// let _ = stop.send(());
+    /// server.await.expect("the server does not panic")?;
+    /// # Ok(()) }
+    /// ```
+    pub fn with_graceful_shutdown(
+        mut self,
+        signal: impl Future<Output = ()> + Send + 'static,
+    ) -> Self {
+        self.shutdown = Box::pin(signal);
+        self
+    }
+
+    /// How long a graceful shutdown waits for the calls in flight (default 20 s) before it
+    /// closes their connections anyway.
+    pub fn shutdown_deadline(mut self, deadline: Duration) -> Self {
+        self.shutdown_deadline = deadline;
+        self
+    }
+
+    /// How long a graceful shutdown leaves a kept-alive connection open while it is idle
+    /// (default 1 s), counted from the shutdown or from its last answer, whichever is later.
+    ///
+    /// A connection closed by the server while idle may have a request on its way in: the
+    /// client (a load balancer most of all, which keeps connections busy) cannot tell whether
+    /// that request ran, so it must not send it again unless it is idempotent. During the
+    /// grace, a connection that carries one more request is answered with `Connection: close`
+    /// and closed by the client, which then connects elsewhere; only connections idle for the
+    /// whole grace, which a busy client was not about to use, are closed by the server.
+    /// `Duration::ZERO` closes idle connections at once.
+    pub fn shutdown_idle_grace(mut self, grace: Duration) -> Self {
+        self.shutdown_idle_grace = grace;
+        self
+    }
+
+    async fn run(self) -> io::Result<()> {
+        let files = if self.raise_file_limit {
+            raise_file_limit()
+        } else {
+            file_limit()
+        };
+        let cap = match files {
+            Some(files) => {
+                let margin = (files / 16).max(16);
+                self.max_connections
+                    .min(usize::try_from(files.saturating_sub(margin)).unwrap_or(usize::MAX))
+                    .max(1)
+            }
+            None => self.max_connections,
+        };
+        tracing::debug!(max_connections = cap, limits = ?self.limits, "serving");
+        let mut http = hyper::server::conn::http1::Builder::new();
+        http.timer(TokioTimer::new())
+            .header_read_timeout(self.limits.header_timeout)
+            .max_header_size(self.limits.max_header_bytes)
+            .max_buf_size(self.limits.max_header_bytes);
+        let server = Arc::new(Server {
+            http,
+            app: self.app,
+            limits: self.limits,
+            conns: Mutex::new(HashMap::new()),
+            next_id: AtomicU64::new(0),
+            unsent: AtomicU64::new(0),
+            max_unsent: self.max_unsent_bytes,
+            epoch: Instant::now(),
+            draining: AtomicBool::new(false),
+            idle_grace: self.shutdown_idle_grace,
+        });
+        let slots = Arc::new(Semaphore::new(cap));
+        let (stop_tx, stop_rx) = watch::channel(false);
+        let mut tasks = JoinSet::new();
+        let mut shutdown = self.shutdown;
+        let listener = self.listener;
+        loop {
+            while tasks.try_join_next().is_some() {}
+            let slot = match slots.clone().try_acquire_owned() {
+                Ok(slot) => slot,
+                Err(_) => {
+                    server.evict_idle();
+                    tokio::select! {
+                        slot = slots.clone().acquire_owned() => match slot {
+                            Ok(slot) => slot,
+                            Err(_) => break,
+                        },
+                        () = &mut shutdown => break,
+                    }
+                }
+            };
+            let (stream, _) = tokio::select! {
+                accepted = listener.accept() => match accepted {
+                    Ok(accepted) => accepted,
+                    Err(e) => {
+                        // Out of files or memory, or a connection reset before it was accepted:
+                        // the listener itself is fine, so try again after a pause.
+                        tracing::warn!(error = %e, "accepting a connection failed");
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                        continue;
+                    }
+                },
+                () = &mut shutdown => break,
+                // A finished connection's task keeps its memory until it is joined: join it now,
+                // not at the next client, which may come much later.
+                Some(_) = tasks.join_next() => continue,
+            };
+            tasks.spawn(
+                server
+                    .clone()
+                    .serve_accepted(stream, stop_rx.clone(), Some(slot)),
+            );
+        }
+        // Connections the kernel has completed but the server has not taken yet would be reset
+        // when the listener closes, after their clients may have written a request that then
+        // cannot safely be sent elsewhere: take them and answer them, past the connection cap
+        // if need be (the listen queue bounds them).
+        while let Some(Ok((stream, _))) = std::future::poll_fn(|cx| {
+            Poll::Ready(match listener.poll_accept(cx) {
+                Poll::Ready(accepted) => Some(accepted),
+                Poll::Pending => None,
+            })
+        })
+        .await
+        {
+            let slot = slots.clone().try_acquire_owned().ok();
+            tasks.spawn(server.clone().serve_accepted(stream, stop_rx.clone(), slot));
+        }
+        drop(listener);
+        server.draining.store(true, Ordering::Release);
+        let _ = stop_tx.send(true);
+        let drained = tokio::time::timeout(self.shutdown_deadline, async {
+            while tasks.join_next().await.is_some() {}
+        })
+        .await;
+        if drained.is_err() {
+            tracing::warn!(
+                connections = tasks.len(),
+                "calls still running at the shutdown deadline are dropped"
+            );
+            tasks.shutdown().await;
+        }
+        Ok(())
+    }
+}
+
+impl IntoFuture for Serve {
+    type Output = io::Result<()>;
+    type IntoFuture = Pin<Box<dyn Future<Output = io::Result<()>> + Send>>;
+
+    fn into_future(self) -> Self::IntoFuture {
+        Box::pin(self.run())
+    }
+}
+
+/// The soft limit on open files, when there is one.
+fn file_limit() -> Option<u64> {
+    #[cfg(unix)]
+    {
+        rustix::process::getrlimit(rustix::process::Resource::Nofile).current
+    }
+    #[cfg(not(unix))]
+    {
+        None
+    }
+}
+
+/// Raises the soft limit on open files to the hard one, as far as the system allows, and
+/// returns the soft limit in force after.
+fn raise_file_limit() -> Option<u64> {
+    #[cfg(unix)]
+    {
+        use rustix::process::{Resource, Rlimit, getrlimit, setrlimit};
+        let limit = getrlimit(Resource::Nofile);
+        if limit.current.is_some() && limit.current != limit.maximum {
+            let raised = Rlimit {
+                current: limit.maximum,
+                maximum: limit.maximum,
+            };
+            if let Err(e) = setrlimit(Resource::Nofile, raised) {
+                tracing::debug!(error = %e, "the limit on open files could not be raised");
+            }
+        }
+    }
+    file_limit()
+}
