@@ -8,8 +8,9 @@ use std::time::Duration;
 use reqwest::header::{self, HeaderMap, HeaderName, HeaderValue};
 use rpc_core::Error;
 
+use crate::failover::Endpoints;
 use crate::retry::Retrier;
-use crate::{Client, Inner, Retry, ws};
+use crate::{Client, Failover, Inner, Retry, ws};
 
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
 const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -32,6 +33,8 @@ const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 #[must_use]
 pub struct ClientBuilder<C = Client> {
     url: String,
+    more_urls: Vec<String>,
+    failover: Option<Failover>,
     timeout: Option<Duration>,
     connect_timeout: Option<Duration>,
     headers: HeaderMap,
@@ -54,6 +57,8 @@ impl<C> std::fmt::Debug for ClientBuilder<C> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ClientBuilder")
             .field("url", &self.url)
+            .field("more_urls", &self.more_urls)
+            .field("failover", &self.failover)
             .field("timeout", &self.timeout)
             .field("connect_timeout", &self.connect_timeout)
             .field("headers", &self.headers)
@@ -69,6 +74,8 @@ impl<C: From<Client>> ClientBuilder<C> {
     pub fn new(url: &str) -> Self {
         ClientBuilder {
             url: url.to_owned(),
+            more_urls: Vec::new(),
+            failover: None,
             timeout: None,
             connect_timeout: None,
             headers: HeaderMap::new(),
@@ -180,6 +187,37 @@ impl<C: From<Client>> ClientBuilder<C> {
         self
     }
 
+    /// More endpoints serving the same API beside the builder's URL (replicas, say): calls
+    /// then take the healthy ones in turn, and one that fails is set aside for a while (see
+    /// [`Failover`] for the rules and [`failover`](Self::failover) to tune them). Works the
+    /// same for a generated client: `CalculatorClient::builder(first).endpoints([second])`.
+    ///
+    /// ```
+    /// let client = rpc_client::Client::builder("http://10.0.0.1:7002/rpc")
+    ///     .endpoints(["http://10.0.0.2:7002/rpc", "http://10.0.0.3:7002/rpc"])
+    ///     .build()
+    ///     .unwrap();
+    /// assert_eq!(client.endpoints().len(), 3);
+    /// ```
+    pub fn endpoints<I>(mut self, urls: I) -> Self
+    where
+        I: IntoIterator,
+        I::Item: AsRef<str>,
+    {
+        self.more_urls
+            .extend(urls.into_iter().map(|url| url.as_ref().to_owned()));
+        self
+    }
+
+    /// How failing endpoints are set aside and probed again (see [`Failover`]). Default:
+    /// [`Failover::new`] when there are several endpoints. With a single endpoint, this puts
+    /// it behind a circuit breaker too: calls then fail at once with
+    /// [`Error::Unavailable`] while it is set aside.
+    pub fn failover(mut self, policy: Failover) -> Self {
+        self.failover = Some(policy);
+        self
+    }
+
     /// Uses an existing reqwest client (its pool, proxy and TLS settings); `timeout` and
     /// `connect_timeout` then come from it.
     pub fn http_client(mut self, http: reqwest::Client) -> Self {
@@ -193,6 +231,26 @@ impl<C: From<Client>> ClientBuilder<C> {
             return Err(Error::Request(e));
         }
         let url = endpoint_url(&self.url, self.http.is_some())?;
+        let endpoints = if self.more_urls.is_empty() && self.failover.is_none() {
+            None
+        } else {
+            let mut urls = vec![url.clone()];
+            for text in &self.more_urls {
+                let more = endpoint_url(text, self.http.is_some())?;
+                if urls.contains(&more) {
+                    return Err(Error::Request(format!(
+                        "the endpoint `{more}` is given twice"
+                    )));
+                }
+                urls.push(more);
+            }
+            Some(Endpoints::new(urls, self.failover.unwrap_or_default()))
+        };
+        if endpoints.is_some() && matches!(url.scheme(), "ws" | "wss") {
+            return Err(Error::Request(
+                "several endpoints (failover) work over http:// and https:// only".into(),
+            ));
+        }
         let ws = matches!(url.scheme(), "ws" | "wss").then(|| {
             ws::WsTransport::new(
                 url.clone(),
@@ -245,6 +303,7 @@ impl<C: From<Client>> ClientBuilder<C> {
                 url,
                 headers,
                 retry: self.retry.map(Retrier::new),
+                endpoints,
                 next_id: AtomicU64::new(1),
                 ws,
             }),

@@ -31,6 +31,7 @@
 
 mod batch;
 mod builder;
+mod failover;
 mod ws;
 
 use std::sync::Arc;
@@ -45,6 +46,7 @@ use serde::de::DeserializeOwned;
 
 pub use batch::{Batch, BatchResponse, Slot, SlotOutput, TypedSlot};
 pub use builder::ClientBuilder;
+pub use failover::{EndpointStatus, Failover, Health};
 pub use retry::Retry;
 pub use ws::Subscription;
 
@@ -137,8 +139,9 @@ impl<'a> From<&'a String> for Method<'a> {
 /// How much of a non-JSON-RPC error body an [`Error::Status`] keeps.
 const BODY_EXCERPT: usize = 512;
 
-/// A JSON-RPC client for one endpoint. Cheap to clone: clones share the connection pool (or
-/// the WebSocket connection) and the id counter.
+/// A JSON-RPC client for one endpoint, or for several serving the same API (see
+/// [`ClientBuilder::endpoints`] and [`Failover`]). Cheap to clone: clones share the connection
+/// pool (or the WebSocket connection) and the id counter.
 #[derive(Debug, Clone)]
 pub struct Client {
     inner: Arc<Inner>,
@@ -150,9 +153,20 @@ struct Inner {
     url: reqwest::Url,
     headers: HeaderMap,
     retry: Option<Retrier>,
+    /// With several endpoints (or a [`Failover`] policy): all of them, `url` first.
+    endpoints: Option<failover::Endpoints>,
     next_id: AtomicU64,
     /// The WebSocket transport of a `ws://` client, which then sends nothing over `http`.
     ws: Option<ws::WsTransport>,
+}
+
+/// A failed try: the error, whether (and how soon) another try may succeed, and whether the
+/// endpoint rather than the call is at fault.
+struct TryError {
+    error: Error,
+    failure: Option<Failure>,
+    retry_after: Option<Duration>,
+    endpoint_down: bool,
 }
 
 impl Client {
@@ -166,9 +180,31 @@ impl Client {
         ClientBuilder::new(url)
     }
 
-    /// The endpoint's URL.
+    /// The endpoint's URL (the first endpoint's, for a client over several).
     pub fn url(&self) -> &reqwest::Url {
         &self.inner.url
+    }
+
+    /// Each endpoint with the state of its circuit breaker and its last failure (see
+    /// [`Failover`]). A client over one endpoint without a failover policy has no breaker and
+    /// reports it healthy.
+    ///
+    /// ```
+    /// let client = rpc_client::Client::builder("http://127.0.0.1:7002/rpc")
+    ///     .endpoints(["http://127.0.0.1:7003/rpc"])
+    ///     .build()
+    ///     .unwrap();
+    /// let endpoints = client.endpoints();
+    /// assert_eq!(endpoints[1].url(), "http://127.0.0.1:7003/rpc");
+    /// assert_eq!(endpoints[1].health(), rpc_client::Health::Healthy);
+    /// ```
+    pub fn endpoints(&self) -> Vec<EndpointStatus> {
+        match &self.inner.endpoints {
+            Some(endpoints) => endpoints.statuses(),
+            None => {
+                failover::Endpoints::new(vec![self.inner.url.clone()], Failover::new()).statuses()
+            }
+        }
     }
 
     fn next_id(&self) -> u64 {
@@ -243,8 +279,9 @@ impl Client {
         Batch::new(self.clone())
     }
 
-    /// Posts a JSON body and returns the answer's bytes, trying again as the retry policy
-    /// allows; a non-success status is an error unless its body is a JSON-RPC response.
+    /// Posts a JSON body and returns the answer's bytes, trying again (on another endpoint
+    /// when there are several) as the retry and failover policies allow; a non-success status
+    /// is an error unless its body is a JSON-RPC response.
     pub(crate) async fn post(
         &self,
         body: Vec<u8>,
@@ -252,50 +289,107 @@ impl Client {
     ) -> Result<bytes::Bytes, Error> {
         // As `Bytes`, another try sends the same body without copying it.
         let body = bytes::Bytes::from(body);
-        let Some(retrier) = &self.inner.retry else {
-            return self.try_post(&body, false).await.map_err(|(e, _, _)| e);
-        };
-        retrier.deposit();
+        let retrier = self.inner.retry.as_ref();
+        let endpoints = self.inner.endpoints.as_ref();
+        if retrier.is_none() && endpoints.is_none() {
+            return self
+                .try_post(&self.inner.url, &body, false)
+                .await
+                .map_err(|e| e.error);
+        }
+        if let Some(retrier) = retrier {
+            retrier.deposit();
+        }
         let started = std::time::Instant::now();
         let mut attempt = 0;
+        // The endpoints this call has been sent to, so that a retry goes elsewhere.
+        let mut tried = Vec::new();
         loop {
-            let (error, failure, retry_after) = match self.try_post(&body, idempotent).await {
+            let result = match endpoints {
+                None => self.try_post(&self.inner.url, &body, idempotent).await,
+                Some(endpoints) => match endpoints.pick(&tried) {
+                    Some(endpoint) => {
+                        let result = self.try_post(endpoint.url(), &body, idempotent).await;
+                        tried.push(endpoint.index);
+                        endpoint.finish(match &result {
+                            Err(e) if e.endpoint_down => failover::Outcome::Failed(&e.error),
+                            _ => failover::Outcome::Answered,
+                        });
+                        result
+                    }
+                    // Every endpoint is set aside: nothing was sent, and the first may be
+                    // probed again after its cool-down.
+                    None => Err(TryError {
+                        error: endpoints.unavailable(),
+                        failure: Some(Failure::NotSent),
+                        retry_after: endpoints.soonest_probe(),
+                        endpoint_down: false,
+                    }),
+                },
+            };
+            let (error, failure, retry_after) = match result {
                 Ok(bytes) => return Ok(bytes),
-                Err((error, Some(failure), retry_after)) => (error, failure, retry_after),
-                Err((error, None, _)) => return Err(error),
+                Err(TryError {
+                    error,
+                    failure: Some(failure),
+                    retry_after,
+                    ..
+                }) => (error, failure, retry_after),
+                Err(TryError { error, .. }) => return Err(error),
             };
             attempt += 1;
-            let Some(wait) = retrier.next(attempt, failure, idempotent, retry_after, started)
-            else {
-                return Err(error);
+            let may_repeat = failure == Failure::NotSent || idempotent;
+            // Another endpoint is ready: go there at once, without waiting out a backoff meant
+            // for the one that failed.
+            let elsewhere = may_repeat && endpoints.is_some_and(|e| e.untried_ready(&tried));
+            let wait = match retrier {
+                Some(retrier) => retrier
+                    .next(attempt, failure, idempotent, retry_after, started)
+                    .map(|wait| if elsewhere { Duration::ZERO } else { wait }),
+                None => elsewhere.then_some(Duration::ZERO),
+            };
+            let Some(wait) = wait else {
+                return Err(match endpoints {
+                    Some(endpoints) => endpoints.final_error(error),
+                    None => error,
+                });
             };
             tracing::debug!(
                 url = %self.inner.url,
                 attempt,
                 wait_ms = wait.as_millis() as u64,
+                elsewhere,
                 reason = %error,
                 "retrying a call"
             );
-            tokio::time::sleep(wait).await;
+            if !wait.is_zero() {
+                tokio::time::sleep(wait).await;
+            }
         }
     }
 
-    /// One try: the answer's bytes, or the error with whether (and how soon) another try may
-    /// succeed.
+    /// One try at `url`: the answer's bytes, or the error with whether (and how soon) another
+    /// try may succeed.
     async fn try_post(
         &self,
+        url: &reqwest::Url,
         body: &bytes::Bytes,
         idempotent: bool,
-    ) -> Result<bytes::Bytes, (Error, Option<Failure>, Option<Duration>)> {
+    ) -> Result<bytes::Bytes, TryError> {
+        let fail = |error, failure, retry_after, endpoint_down| TryError {
+            error,
+            failure,
+            retry_after,
+            endpoint_down,
+        };
         if let Some(ws) = &self.inner.ws {
-            let bytes = ws.send(body.clone()).await.map_err(|(e, f)| (e, f, None))?;
+            let bytes = ws.send(body.clone()).await.map_err(|(error, failure)| {
+                let down = failure.is_some();
+                fail(error, failure, None, down)
+            })?;
             return self.unless_busy(bytes, idempotent, None);
         }
-        let mut request = self
-            .inner
-            .http
-            .post(self.inner.url.clone())
-            .body(body.clone());
+        let mut request = self.inner.http.post(url.clone()).body(body.clone());
         if !self.inner.headers.is_empty() {
             request = request.headers(self.inner.headers.clone());
         }
@@ -306,53 +400,67 @@ impl Client {
         let response = match request.send().await {
             Ok(response) => response,
             Err(e) if e.is_connect() => {
-                return Err((transport_error(e), Some(Failure::NotSent), None));
+                return Err(fail(transport_error(e), Some(Failure::NotSent), None, true));
             }
-            Err(e) => return Err((transport_error(e), Some(Failure::MaySucceedLater), None)),
+            Err(e) => {
+                let builder = e.is_builder();
+                let error = transport_error(e);
+                return Err(fail(error, Some(Failure::MaySucceedLater), None, !builder));
+            }
         };
         let status = response.status();
         let retry_after = retry::retry_after(response.headers());
-        let bytes = response
-            .bytes()
-            .await
-            .map_err(|e| (transport_error(e), Some(Failure::MaySucceedLater), None))?;
+        let bytes = response.bytes().await.map_err(|e| {
+            fail(
+                transport_error(e),
+                Some(Failure::MaySucceedLater),
+                None,
+                true,
+            )
+        })?;
         if status.is_success() {
             return self.unless_busy(bytes, idempotent, retry_after);
         }
         let may_recover = matches!(status.as_u16(), 429 | 502 | 503 | 504);
         let failure = may_recover.then_some(Failure::MaySucceedLater);
+        // A 429 is about this caller, not the endpoint.
+        let endpoint_down = matches!(status.as_u16(), 502..=504);
         // Some servers send a JSON-RPC error with a 4xx/5xx status: that answer is the more
         // precise one.
         if let Ok(r) = Response::parse(&bytes)
             && let Some(error) = r.error
         {
-            return Err((Error::Rpc(error), failure, retry_after));
+            return Err(fail(Error::Rpc(error), failure, retry_after, endpoint_down));
         }
         let text = String::from_utf8_lossy(&bytes[..bytes.len().min(BODY_EXCERPT)]).into_owned();
-        Err((
-            Error::Status {
-                status: status.as_u16(),
-                body: text.trim().to_owned(),
-            },
-            failure,
-            retry_after,
-        ))
+        let error = Error::Status {
+            status: status.as_u16(),
+            body: text.trim().to_owned(),
+        };
+        Err(fail(error, failure, retry_after, endpoint_down))
     }
 
-    /// An answer, unless it is the server's "busy" error and the call idempotent and retried:
-    /// then worth another try.
+    /// An answer, unless it is the server's "busy" error and the client retries or fails over:
+    /// then an error, worth another try if the call is idempotent.
     fn unless_busy(
         &self,
         bytes: bytes::Bytes,
         idempotent: bool,
         retry_after: Option<Duration>,
-    ) -> Result<bytes::Bytes, (Error, Option<Failure>, Option<Duration>)> {
-        if idempotent && self.inner.retry.is_some() && is_busy(&bytes) {
+    ) -> Result<bytes::Bytes, TryError> {
+        // Worth another try of an idempotent call, and a sign to give the endpoint a rest.
+        let watch = self.inner.endpoints.is_some() || self.inner.retry.is_some();
+        if watch && is_busy(&bytes) {
             let error = Response::parse(&bytes)
                 .ok()
                 .and_then(|r| r.error)
                 .map_or_else(|| Error::Malformed("busy".into()), Error::Rpc);
-            return Err((error, Some(Failure::MaySucceedLater), retry_after));
+            return Err(TryError {
+                error,
+                failure: idempotent.then_some(Failure::MaySucceedLater),
+                retry_after,
+                endpoint_down: true,
+            });
         }
         Ok(bytes)
     }

@@ -359,12 +359,14 @@ pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
 /// Why a client call failed, apart from the method's own typed error.
 ///
 /// Each variant tells a different story: the request never got an answer ([`Transport`],
-/// [`Timeout`]), the server answered but not with JSON-RPC ([`Status`], [`Malformed`]), or the
-/// server answered with a JSON-RPC error that is not the method's typed error ([`Rpc`], for
-/// example method not found or invalid params).
+/// [`Timeout`], or no endpoint could take it: [`Unavailable`]), the server answered but not
+/// with JSON-RPC ([`Status`], [`Malformed`]), or the server answered with a JSON-RPC error
+/// that is not the method's typed error ([`Rpc`], for example method not found or invalid
+/// params).
 ///
 /// [`Transport`]: Error::Transport
 /// [`Timeout`]: Error::Timeout
+/// [`Unavailable`]: Error::Unavailable
 /// [`Status`]: Error::Status
 /// [`Malformed`]: Error::Malformed
 /// [`Rpc`]: Error::Rpc
@@ -398,6 +400,43 @@ pub enum Error {
     Rpc(ErrorObject),
     /// The request could not be built: a bad URL, header or params that do not serialize.
     Request(String),
+    /// No endpoint of a client over several could take the call: each was failing, or set
+    /// aside after failing. Lists every endpoint with its last failure.
+    Unavailable(Vec<EndpointFailure>),
+}
+
+/// An endpoint of a client over several, with the last failure seen there: the parts of an
+/// [`Error::Unavailable`].
+///
+/// ```
+/// use rpc_core::{EndpointFailure, Error};
+/// let e = Error::Unavailable(vec![
+///     EndpointFailure::new("http://10.0.0.1/rpc", "transport error: Connection refused"),
+///     EndpointFailure::new("http://10.0.0.2/rpc", "HTTP status 503"),
+/// ]);
+/// assert_eq!(
+///     e.to_string(),
+///     "no endpoint is available: http://10.0.0.1/rpc (transport error: Connection refused), \
+///      http://10.0.0.2/rpc (HTTP status 503)"
+/// );
+/// assert!(e.is_retryable());
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EndpointFailure {
+    /// The endpoint's URL.
+    pub url: String,
+    /// Its last failure, as text.
+    pub failure: String,
+}
+
+impl EndpointFailure {
+    /// The endpoint at `url` and how it last failed.
+    pub fn new(url: impl Into<String>, failure: impl Into<String>) -> Self {
+        EndpointFailure {
+            url: url.into(),
+            failure: failure.into(),
+        }
+    }
 }
 
 impl Error {
@@ -415,7 +454,7 @@ impl Error {
     }
 
     /// Whether sending the same request again may succeed: transport failures, timeouts,
-    /// 5xx/429 statuses and a server too busy to run the call ([`ErrorCode::SERVER_BUSY`]).
+    /// no endpoint available, 5xx/429 statuses and a server too busy to run the call ([`ErrorCode::SERVER_BUSY`]).
     ///
     /// ```
     /// use rpc_core::{Error, ErrorCode, ErrorObject};
@@ -425,7 +464,7 @@ impl Error {
     /// ```
     pub fn is_retryable(&self) -> bool {
         match self {
-            Error::Transport(_) | Error::Timeout => true,
+            Error::Transport(_) | Error::Timeout | Error::Unavailable(_) => true,
             Error::Status { status, .. } => *status >= 500 || *status == 429,
             Error::Rpc(obj) => obj.code == ErrorCode::SERVER_BUSY,
             _ => false,
@@ -446,6 +485,14 @@ impl fmt::Display for Error {
             Error::Decode(why) => write!(f, "the result does not decode: {why}"),
             Error::Rpc(obj) => write!(f, "server error: {obj}"),
             Error::Request(why) => write!(f, "invalid request: {why}"),
+            Error::Unavailable(endpoints) => {
+                f.write_str("no endpoint is available")?;
+                for (i, e) in endpoints.iter().enumerate() {
+                    let sep = if i == 0 { ": " } else { ", " };
+                    write!(f, "{sep}{} ({})", e.url, e.failure)?;
+                }
+                Ok(())
+            }
         }
     }
 }

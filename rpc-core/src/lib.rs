@@ -42,7 +42,9 @@ pub mod service;
 pub mod subscription;
 pub mod wire;
 
-pub use error::{BoxError, CallError, Error, ErrorCode, ErrorObject, MethodError, RpcError};
+pub use error::{
+    BoxError, CallError, EndpointFailure, Error, ErrorCode, ErrorObject, MethodError, RpcError,
+};
 #[doc = include_str!("../docs/rpc.md")]
 pub use rpc_macros::rpc;
 pub use service::Service;

@@ -159,31 +159,7 @@ async fn retry_after_is_honoured() {
 
 #[tokio::test]
 async fn a_request_that_was_written_is_not_sent_again_unless_idempotent() {
-    // Reads each request whole, counts it, and hangs up without an answer.
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}/rpc", listener.local_addr().unwrap());
-    let read = Arc::new(AtomicUsize::new(0));
-    let counter = read.clone();
-    tokio::spawn(async move {
-        use tokio::io::AsyncReadExt;
-        while let Ok((mut socket, _)) = listener.accept().await {
-            let counter = counter.clone();
-            tokio::spawn(async move {
-                let mut request = Vec::new();
-                let mut buf = [0u8; 4096];
-                while let Ok(n) = socket.read(&mut buf).await {
-                    if n == 0 {
-                        break;
-                    }
-                    request.extend_from_slice(&buf[..n]);
-                    if request.ends_with(b"}") {
-                        counter.fetch_add(1, Ordering::SeqCst);
-                        break;
-                    }
-                }
-            });
-        }
-    });
+    let (url, read) = common::hang_up_server("/rpc").await;
     let ledger = client(&url, quick(3));
     assert!(matches!(ledger.deposit(5).await, Err(Error::Transport(_))));
     assert_eq!(

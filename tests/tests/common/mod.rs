@@ -8,6 +8,8 @@ use std::io::Read;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
@@ -116,6 +118,43 @@ pub(crate) fn method_names(doc: &Value) -> Vec<&str> {
         .iter()
         .map(|m| m["name"].as_str().expect("every method has a name"))
         .collect()
+}
+
+/// A server on 127.0.0.1 that reads each request whole, counts it, and hangs up without an
+/// answer: a request that surely reached the server and got no answer. Returns the URL of
+/// `path` and the count.
+pub(crate) async fn hang_up_server(path: &str) -> (String, Arc<AtomicUsize>) {
+    use tokio::io::AsyncReadExt;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind 127.0.0.1:0");
+    let url = format!(
+        "http://{}{path}",
+        listener.local_addr().expect("an address")
+    );
+    let read = Arc::new(AtomicUsize::new(0));
+    let counter = read.clone();
+    tokio::spawn(async move {
+        while let Ok((mut socket, _)) = listener.accept().await {
+            let counter = counter.clone();
+            tokio::spawn(async move {
+                let mut request = Vec::new();
+                let mut buf = [0u8; 4096];
+                while let Ok(n) = socket.read(&mut buf).await {
+                    if n == 0 {
+                        break;
+                    }
+                    request.extend_from_slice(&buf[..n]);
+                    // Every request the tests send is one JSON object or array.
+                    if request.ends_with(b"}") || request.ends_with(b"]") {
+                        counter.fetch_add(1, Ordering::SeqCst);
+                        break;
+                    }
+                }
+            });
+        }
+    });
+    (url, read)
 }
 
 /// A port of 127.0.0.1 that refuses connections for as long as this value lives: its socket is
