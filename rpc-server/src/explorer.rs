@@ -1,5 +1,6 @@
 //! The explorer: one self-contained HTML page, served on `GET` when enabled, that reads the
-//! endpoint's OpenRPC document and lets a person call its methods. No CDN, no external asset.
+//! endpoint's OpenRPC document and lets a person call its methods, and subscribe to its
+//! subscriptions over a WebSocket to the same address. No CDN, no external asset.
 //!
 //! The page is written as four files under `explorer/` (the head, the stylesheet, the body's
 //! markup and the script), each edited with its own language's tooling, and joined here at
@@ -27,11 +28,16 @@ pub(crate) fn page() -> Response {
         header::CONTENT_TYPE,
         HeaderValue::from_static("text/html; charset=utf-8"),
     );
-    // Everything the page needs is inline; nothing may load from elsewhere.
+    // Everything the page needs is inline; nothing may load from elsewhere. It connects to its
+    // own address only: by HTTP for calls, by WebSocket for subscriptions. `'self'` covers the
+    // WebSocket only in browsers that follow CSP Level 3 (older Safari does not), and naming
+    // the host instead would take the address the browser reached the page by, which a server
+    // behind a proxy does not know: hence the `ws:`/`wss:` schemes. The page opens no socket
+    // elsewhere, and shows nothing from the service as markup that could open one.
     headers.insert(
         header::CONTENT_SECURITY_POLICY,
         HeaderValue::from_static(
-            "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; connect-src 'self'",
+            "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; connect-src 'self' ws: wss:",
         ),
     );
     response

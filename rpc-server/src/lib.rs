@@ -397,7 +397,8 @@ impl<S: Service, M: Calls> RpcService<S, M> {
     }
 
     /// Whether a `GET` on the route serves the explorer: one self-contained HTML page that
-    /// lists the methods with their docs and schemas and makes calls (default: off). It reads
+    /// lists the methods with their docs and schemas, makes calls, and subscribes over a
+    /// WebSocket to the same route, showing items as they arrive (default: off). It reads
     /// the methods through `rpc.discover`, which it turns on.
     pub fn explorer(self, on: bool) -> Self {
         self.with(|c| {

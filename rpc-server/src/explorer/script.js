@@ -3,7 +3,12 @@
   // Everything shown is built with DOM nodes and text; nothing from the service or the user is
   // ever parsed as HTML.
   var ENDPOINT = location.href.split("#")[0];
+  // The same address over WebSocket, where subscriptions live.
+  var SOCKET_URL = (location.protocol === "https:" ? "wss:" : "ws:") + "//" + location.host + location.pathname + location.search;
   var TIMEOUT_MS = 30000;
+  // The items a feed keeps on the page: the newest, so that a feed left running for hours
+  // holds the page's memory steady.
+  var MAX_ITEMS_SHOWN = 200;
   var nextId = 1;
   var doc = null;
 
@@ -180,11 +185,10 @@
         try { answer = JSON.parse(text); } catch (e) {
           return done({ kind: "problem", title: head + ", not JSON (" + type + ")", detail: text.length > 2000 ? text.slice(0, 2000) + "\u2026" : text });
         }
-        if (!isObject(answer) || !("result" in answer || "error" in answer)) {
+        if (!isAnswer(answer)) {
           return done({ kind: "problem", title: head + ", not a JSON-RPC response", detail: pretty(answer) });
         }
-        if ("error" in answer) return done({ kind: "error", error: isObject(answer.error) ? answer.error : { message: String(answer.error) } });
-        return done({ kind: "ok", result: answer.result });
+        return done(outcomeOf(answer));
       });
     }, function (e) {
       var aborted = e && e.name === "AbortError";
@@ -193,6 +197,85 @@
         title: aborted ? "No answer within " + TIMEOUT_MS / 1000 + " s" : "Network error",
         detail: aborted ? "The request was cancelled." : String(e && e.message ? e.message : e)
       });
+    });
+  }
+
+  function isAnswer(message) { return isObject(message) && ("result" in message || "error" in message); }
+  function outcomeOf(answer) {
+    if ("error" in answer) return { kind: "error", error: isObject(answer.error) ? answer.error : { message: String(answer.error) } };
+    return { kind: "ok", result: answer.result };
+  }
+
+  // The page's one WebSocket, opened by the first subscription and shared by all that follow:
+  // answers are matched to calls by id, notifications to feeds by subscription id. A socket
+  // that closes takes its calls and subscriptions with it; the next subscription opens another.
+  var link = null;
+
+  function openLink() {
+    var ws;
+    try { ws = new WebSocket(SOCKET_URL); } catch (e) { return { failed: String(e && e.message ? e.message : e) }; }
+    var self = { ws: ws, queue: [], calls: {}, feeds: {}, opened: false };
+    ws.addEventListener("open", function () {
+      self.opened = true;
+      self.queue.forEach(function (text) { ws.send(text); });
+      self.queue = [];
+    });
+    ws.addEventListener("message", function (event) {
+      var message;
+      try { message = JSON.parse(event.data); } catch (e) { return; }
+      (Array.isArray(message) ? message : [message]).forEach(function (m) { received(self, m); });
+    });
+    ws.addEventListener("close", function (event) {
+      if (link === self) link = null;
+      var reason = self.opened
+        ? "The WebSocket closed (code " + event.code + (event.reason ? ": " + event.reason : "") + ")."
+        : "The WebSocket to " + SOCKET_URL + " could not be opened (code " + event.code + ").";
+      Object.keys(self.calls).forEach(function (id) { self.calls[id]({ kind: "problem", title: "Connection lost", detail: reason }); });
+      Object.keys(self.feeds).forEach(function (id) { self.feeds[id].lost(reason); });
+      self.calls = {};
+      self.feeds = {};
+    });
+    return self;
+  }
+
+  function received(self, m) {
+    if (isAnswer(m) && (typeof m.id === "number" || typeof m.id === "string")) {
+      var call = self.calls[m.id];
+      if (call) call(outcomeOf(m));
+      return;
+    }
+    // A subscription's item, end or failure (the wire format is in rpc_core::subscription).
+    if (isObject(m) && typeof m.method === "string" && isObject(m.params) && "subscription" in m.params) {
+      var feed = self.feeds[String(m.params.subscription)];
+      if (feed) feed.notified(m.params);
+    }
+  }
+
+  // One call over the page's WebSocket. Like rpc(), never throws: every outcome is a value,
+  // which also says which socket carried it.
+  function socketCall(method, params) {
+    var self = link || (link = openLink());
+    var request = { jsonrpc: "2.0", method: method, params: params, id: nextId++ };
+    var started = performance.now();
+    if (self.failed) {
+      link = null;
+      return Promise.resolve({ kind: "problem", title: "No WebSocket", detail: self.failed, ms: 0, request: request });
+    }
+    return new Promise(function (resolve) {
+      var timer = setTimeout(function () {
+        answered({ kind: "problem", title: "No answer within " + TIMEOUT_MS / 1000 + " s", detail: "Nothing came back over the WebSocket." });
+      }, TIMEOUT_MS);
+      function answered(outcome) {
+        clearTimeout(timer);
+        delete self.calls[request.id];
+        outcome.ms = Math.round(performance.now() - started);
+        outcome.request = request;
+        outcome.link = self;
+        resolve(outcome);
+      }
+      self.calls[request.id] = answered;
+      var text = JSON.stringify(request);
+      if (self.opened) self.ws.send(text); else self.queue.push(text);
     });
   }
 
@@ -230,6 +313,19 @@
   }
 
   function renderResult(m) {
+    var sub = subscriptionOf(m);
+    if (sub) {
+      // The call answers an id; what matters to the reader is the items that follow.
+      var item = isObject(sub.item) ? sub.item : {};
+      return el("div", { class: "result" }, el("h3", { text: "Items" }),
+        el("div", { class: "sub-note" }, "Answers a subscription id, then sends each item as a ",
+          el("code", { text: sub.notification }), " notification over the WebSocket, until the stream ends or ",
+          el("code", { text: sub.unsubscribe }), " ends it."),
+        el("div", { class: "result-line" },
+          el("span", { class: "hint", text: typeHint(item.schema) }),
+          item["x-rust-type"] ? el("span", { class: "rust", title: "Rust type", text: String(item["x-rust-type"]) }) : null),
+        schemaCode(item.schema));
+    }
     var box = el("div", { class: "result" }, el("h3", { text: "Result" }));
     if (!isObject(m.result)) {
       box.append(el("div", { class: "none", text: "None: a notification; a call answers null." }));
@@ -255,6 +351,143 @@
       "x-error-schema" in m ? schemaCode(m["x-error-schema"]) : null);
   }
 
+  // The `x-subscription` of a subscription method, or null for any other method.
+  function subscriptionOf(m) {
+    var sub = m["x-subscription"];
+    return isObject(sub) && typeof sub.notification === "string" && typeof sub.unsubscribe === "string" ? sub : null;
+  }
+
+  // One subscription, shown as it goes: subscribes over the page's WebSocket, then appends each
+  // item as it comes (the newest MAX_ITEMS_SHOWN stay), shows the stream's end or failure, and
+  // offers Unsubscribe while it runs. Returns what the form needs to tidy up after it.
+  function startFeed(m, sub, params, box) {
+    var name = str(m.name);
+    var id = null;
+    var self = null;
+    var count = 0;
+    var pinned = true;
+    var scrolling = false;
+    var label = el("span", { class: "label", text: "Subscribing to " + name + "\u2026" });
+    var idCode = el("code", { class: "sub-id", title: "Subscription id", hidden: true });
+    var counter = el("span", { class: "count" });
+    var elapsed = el("span", { class: "elapsed" });
+    var stop = el("button", { class: "unsubscribe", type: "button", text: "Unsubscribe", hidden: true });
+    var earlier = el("li", { class: "earlier", hidden: true });
+    var items = el("ol", { class: "items", hidden: true }, earlier);
+    var end = el("div", { class: "end", hidden: true });
+    var card = el("div", { class: "output feed", role: "log", "aria-live": "polite", dataset: { status: "pending", items: "0" } },
+      el("div", { class: "out-head" }, label, idCode, counter, stop, elapsed), items, end);
+    box.append(card);
+    // Follow the newest item, unless the reader scrolled up to look at older ones.
+    items.addEventListener("scroll", function () {
+      pinned = items.scrollTop + items.clientHeight >= items.scrollHeight - 8;
+    });
+
+    function status(s, text) {
+      card.dataset.status = s;
+      label.textContent = text;
+    }
+    function finish(s, text, head, value, cls) {
+      status(s, text);
+      stop.hidden = true;
+      end.hidden = false;
+      end.dataset.status = s;
+      end.replaceChildren(el("div", { class: "end-head" }, head));
+      if (value !== undefined) end.append(el("pre", { class: "value" + (cls ? " " + cls : ""), text: value }));
+    }
+    function failed(s, text, outcome) {
+      if (outcome.kind === "error") {
+        var e = outcome.error;
+        finish(s, text, [
+          el("span", { class: "error-code", text: String(e.code) }),
+          el("span", { class: "error-message", text: e.message === undefined ? "" : String(e.message) })
+        ], "data" in e ? pretty(e.data) : undefined, "error-data");
+      } else {
+        finish(s, text, el("span", { class: "error-message", text: outcome.title }), outcome.detail);
+      }
+    }
+    function add(value) {
+      count++;
+      items.hidden = false;
+      items.append(el("li", { dataset: { n: String(count) } },
+        el("span", { class: "n", text: "#" + count }),
+        el("pre", { class: "item", text: pretty(value) })));
+      if (count > MAX_ITEMS_SHOWN) {
+        items.removeChild(earlier.nextSibling);
+        earlier.hidden = false;
+        earlier.textContent = (count - MAX_ITEMS_SHOWN) + " earlier items not shown";
+      }
+      counter.textContent = count === 1 ? "1 item" : count + " items";
+      card.dataset.items = String(count);
+      // One scroll per frame, however fast the items come.
+      if (pinned && !scrolling) {
+        scrolling = true;
+        requestAnimationFrame(function () { scrolling = false; items.scrollTop = items.scrollHeight; });
+      }
+    }
+    var feed = {
+      notified: function (params) {
+        if ("result" in params) { add(params.result); return; }
+        // The last notification: `error` is null when the stream ended, the error otherwise.
+        delete self.feeds[id];
+        if (params.error === null || params.error === undefined) {
+          finish("ended", "Ended", el("span", { text: "The stream is over: error: null" }));
+        } else {
+          failed("error", "Failed", { kind: "error", error: isObject(params.error) ? params.error : { message: String(params.error) } });
+        }
+      },
+      lost: function (reason) {
+        if (card.dataset.status === "live") finish("error", "Connection lost", el("span", { class: "error-message", text: reason }));
+      }
+    };
+
+    socketCall(name, params).then(function (outcome) {
+      if (typeof outcome.ms === "number") elapsed.textContent = outcome.ms + " ms";
+      var result = outcome.result;
+      if (outcome.kind === "ok" && (typeof result === "string" || typeof result === "number")) {
+        id = String(result);
+        self = outcome.link;
+        // Registered before the next message is read: the first item may follow at once.
+        self.feeds[id] = feed;
+        status("live", "Live");
+        card.dataset.subscription = id;
+        idCode.textContent = id;
+        idCode.hidden = false;
+        stop.hidden = false;
+      } else if (outcome.kind === "ok") {
+        finish("error", "Not a subscription id", el("span", { text: "The server answered:" }), pretty(result));
+      } else {
+        failed("error", outcome.kind === "error" ? "Error" : "Not subscribed", outcome);
+      }
+    });
+
+    stop.addEventListener("click", function () {
+      // The socket that held the subscription is gone: nothing to end.
+      if (link !== self) return;
+      stop.disabled = true;
+      socketCall(sub.unsubscribe, [id]).then(function (outcome) {
+        stop.disabled = false;
+        if (card.dataset.status !== "live") return;
+        if (outcome.kind === "ok") {
+          // Items written before the answer still show; none follow it.
+          finish("unsubscribed", "Unsubscribed",
+            el("span", null, el("code", { text: sub.unsubscribe + "(" + flatJson([id]) + ")" }), " answered"), pretty(outcome.result));
+        } else {
+          failed("live", "Live", outcome);
+          stop.hidden = false;
+        }
+      });
+    });
+
+    return {
+      running: function () { return card.dataset.status === "pending" || card.dataset.status === "live"; },
+      remove: function () {
+        if (self && self.feeds[id] === feed) delete self.feeds[id];
+        card.remove();
+      }
+    };
+  }
+
   function renderForm(m) {
     var params = Array.isArray(m.params) ? m.params : [];
     var inputs = params.map(function (p) {
@@ -276,13 +509,16 @@
           input)
       };
     });
-    var button = el("button", { class: "call", type: "submit", text: "Call" });
+    var sub = subscriptionOf(m);
+    var button = el("button", { class: sub ? "call subscribe" : "call", type: "submit", text: sub ? "Subscribe" : "Call" });
     var preview = el("span", { class: "preview" });
     var output = el("div", { class: "output", hidden: true, role: "status", "aria-live": "polite", dataset: { status: "idle", seq: "0" } });
+    var feeds = sub ? el("div", { class: "feeds" }) : null;
+    var running = [];
     var form = el("form", { class: "try", novalidate: true },
       inputs.length ? el("div", { class: "inputs" }, inputs.map(function (i) { return i.label; })) : null,
       el("div", { class: "actions" }, button, preview),
-      output);
+      output, feeds);
 
     // The positional params, or a problem with one of the inputs. A variadic param comes last
     // and its array is spread into the remaining positions; trailing optional params left
@@ -350,6 +586,17 @@
         output.dataset.seq = String(Number(output.dataset.seq) + 1);
         return;
       }
+      if (sub) {
+        output.hidden = true;
+        // Finished feeds make way for the new one; live ones go on until unsubscribed.
+        running = running.filter(function (feed) {
+          if (feed.running()) return true;
+          feed.remove();
+          return false;
+        });
+        running.push(startFeed(m, sub, c.params, feeds));
+        return;
+      }
       button.disabled = true;
       show("pending", el("span", { text: "Calling " + str(m.name) + "\u2026" }));
       rpc(str(m.name), c.params).then(function (outcome) {
@@ -381,9 +628,13 @@
     var rest = description;
     if (summary && description.indexOf(summary) === 0) rest = description.slice(summary.length);
     else if (!summary) { summary = description.split(/\n\s*\n/)[0]; rest = description.slice(summary.length); }
+    var sub = subscriptionOf(m);
+    var returns = sub ? "stream of " + typeHint(isObject(sub.item) ? sub.item.schema : undefined) : isObject(m.result) ? typeHint(m.result.schema) : null;
     var head = el("div", { class: "head" },
       el("h2", null, el("span", { class: "method-name", text: name }),
-        isObject(m.result) ? [el("span", { class: "arrow", text: "\u2192" }), el("span", { class: "returns", text: typeHint(m.result.schema) })] : null,
+        returns !== null ? [el("span", { class: "arrow", text: "\u2192" }), el("span", { class: "returns", text: returns })] : null,
+        sub ? el("span", { class: "badge subscription", title: "Items come as " + sub.notification + " notifications over a WebSocket" },
+          "subscription ", el("code", { text: sub.notification })) : null,
         m.deprecated ? el("span", { class: "badge deprecated", text: "deprecated" }) : null,
         m["x-idempotent"] === true ? el("span", { class: "badge idempotent", text: "idempotent", title: "safe to send again: clients may retry it" }) : null,
         isObject(m.result) ? null : el("span", { class: "badge notification", text: "notification" })),
@@ -427,7 +678,7 @@
       var name = str(m.name);
       return el("li", { class: m.deprecated ? "deprecated" : null, dataset: { method: name } },
         el("a", { href: "#method-" + name, title: str(m.summary) || name },
-          el("span", { class: isObject(m.result) ? "dot" : "dot note" }), name));
+          el("span", { class: subscriptionOf(m) ? "dot sub" : isObject(m.result) ? "dot" : "dot note" }), name));
     }));
     renderComponents();
     byId("raw-doc").textContent = JSON.stringify(doc, null, 2);

@@ -1,6 +1,7 @@
 //! The explorer page in a real browser: headless Chromium, driven through chromedriver (see
-//! `webdriver.rs`), against the calculator and a few odd endpoints served on 127.0.0.1. One test
-//! per thing the page does; each starts a browser of its own.
+//! `webdriver.rs`), against the calculator and a few odd endpoints served on 127.0.0.1, and the
+//! pubsub example for subscriptions (`subscriptions.rs`). One test per thing the page does; each
+//! starts a browser of its own.
 //!
 //! Chromium and chromedriver (Debian's `chromium` and `chromium-driver`) are installed by
 //! `scripts/setup-test-deps.sh`. The tests are `#[ignore]`d, so that a plain `cargo test` passes
@@ -13,6 +14,7 @@
 
 #[path = "../common/mod.rs"]
 mod common;
+mod subscriptions;
 mod webdriver;
 
 use std::path::Path;

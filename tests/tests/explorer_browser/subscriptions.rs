@@ -1,0 +1,318 @@
+//! Subscriptions in the explorer: against the pubsub example, the page subscribes over a
+//! WebSocket to its own address, shows each item as it comes, the stream's end, a refusal, and
+//! ends a subscription with Unsubscribe.
+
+use std::time::Instant;
+
+use serde_json::{Value, json};
+
+use crate::webdriver::{Browser, TIMEOUT};
+
+/// The pubsub example on a free port, and a browser showing its explorer.
+async fn open_pubsub() -> Browser {
+    let addr = examples::spawn(examples::pubsub::app(), "127.0.0.1:0")
+        .await
+        .expect("serving the pubsub example");
+    let browser = Browser::start().await;
+    browser.open(&format!("http://{addr}/rpc")).await;
+    browser
+}
+
+fn section(method: &str) -> String {
+    format!("section.method[data-method=\"{method}\"]")
+}
+
+/// Fills `method`'s inputs with `params` (name, JSON text), clicks Subscribe, and waits for
+/// the server's answer to show in a new feed; returns the feed's index in the section. (Each
+/// feed is marked once seen, so that a feed answered earlier is not taken for the new one.)
+async fn subscribe(browser: &Browser, method: &str, params: &[(&str, &str)]) -> usize {
+    let section = section(method);
+    for (name, text) in params {
+        browser
+            .fill(&format!("{section} input[data-param=\"{name}\"]"), text)
+            .await;
+    }
+    browser.click(&format!("{section} button.subscribe")).await;
+    // Finished feeds make way for the new one, so the new one is the last, not the n-th.
+    let index = browser
+        .wait_for(
+            &format!("the answer to subscribing with {method}"),
+            "const feeds = document.querySelectorAll(arguments[0] + ' .feed');
+             const last = feeds[feeds.length - 1];
+             if (!last || last.dataset.seen === 'yes' || last.dataset.status === 'pending') return null;
+             last.dataset.seen = 'yes';
+             return feeds.length - 1;",
+            json!([section]),
+        )
+        .await;
+    usize::try_from(index.as_u64().expect("an index")).expect("a small index")
+}
+
+/// What feed `index` of `method` shows: its status, subscription id, item count, the items
+/// (parsed), the note about items no longer shown, and its last line.
+async fn feed(browser: &Browser, method: &str, index: usize) -> Value {
+    browser
+        .run(
+            "const feed = document.querySelectorAll(arguments[0] + ' .feed')[arguments[1]];
+             const text = (css) => { const e = feed.querySelector(css); return e && !e.hidden ? e.textContent : null; };
+             return {
+               status: feed.dataset.status,
+               subscription: feed.dataset.subscription || null,
+               id_shown: text('.sub-id'),
+               count: Number(feed.dataset.items),
+               count_text: text('.count'),
+               items: [...feed.querySelectorAll('.items pre.item')].map(p => JSON.parse(p.textContent)),
+               earlier: text('.items .earlier'),
+               end: text('.end .end-head'),
+               end_value: text('.end .value'),
+               unsubscribe_shown: !feed.querySelector('button.unsubscribe').hidden,
+             };",
+            json!([section(method), index]),
+        )
+        .await
+}
+
+/// Waits until feed `index` of `method` satisfies `condition` (a JS expression over `feed`,
+/// the element).
+async fn wait_for_feed(browser: &Browser, method: &str, index: usize, what: &str, condition: &str) {
+    browser
+        .wait_for(
+            what,
+            &format!(
+                "const feed = document.querySelectorAll(arguments[0] + ' .feed')[arguments[1]];
+                 return ({condition}) || null;"
+            ),
+            json!([section(method), index]),
+        )
+        .await;
+}
+
+/// Browser console entries that are problems: script errors, CSP violations.
+async fn console_problems(browser: &Browser) -> Vec<Value> {
+    browser
+        .console()
+        .await
+        .into_iter()
+        .filter(|entry| entry["level"] == "SEVERE" || entry["level"] == "WARNING")
+        .filter(|entry| !entry["message"].to_string().contains("favicon.ico"))
+        .collect()
+}
+
+/// A subscription method is marked as one and has Subscribe instead of Call; subscribing to
+/// the counter shows its id, the items 5, 6, 7 and the end; a long stream keeps only the newest
+/// items on the page; the WebSocket passes the page's CSP.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs Chromium and chromedriver: run scripts/setup-test-deps.sh"]
+async fn subscribing_shows_items_as_they_come_and_the_end() {
+    let browser = open_pubsub().await;
+    let marks = browser
+        .run(
+            "const s = (m) => document.querySelector('section.method[data-method=\"' + m + '\"]');
+             const badge = (m) => { const b = s(m).querySelector('.badge.subscription'); return b ? b.textContent : null; };
+             return {
+               counter_badge: badge('subscribe_counter'),
+               ticks_badge: badge('subscribe_ticks'),
+               add_badge: badge('add'),
+               counter_button: s('subscribe_counter').querySelector('button.call').textContent,
+               add_button: s('add').querySelector('button.call').textContent,
+               counter_returns: s('subscribe_counter').querySelector('h2 .returns').textContent,
+               counter_note: s('subscribe_counter').querySelector('.sub-note').textContent,
+             };",
+            json!([]),
+        )
+        .await;
+    assert_eq!(marks["counter_badge"], "subscription counter", "{marks}");
+    assert_eq!(marks["ticks_badge"], "subscription tick", "{marks}");
+    assert_eq!(marks["add_badge"], Value::Null, "{marks}");
+    assert_eq!(marks["counter_button"], "Subscribe", "{marks}");
+    assert_eq!(marks["add_button"], "Call", "{marks}");
+    assert_eq!(marks["counter_returns"], "stream of integer", "{marks}");
+    assert!(
+        marks["counter_note"]
+            .as_str()
+            .is_some_and(|n| n.contains("unsubscribe_counter")),
+        "{marks}"
+    );
+
+    let first = subscribe(
+        &browser,
+        "subscribe_counter",
+        &[("start", "5"), ("count", "3")],
+    )
+    .await;
+    wait_for_feed(
+        &browser,
+        "subscribe_counter",
+        first,
+        "the counter's end",
+        "feed.dataset.status !== 'live'",
+    )
+    .await;
+    let shown = feed(&browser, "subscribe_counter", first).await;
+    assert_eq!(shown["status"], "ended", "{shown}");
+    assert_eq!(shown["items"], json!([5, 6, 7]), "{shown}");
+    assert_eq!(shown["count_text"], "3 items", "{shown}");
+    assert_eq!(shown["end"], "The stream is over: error: null", "{shown}");
+    let id = shown["subscription"].as_str().unwrap_or_default();
+    assert!(!id.is_empty(), "the subscription id: {shown}");
+    assert_eq!(shown["id_shown"], id, "{shown}");
+    assert_eq!(shown["unsubscribe_shown"], false, "{shown}");
+
+    // More items than the page keeps: the newest 200 stay, in order, and it says so.
+    let long = subscribe(
+        &browser,
+        "subscribe_counter",
+        &[("start", "0"), ("count", "250")],
+    )
+    .await;
+    assert_eq!(long, 0, "the finished feed made way for the new one");
+    wait_for_feed(
+        &browser,
+        "subscribe_counter",
+        long,
+        "the long counter's end",
+        "feed.dataset.status !== 'live'",
+    )
+    .await;
+    let shown = feed(&browser, "subscribe_counter", long).await;
+    assert_eq!(shown["status"], "ended", "{shown}");
+    assert_eq!(shown["count"], 250, "{shown}");
+    assert_eq!(
+        shown["items"],
+        json!((50..250).collect::<Vec<u64>>()),
+        "{shown}"
+    );
+    assert_eq!(shown["earlier"], "50 earlier items not shown", "{shown}");
+    assert_ne!(shown["subscription"], id, "a new subscription: {shown}");
+
+    // An ordinary method still calls over HTTP beside the socket.
+    let sum = browser.call("add", &[("a", "2"), ("b", "3")]).await;
+    assert_eq!(sum.value.as_deref(), Some("5"), "{sum:?}");
+
+    let problems = console_problems(&browser).await;
+    assert!(
+        problems.is_empty(),
+        "the console shows problems: {problems:#?}"
+    );
+    browser.quit().await;
+}
+
+/// Two clocks on one socket: Unsubscribe ends one (the server answers `true`) and its items
+/// stop while the other's go on; a refused subscription shows the error with its data. Saves a
+/// picture of the two to `target/tmp/explorer-subscriptions.png`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs Chromium and chromedriver: run scripts/setup-test-deps.sh"]
+async fn unsubscribe_stops_the_items() {
+    let browser = open_pubsub().await;
+    let refused = subscribe(&browser, "subscribe_ticks", &[("interval_ms", "1")]).await;
+    let shown = feed(&browser, "subscribe_ticks", refused).await;
+    assert_eq!(shown["status"], "error", "{shown}");
+    assert!(
+        shown["end"]
+            .as_str()
+            .is_some_and(|e| e.contains("the interval must be at least 10 ms")),
+        "{shown}"
+    );
+    let data: Value =
+        serde_json::from_str(shown["end_value"].as_str().unwrap_or_default()).expect("JSON data");
+    assert_eq!(data["min_interval_ms"], 10, "{shown}");
+
+    let stopped = subscribe(&browser, "subscribe_ticks", &[("interval_ms", "50")]).await;
+    let going = subscribe(&browser, "subscribe_ticks", &[("interval_ms", "50")]).await;
+    assert_eq!(
+        (stopped, going),
+        (0, 1),
+        "the refusal made way; both clocks show"
+    );
+    wait_for_feed(
+        &browser,
+        "subscribe_ticks",
+        stopped,
+        "two ticks",
+        "Number(feed.dataset.items) >= 2",
+    )
+    .await;
+    browser
+        .click(&format!(
+            "{} .feed:nth-of-type(1) button.unsubscribe",
+            section("subscribe_ticks")
+        ))
+        .await;
+    wait_for_feed(
+        &browser,
+        "subscribe_ticks",
+        stopped,
+        "the answer to Unsubscribe",
+        "feed.dataset.status !== 'live'",
+    )
+    .await;
+    let at_answer = feed(&browser, "subscribe_ticks", stopped).await;
+    assert_eq!(at_answer["status"], "unsubscribed", "{at_answer}");
+    assert_eq!(at_answer["end_value"], "true", "{at_answer}");
+    let id = at_answer["subscription"].as_str().unwrap_or_default();
+    assert_eq!(
+        at_answer["end"],
+        format!("unsubscribe_ticks([\"{id}\"]) answered"),
+        "{at_answer}"
+    );
+    let count = at_answer["count"].as_u64().expect("a count");
+    assert!(count >= 2, "{at_answer}");
+    let items: Vec<u64> = (0..count).collect();
+    assert_eq!(at_answer["items"], json!(items), "{at_answer}");
+
+    // The other clock goes on for ten more ticks (half a second) on the same socket; the
+    // stopped one gets nothing more.
+    let other = feed(&browser, "subscribe_ticks", going).await["count"]
+        .as_u64()
+        .expect("a count");
+    let started = Instant::now();
+    wait_for_feed(
+        &browser,
+        "subscribe_ticks",
+        going,
+        "ten more ticks of the other clock",
+        &format!("Number(feed.dataset.items) >= {}", other + 10),
+    )
+    .await;
+    assert!(started.elapsed() < TIMEOUT);
+    let later = feed(&browser, "subscribe_ticks", stopped).await;
+    assert_eq!(later["count"], count, "items after Unsubscribe: {later}");
+    assert_eq!(later["status"], "unsubscribed", "{later}");
+    let going_now = feed(&browser, "subscribe_ticks", going).await;
+    assert_eq!(going_now["status"], "live", "{going_now}");
+    assert_ne!(going_now["subscription"], id, "{going_now}");
+
+    // A picture of the two feeds, one stopped and one going: target/tmp/explorer-subscriptions.png.
+    browser
+        .run(
+            "document.activeElement.blur();
+             document.querySelector(arguments[0]).scrollIntoView();",
+            json!([section("subscribe_ticks")]),
+        )
+        .await;
+    let png = browser.screenshot().await;
+    assert!(png.starts_with(b"\x89PNG\r\n\x1a\n"), "a PNG");
+    let shot = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("explorer-subscriptions.png");
+    std::fs::write(&shot, &png).expect("write the screenshot");
+
+    browser
+        .click(&format!(
+            "{} .feed:nth-of-type(2) button.unsubscribe",
+            section("subscribe_ticks")
+        ))
+        .await;
+    wait_for_feed(
+        &browser,
+        "subscribe_ticks",
+        going,
+        "the second Unsubscribe",
+        "feed.dataset.status === 'unsubscribed'",
+    )
+    .await;
+    let problems = console_problems(&browser).await;
+    assert!(
+        problems.is_empty(),
+        "the console shows problems: {problems:#?}"
+    );
+    browser.quit().await;
+}
