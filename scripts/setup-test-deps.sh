@@ -50,7 +50,7 @@ fi
     --requirement "$requirements"
 say "Python interop clients ready in $venv ($(
     "$venv/bin/python" -m pip freeze --disable-pip-version-check -r "$requirements" 2>/dev/null |
-        sed '/^##/,$d' | tr '\n' ' ' | sed 's/ $//'
+        sed -e '/^##/,$d' -e '/^#/d' | tr '\n' ' ' | sed 's/ $//'
 ))"
 
 # --- OpenRPC validator and headless Chromium (tests/tests/openrpc.rs, explorer_browser/) ------

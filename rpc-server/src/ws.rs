@@ -557,6 +557,10 @@ async fn write(
             sink.send(Message::Close(Some(frame))),
         )
         .await;
+    } else {
+        // The peer closed: the reply to its close frame is queued in the socket, and goes out
+        // only on a flush. Without it the peer sees the connection drop (1006), not a close.
+        let _ = tokio::time::timeout(Duration::from_secs(1), sink.close()).await;
     }
     let _ = done.send(true);
 }

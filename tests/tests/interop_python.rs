@@ -1,6 +1,7 @@
-//! Interop: independently written Python JSON-RPC clients call our server.
+//! Interop: independently written Python JSON-RPC clients call our server, and an independent
+//! WebSocket client subscribes.
 //!
-//! The clients, `jsonrpcclient` and `jsonrpclib-pelix` (pinned in
+//! The clients, `jsonrpcclient`, `jsonrpclib-pelix` and `websockets` (pinned in
 //! `tests/interop/requirements.txt`), live in a virtualenv at `.venv` in the workspace root that
 //! `scripts/setup-test-deps.sh` creates. Each test serves a service in-process on a free port and
 //! runs one script of `tests/interop/` against it; the script prints one line per check and
@@ -137,4 +138,104 @@ async fn python_clients_call_the_calculator() {
         stdout.contains("all ") && stdout.contains("checks passed"),
         "calculator_client.py succeeded without its summary line:\n{stdout}"
     );
+}
+
+/// The `SUMMARY {json}` line a script printed.
+fn summary(stdout: &str) -> serde_json::Value {
+    let line = stdout
+        .lines()
+        .rev()
+        .find_map(|line| line.strip_prefix("SUMMARY "))
+        .unwrap_or_else(|| panic!("no SUMMARY line in:\n{stdout}"));
+    serde_json::from_str(line).unwrap_or_else(|e| panic!("the SUMMARY is not JSON ({e}): {line}"))
+}
+
+/// The `websockets` client over `ws://.../rpc`: calls and a batch answered on the socket; the
+/// counter's five items in order under one subscription id, then its end; the clock's items,
+/// `true` for unsubscribing, `false` for doing it again, and nothing after; a refused
+/// subscription's error with its data.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs Python and the interop clients: run scripts/setup-test-deps.sh"]
+async fn python_websocket_client_subscribes_and_calls() {
+    use serde_json::json;
+
+    venv_python();
+    let addr = examples::spawn(examples::pubsub::app(), "127.0.0.1:0")
+        .await
+        .expect("serving the pubsub example");
+    let stdout = run_python_client("ws_pubsub.py", &format!("ws://{addr}/rpc")).await;
+    assert!(
+        stdout.contains("all ") && stdout.contains("checks passed"),
+        "ws_pubsub.py succeeded without its summary line:\n{stdout}"
+    );
+    let got = summary(&stdout);
+
+    assert_eq!(got["add"], 5, "{got}");
+    assert_eq!(
+        got["batch"],
+        json!({ "answers": 2, "one": 3, "two": 30 }),
+        "the notification in the batch gets no answer: {got}"
+    );
+    assert_eq!(
+        got["unsubscribe"],
+        json!({ "subscribe_counter": "unsubscribe_counter", "subscribe_ticks": "unsubscribe_ticks" }),
+        "{got}"
+    );
+    assert_eq!(
+        got["notifications"],
+        json!({ "subscribe_counter": "counter", "subscribe_ticks": "tick" }),
+        "{got}"
+    );
+
+    let counter = &got["counter"];
+    let id = counter["id"].as_str().expect("a subscription id");
+    assert!(!id.is_empty(), "{counter}");
+    assert_eq!(counter["items"], json!([10, 11, 12, 13, 14]), "{counter}");
+    assert_eq!(counter["methods"], json!(["counter"]), "{counter}");
+    assert_eq!(counter["subscriptions"], json!([id]), "{counter}");
+    assert_eq!(
+        counter["end"],
+        json!({ "subscription": id, "error": null }),
+        "{counter}"
+    );
+    assert_eq!(
+        counter["after_end"], 0,
+        "nothing follows the end: {counter}"
+    );
+
+    let ticks = &got["ticks"];
+    let tick_id = ticks["id"].as_str().expect("a subscription id");
+    assert_ne!(tick_id, id, "each subscription has an id of its own: {got}");
+    assert_eq!(ticks["items"], json!([0, 1]), "{ticks}");
+    assert_eq!(ticks["methods"], json!(["tick"]), "{ticks}");
+    assert_eq!(ticks["subscriptions"], json!([tick_id]), "{ticks}");
+    assert_eq!(ticks["unsubscribed"], true, "{ticks}");
+    assert_eq!(ticks["again"], false, "{ticks}");
+    assert_eq!(ticks["after"], 0, "nothing after unsubscribing: {ticks}");
+    // Items written before the answer to unsubscribing may still arrive, in order.
+    let in_flight: Vec<u64> = serde_json::from_value(ticks["in_flight"].clone()).expect("items");
+    assert!(
+        in_flight.iter().copied().eq(2..2 + in_flight.len() as u64),
+        "{ticks}"
+    );
+
+    let refused = &got["refused"];
+    assert_eq!(
+        refused["data"],
+        json!({ "min_interval_ms": 10 }),
+        "{refused}"
+    );
+    assert_eq!(
+        refused["message"], "the interval must be at least 10 ms",
+        "{refused}"
+    );
+    assert_eq!(got["close_code"], 1000, "a clean close: {got}");
+    let requirements =
+        std::fs::read_to_string(workspace_root().join("tests/interop/requirements.txt"))
+            .expect("tests/interop/requirements.txt");
+    let pinned = requirements
+        .lines()
+        .find_map(|line| line.strip_prefix("websockets=="))
+        .expect("websockets is pinned");
+    assert_eq!(got["websockets"], pinned.trim(), "the pinned client: {got}");
 }
