@@ -13,6 +13,9 @@ use crate::retry::Retrier;
 use crate::{Client, Failover, Inner, Retry, ws};
 
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long an idle pooled connection is kept.
+const POOL_IDLE_TIMEOUT: Duration = Duration::from_secs(50);
+
 const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Settings for a [`Client`].
@@ -286,7 +289,10 @@ impl<C: From<Client>> ClientBuilder<C> {
                 let http = reqwest::Client::builder()
                     .timeout(self.timeout.unwrap_or(DEFAULT_TIMEOUT))
                     .connect_timeout(self.connect_timeout.unwrap_or(DEFAULT_CONNECT_TIMEOUT))
-                    .pool_idle_timeout(Duration::from_secs(90))
+                    // Below the server's 60 s idle timeout (`rpc_server::serve`, nginx's 75 s):
+                    // the client closes an idle connection before the server does, so a call
+                    // is never written onto a connection the server is closing.
+                    .pool_idle_timeout(POOL_IDLE_TIMEOUT)
                     .tcp_nodelay(true)
                     .redirect(reqwest::redirect::Policy::none())
                     .retry(reqwest::retry::never())
