@@ -4,9 +4,40 @@
 
 use std::time::Instant;
 
+use futures_util::stream;
+use rpc_core::{ErrorObject, Subscription, rpc};
+use rpc_server::{RouterExt as _, RpcService};
 use serde_json::{Value, json};
 
 use crate::webdriver::{Browser, TIMEOUT};
+
+/// Feeds that end badly.
+#[rpc]
+pub(crate) trait Sensor {
+    /// Sends 1 and 2, then fails: the sensor is gone.
+    #[rpc(subscription = "reading", unsubscribe = "unsubscribe_readings")]
+    async fn subscribe_readings(&self) -> Subscription<u64>;
+
+    /// Sends nothing, ever; `note` is not read.
+    #[rpc(subscription = "silence", unsubscribe = "unsubscribe_silence")]
+    async fn subscribe_silence(&self, note: String) -> Subscription<u64>;
+}
+
+struct Gone;
+
+impl Sensor for Gone {
+    async fn subscribe_readings(&self) -> Subscription<u64> {
+        let gone = ErrorObject::new(-32050, "sensor gone").with_data(&json!({ "sensor": 7 }));
+        Subscription::new(stream::iter([Ok(1), Ok(2), Err(gone)]))
+    }
+
+    async fn subscribe_silence(&self, _note: String) -> Subscription<u64> {
+        Subscription::from_items(stream::pending())
+    }
+}
+
+/// The largest message [`Sensor`]'s socket takes: a longer one closes the socket.
+const SENSOR_MAX_MESSAGE: usize = 4096;
 
 /// The pubsub example on a free port, and a browser showing its explorer.
 async fn open_pubsub() -> Browser {
@@ -314,5 +345,96 @@ async fn unsubscribe_stops_the_items() {
         problems.is_empty(),
         "the console shows problems: {problems:#?}"
     );
+    browser.quit().await;
+}
+
+/// A stream that fails shows its error object; a socket the server closes takes its live
+/// subscriptions and a pending subscribe call with it, saying so; the next Subscribe opens a
+/// new socket.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs Chromium and chromedriver: run scripts/setup-test-deps.sh"]
+async fn a_failed_stream_and_a_lost_socket_are_shown() {
+    let app = axum::Router::new().rpc(
+        "/sensor",
+        RpcService::new(SensorServer(Gone))
+            .explorer(true)
+            .max_body_bytes(SENSOR_MAX_MESSAGE),
+    );
+    let addr = examples::spawn(app, "127.0.0.1:0")
+        .await
+        .expect("serving the sensor");
+    let browser = Browser::start().await;
+    browser.open(&format!("http://{addr}/sensor")).await;
+
+    let readings = subscribe(&browser, "subscribe_readings", &[]).await;
+    wait_for_feed(
+        &browser,
+        "subscribe_readings",
+        readings,
+        "the stream's failure",
+        "feed.dataset.status !== 'live'",
+    )
+    .await;
+    let shown = feed(&browser, "subscribe_readings", readings).await;
+    assert_eq!(shown["status"], "error", "{shown}");
+    assert_eq!(shown["items"], json!([1, 2]), "{shown}");
+    assert_eq!(shown["end"], "-32050sensor gone", "{shown}");
+    let data: Value =
+        serde_json::from_str(shown["end_value"].as_str().unwrap_or_default()).expect("JSON data");
+    assert_eq!(data, json!({ "sensor": 7 }), "{shown}");
+
+    let live = subscribe(&browser, "subscribe_silence", &[("note", r#""short""#)]).await;
+    assert_eq!(
+        feed(&browser, "subscribe_silence", live).await["status"],
+        "live"
+    );
+    // A message over the limit: the server closes the socket.
+    browser
+        .run(
+            "document.querySelector(arguments[0] + ' input[data-param=\"note\"]').value =
+                 JSON.stringify('x'.repeat(arguments[1]));",
+            json!([section("subscribe_silence"), SENSOR_MAX_MESSAGE]),
+        )
+        .await;
+    let too_big = subscribe(&browser, "subscribe_silence", &[]).await;
+    let refused = feed(&browser, "subscribe_silence", too_big).await;
+    assert_eq!(refused["status"], "error", "{refused}");
+    assert_eq!(refused["end"], "Connection lost", "{refused}");
+    assert!(
+        refused["end_value"]
+            .as_str()
+            .is_some_and(|v| v.starts_with("The WebSocket closed (code ")),
+        "{refused}"
+    );
+    wait_for_feed(
+        &browser,
+        "subscribe_silence",
+        live,
+        "the live feed to lose its socket",
+        "feed.dataset.status !== 'live'",
+    )
+    .await;
+    let lost = feed(&browser, "subscribe_silence", live).await;
+    assert_eq!(lost["status"], "error", "{lost}");
+    assert!(
+        lost["end"]
+            .as_str()
+            .is_some_and(|e| e.starts_with("The WebSocket closed (code ")),
+        "{lost}"
+    );
+
+    // A new socket for the next subscription.
+    browser
+        .fill(
+            &format!(
+                "{} input[data-param=\"note\"]",
+                section("subscribe_silence")
+            ),
+            r#""again""#,
+        )
+        .await;
+    let again = subscribe(&browser, "subscribe_silence", &[]).await;
+    let shown = feed(&browser, "subscribe_silence", again).await;
+    assert_eq!(shown["status"], "live", "{shown}");
     browser.quit().await;
 }
