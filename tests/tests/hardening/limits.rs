@@ -1,0 +1,126 @@
+//! The RPC layer's limits, against a server in this process: call timeout, concurrency cap, answer size.
+
+#[allow(unused_imports)]
+use super::attacks::*;
+#[allow(unused_imports)]
+use super::shutdown::*;
+#[allow(unused_imports)]
+use super::spec_server::*;
+#[allow(unused_imports)]
+use super::*;
+
+/// A service whose calls take as long, and answer as much, as they are asked to.
+#[rpc]
+pub(crate) trait Load {
+    /// Sleeps `ms` milliseconds, then returns them.
+    async fn sleep_ms(&self, ms: u64) -> u64;
+
+    /// A string of `len` bytes.
+    async fn blob(&self, len: usize) -> String;
+}
+
+pub(crate) struct Loader;
+
+impl Load for Loader {
+    async fn sleep_ms(&self, ms: u64) -> u64 {
+        tokio::time::sleep(Duration::from_millis(ms)).await;
+        ms
+    }
+
+    async fn blob(&self, len: usize) -> String {
+        "x".repeat(len)
+    }
+}
+
+/// Serves `endpoint` in this process through `rpc_server::serve`, stopping when `stop` fires.
+pub(crate) async fn serve_in_process(
+    endpoint: rpc_server::RpcService<LoadServer<Loader>>,
+    deadline: Duration,
+) -> (
+    String,
+    tokio::sync::oneshot::Sender<()>,
+    tokio::task::JoinHandle<std::io::Result<()>>,
+) {
+    let app = axum::Router::new().route("/rpc", endpoint.into_method_router());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("binds");
+    let url = format!("http://{}/rpc", listener.local_addr().expect("bound"));
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(
+        rpc_server::serve(listener, app)
+            .shutdown_deadline(deadline)
+            .with_graceful_shutdown(async {
+                let _ = stopped.await;
+            })
+            .into_future(),
+    );
+    (url, stop, server)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+pub(crate) async fn calls_over_a_limit_get_a_json_rpc_error() {
+    let endpoint = rpc_server::RpcService::new(LoadServer(Loader))
+        .call_timeout(Duration::from_millis(300))
+        .max_concurrent_calls(2)
+        .busy_wait(Duration::from_millis(50))
+        .max_response_bytes(1000);
+    let (url, _stop, _server) = serve_in_process(endpoint, Duration::from_secs(1)).await;
+
+    let start = Instant::now();
+    let answer = common::post(
+        &url,
+        r#"{"jsonrpc":"2.0","method":"sleep_ms","params":[5000],"id":1}"#,
+    )
+    .await
+    .json();
+    assert_eq!(
+        answer["error"]["code"],
+        rpc_core::ErrorCode::TIMEOUT,
+        "{answer}"
+    );
+    assert!(start.elapsed() < Duration::from_secs(2));
+
+    // Two calls run, the other two wait 50 ms for a slot and are turned away.
+    let call = |id: u32| json!({"jsonrpc": "2.0", "method": "sleep_ms", "params": [200], "id": id});
+    let batch = json!([call(1), call(2), call(3), call(4)]).to_string();
+    let answers = common::post(&url, &batch).await.json();
+    let codes: Vec<Value> = (0..4)
+        .map(|i| answers[i]["error"]["code"].clone())
+        .collect();
+    let results: Vec<Value> = (0..4).map(|i| answers[i]["result"].clone()).collect();
+    assert_eq!(
+        results.iter().filter(|r| **r == 200).count(),
+        2,
+        "{answers}"
+    );
+    assert_eq!(
+        codes
+            .iter()
+            .filter(|c| **c == rpc_core::ErrorCode::SERVER_BUSY)
+            .count(),
+        2,
+        "{answers}"
+    );
+    let busy: rpc_core::ErrorObject =
+        serde_json::from_value(answers[3]["error"].clone()).expect("an error object");
+    assert!(rpc_core::Error::Rpc(busy).is_retryable());
+
+    // An answer over the limit is that call's error; the batch's other answers are whole.
+    let batch = json!([
+        {"jsonrpc": "2.0", "method": "blob", "params": [5000], "id": 1},
+        {"jsonrpc": "2.0", "method": "blob", "params": [10], "id": 2},
+    ])
+    .to_string();
+    let answers = common::post(&url, &batch).await.json();
+    assert_eq!(
+        answers[0]["error"]["code"],
+        rpc_core::ErrorCode::RESPONSE_TOO_LARGE,
+        "{answers}"
+    );
+    assert_eq!(
+        answers[0]["error"]["data"],
+        "the answer is larger than 1000 bytes"
+    );
+    assert_eq!(answers[1]["result"], "x".repeat(10));
+}
