@@ -102,6 +102,8 @@ pub(crate) struct Config {
     pub(crate) api_version: String,
     pub(crate) metrics: Arc<observe::Metrics>,
     pub(crate) websocket_on: bool,
+    /// Origins besides the endpoint's own whose pages may open a WebSocket; `*` is any.
+    pub(crate) websocket_origins: Vec<String>,
     pub(crate) websocket: WsLimits,
     openrpc: OnceLock<Box<RawValue>>,
 }
@@ -136,6 +138,7 @@ impl Default for Config {
             api_version: "0.0.0".into(),
             metrics: Arc::default(),
             websocket_on: true,
+            websocket_origins: Vec::new(),
             websocket: WsLimits::default(),
             openrpc: OnceLock::new(),
         }
@@ -374,6 +377,31 @@ impl<S: Service, M: Calls> RpcService<S, M> {
         self.with(|c| c.websocket_on = on)
     }
 
+    /// Web pages from these origins may open a WebSocket to the endpoint, besides pages from
+    /// the endpoint's own origin (default: none). A browser sends cookies and HTTP auth with
+    /// a WebSocket handshake from any page, and WebSockets have no CORS: so a handshake whose
+    /// `Origin` is another site's is refused with `403`, unless listed here (`"*"` allows
+    /// any; fit only for endpoints that authenticate nothing by cookie). A handshake without
+    /// `Origin` (a program, not a browser) is always accepted. "Own origin" means the
+    /// `Origin`'s host and port are the request's `Host`: behind a proxy, pass `Host` through
+    /// (nginx: `proxy_set_header Host $host`) or list the public origin here.
+    ///
+    /// ```
+    /// # #[rpc_core::rpc(server)] pub trait Ping { async fn ping(&self) -> String; }
+    /// # struct P; impl Ping for P { async fn ping(&self) -> String { "pong".into() } }
+    /// let route = rpc_server::RpcService::new(PingServer(P))
+    ///     .websocket_origins(["https://app.example.com"]);
+    /// # drop(route);
+    /// ```
+    pub fn websocket_origins<I>(self, origins: I) -> Self
+    where
+        I: IntoIterator,
+        I::Item: Into<String>,
+    {
+        let origins: Vec<String> = origins.into_iter().map(Into::into).collect();
+        self.with(|c| c.websocket_origins = origins)
+    }
+
     /// The limits of each WebSocket connection: calls in flight, subscriptions, each
     /// subscription's buffer, pings. See [`WsLimits`] for the defaults and what happens past
     /// each; the endpoint's body limit applies to each message.
@@ -483,6 +511,18 @@ impl<S: Service, M: Calls> RpcService<S, M> {
     /// Answers a WebSocket handshake and serves the connection.
     async fn upgrade(&self, mut parts: axum::http::request::Parts) -> Response {
         use axum::extract::FromRequestParts as _;
+        if !origin_allowed(&parts.headers, &self.config.websocket_origins) {
+            tracing::warn!(
+                origin = ?parts.headers.get(header::ORIGIN),
+                "a WebSocket handshake from another site's page is refused"
+            );
+            metrics::counter!("rpc.server.websocket.refused", "reason" => "origin").increment(1);
+            return (
+                StatusCode::FORBIDDEN,
+                "WebSocket connections from this origin are not allowed",
+            )
+                .into_response();
+        }
         let upgrade =
             match axum::extract::ws::WebSocketUpgrade::from_request_parts(&mut parts, &()).await {
                 Ok(upgrade) => upgrade,
@@ -567,6 +607,28 @@ fn body_error(e: axum::Error, too_large: impl FnOnce() -> Response) -> Response 
         msg,
     )
         .into_response()
+}
+
+/// Whether a WebSocket handshake may go on: no `Origin` (not a browser), the endpoint's own
+/// origin, or one of `allowed`.
+fn origin_allowed(headers: &axum::http::HeaderMap, allowed: &[String]) -> bool {
+    let Some(origin) = headers.get(header::ORIGIN) else {
+        return true;
+    };
+    let Ok(origin) = origin.to_str() else {
+        return false;
+    };
+    if allowed
+        .iter()
+        .any(|a| a == "*" || a.eq_ignore_ascii_case(origin))
+    {
+        return true;
+    }
+    let authority = origin
+        .strip_prefix("https://")
+        .or_else(|| origin.strip_prefix("http://"));
+    let host = headers.get(header::HOST).and_then(|h| h.to_str().ok());
+    matches!((authority, host), (Some(a), Some(h)) if a.eq_ignore_ascii_case(h))
 }
 
 /// Whether a request asks to upgrade to a WebSocket.

@@ -609,3 +609,45 @@ async fn sockets_count_against_the_connection_cap_and_are_never_evicted_as_idle(
         .unwrap();
     assert_eq!(answer["result"], 2);
 }
+
+#[tokio::test]
+async fn a_page_from_another_site_cannot_open_a_socket_unless_its_origin_is_listed() {
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest as _;
+    let handshake = |addr: std::net::SocketAddr, origin: Option<&str>| {
+        let mut request = format!("ws://{addr}/rpc").into_client_request().unwrap();
+        if let Some(origin) = origin {
+            request
+                .headers_mut()
+                .insert("origin", origin.parse().unwrap());
+        }
+        async move {
+            match tokio_tungstenite::connect_async(request).await {
+                Ok((_, response)) => response.status().as_u16(),
+                Err(tokio_tungstenite::tungstenite::Error::Http(response)) => {
+                    response.status().as_u16()
+                }
+                Err(e) => panic!("{e}"),
+            }
+        }
+    };
+    let addr = pubsub().await;
+    assert_eq!(
+        handshake(addr, None).await,
+        101,
+        "a program sends no Origin"
+    );
+    let own = format!("http://{addr}");
+    assert_eq!(
+        handshake(addr, Some(&own)).await,
+        101,
+        "the endpoint's own page"
+    );
+    assert_eq!(handshake(addr, Some("https://evil.example")).await, 403);
+    assert_eq!(handshake(addr, Some("null")).await, 403);
+
+    let service = RpcService::new(examples::pubsub::PubsubServer(examples::pubsub::Live))
+        .websocket_origins(["https://app.example"]);
+    let listed = serve(axum::Router::new().rpc("/rpc", service)).await;
+    assert_eq!(handshake(listed, Some("https://app.example")).await, 101);
+    assert_eq!(handshake(listed, Some("https://evil.example")).await, 403);
+}
