@@ -651,3 +651,64 @@ async fn a_page_from_another_site_cannot_open_a_socket_unless_its_origin_is_list
     assert_eq!(handshake(listed, Some("https://app.example")).await, 101);
     assert_eq!(handshake(listed, Some("https://evil.example")).await, 403);
 }
+
+/// Calls that wait at a gate until the test opens it.
+#[rpc(server)]
+pub trait Gate {
+    /// Waits for the gate, then answers how many calls had entered.
+    async fn enter(&self) -> usize;
+    /// How many calls have entered so far.
+    async fn entered(&self) -> usize;
+}
+
+struct Gated {
+    entered: Arc<AtomicUsize>,
+    open: Arc<tokio::sync::Semaphore>,
+}
+
+impl Gate for Gated {
+    async fn enter(&self) -> usize {
+        let n = self.entered.fetch_add(1, Ordering::SeqCst) + 1;
+        let _pass = self.open.acquire().await;
+        n
+    }
+
+    async fn entered(&self) -> usize {
+        self.entered.load(Ordering::SeqCst)
+    }
+}
+
+#[tokio::test]
+async fn a_socket_runs_at_most_its_limit_of_calls_and_reads_no_further() {
+    let open = Arc::new(tokio::sync::Semaphore::new(0));
+    let service = RpcService::new(GateServer(Gated {
+        entered: Arc::default(),
+        open: open.clone(),
+    }))
+    .websocket_limits(WsLimits::default().max_calls(3));
+    let addr = serve(axum::Router::new().rpc("/rpc", service)).await;
+    let mut socket = connect(addr).await;
+    for id in 0..10 {
+        send(
+            &mut socket,
+            json!({"jsonrpc": "2.0", "method": "enter", "id": id}),
+        )
+        .await;
+    }
+    // Three calls run; the other seven wait unread in the socket, costing the server nothing.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let entered = post(
+        addr,
+        json!({"jsonrpc": "2.0", "method": "entered", "id": 1}),
+    )
+    .await;
+    assert_eq!(entered["result"], 3, "{entered}");
+    // Opened, every call is answered.
+    open.add_permits(100);
+    let mut answered = Vec::new();
+    for _ in 0..10 {
+        answered.push(next(&mut socket).await["id"].as_u64().unwrap());
+    }
+    answered.sort_unstable();
+    assert_eq!(answered, (0..10).collect::<Vec<_>>());
+}
