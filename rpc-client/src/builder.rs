@@ -8,9 +8,10 @@ use std::time::Duration;
 use reqwest::header::{self, HeaderMap, HeaderName, HeaderValue};
 use rpc_core::Error;
 
+use crate::autobatch::Batcher;
 use crate::failover::Endpoints;
 use crate::retry::Retrier;
-use crate::{Client, Failover, Inner, Retry, ws};
+use crate::{AutoBatch, Client, Failover, Inner, Retry, ws};
 
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
 /// How long an idle pooled connection is kept.
@@ -44,6 +45,7 @@ pub struct ClientBuilder<C = Client> {
     http: Option<reqwest::Client>,
     retry: Option<Retry>,
     ws: WsOptions,
+    auto_batch: Option<AutoBatch>,
     error: Option<String>,
     client: PhantomData<fn() -> C>,
 }
@@ -67,6 +69,7 @@ impl<C> std::fmt::Debug for ClientBuilder<C> {
             .field("headers", &self.headers)
             .field("retry", &self.retry)
             .field("ws", &self.ws)
+            .field("auto_batch", &self.auto_batch)
             .finish_non_exhaustive()
     }
 }
@@ -85,6 +88,7 @@ impl<C: From<Client>> ClientBuilder<C> {
             http: None,
             retry: None,
             ws: WsOptions::default(),
+            auto_batch: None,
             error: None,
             client: PhantomData,
         }
@@ -221,6 +225,22 @@ impl<C: From<Client>> ClientBuilder<C> {
         self
     }
 
+    /// Sends the calls that tasks sharing the client make at about the same time together, as
+    /// one batch request (see [`AutoBatch`]). Default: each call is a request of its own.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let client = rpc_client::Client::builder("http://127.0.0.1:8080/rpc")
+    ///     .auto_batch(rpc_client::AutoBatch::new().max_size(32).max_delay(Duration::from_micros(200)))
+    ///     .build()
+    ///     .unwrap();
+    /// # let _ = client;
+    /// ```
+    pub fn auto_batch(mut self, policy: AutoBatch) -> Self {
+        self.auto_batch = Some(policy);
+        self
+    }
+
     /// Uses an existing reqwest client (its pool, proxy and TLS settings); `timeout` and
     /// `connect_timeout` then come from it.
     pub fn http_client(mut self, http: reqwest::Client) -> Self {
@@ -310,6 +330,7 @@ impl<C: From<Client>> ClientBuilder<C> {
                 headers,
                 retry: self.retry.map(Retrier::new),
                 endpoints,
+                auto_batch: self.auto_batch.map(Batcher::new),
                 next_id: AtomicU64::new(1),
                 ws,
             }),

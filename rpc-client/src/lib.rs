@@ -3,7 +3,8 @@
 //!
 //! Generated clients are the way to call a service: their methods have the trait's names and
 //! types. This crate holds what they share: connection reuse, timeouts, headers and auth, the
-//! errors a call can end in, and batches.
+//! errors a call can end in, batches, and the opt-in resilience and speed-ups: [`Retry`],
+//! [`Failover`] over several endpoints, and [`AutoBatch`] for calls from many tasks.
 //!
 //! ```no_run
 //! # async fn run() -> Result<(), rpc_core::Error> {
@@ -29,6 +30,7 @@
 //! timeout, an HTTP status with no JSON-RPC answer, a malformed answer, or an error object the
 //! server sent. A method's own typed error arrives as [`rpc_core::CallError::Method`].
 
+mod autobatch;
 mod batch;
 mod builder;
 mod failover;
@@ -44,6 +46,7 @@ use rpc_core::{CallError, Error, MethodError};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+pub use autobatch::AutoBatch;
 pub use batch::{Batch, BatchResponse, Slot, SlotOutput, TypedSlot};
 pub use builder::ClientBuilder;
 pub use failover::{EndpointStatus, Failover, Health};
@@ -155,6 +158,8 @@ struct Inner {
     retry: Option<Retrier>,
     /// With several endpoints (or a [`Failover`] policy): all of them, `url` first.
     endpoints: Option<failover::Endpoints>,
+    /// With [`AutoBatch`]: the calls' way into batches.
+    auto_batch: Option<autobatch::Batcher>,
     next_id: AtomicU64,
     /// The WebSocket transport of a `ws://` client, which then sends nothing over `http`.
     ws: Option<ws::WsTransport>,
@@ -229,6 +234,18 @@ impl Client {
         let id = self.next_id();
         let mut body = Vec::with_capacity(128);
         wire::write_request(&mut body, method.name, params, Some(id)).map_err(encode_error)?;
+        if let Some(batcher) = &self.inner.auto_batch {
+            body = match batcher.queue(&self.inner, id, body, method.idempotent) {
+                Ok(answer) => {
+                    let answer = answer.await.unwrap_or_else(|_| {
+                        Err(Error::Request("the auto-batching task has stopped".into()))
+                    });
+                    return <Slot<R> as SlotOutput>::decode(answer);
+                }
+                // No task to batch it: it goes alone.
+                Err(body) => body,
+            };
+        }
         let bytes = self.post(body, method.idempotent).await?;
         let response = Response::parse(&bytes).map_err(|e| malformed(e, &bytes))?;
         // An error the server could not tie to a request (a parse error, say) has id null.

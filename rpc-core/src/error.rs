@@ -401,7 +401,8 @@ pub enum Error {
     /// The request could not be built: a bad URL, header or params that do not serialize.
     Request(String),
     /// No endpoint of a client over several could take the call: each was failing, or set
-    /// aside after failing. Lists every endpoint with its last failure.
+    /// aside after failing. Lists every endpoint with its last failure. As with
+    /// [`Error::Transport`], a call that was sent before its endpoint failed may have run there.
     Unavailable(Vec<EndpointFailure>),
 }
 
