@@ -265,3 +265,24 @@ async fn dropping_the_client_stops_its_batching_task() {
     assert_eq!(metrics.num_alive_tasks(), with_client - 1);
     drop(http);
 }
+
+#[tokio::test]
+async fn batches_go_over_a_websocket_too() {
+    let server = start(0).await;
+    let url = server.url.replacen("http://", "ws://", 1);
+    let client = batching(&url, AutoBatch::new());
+    let calls = (0..100i64).map(|n| {
+        let client = client.clone();
+        async move { (n, client.divide(n, n % 3).await) }
+    });
+    for (n, answer) in futures_util::future::join_all(calls).await {
+        match (n % 3, answer) {
+            (0, Err(CallError::Method(DivideError::ByZero))) => {}
+            (d, Ok(q)) if d != 0 => assert_eq!(q, n / d),
+            (_, other) => panic!("divide({n}, {}): {other:?}", n % 3),
+        }
+    }
+    assert_eq!(server.counts.calls.load(Ordering::SeqCst), 100);
+    // One HTTP request: the upgrade.
+    assert_eq!(server.requests.load(Ordering::SeqCst), 1);
+}

@@ -318,4 +318,12 @@ fn the_same_endpoint_twice_is_refused() {
         .build()
         .unwrap_err();
     assert!(e.to_string().contains("`ftp://127.0.0.1/`"), "{e}");
+    let e = ReplicaClient::builder("ws://127.0.0.1:7002/")
+        .endpoints(["ws://127.0.0.1:7003/"])
+        .build()
+        .unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "invalid request: several endpoints (failover) work over http:// and https:// only"
+    );
 }
