@@ -48,8 +48,8 @@ struct State {
     pending: HashMap<u64, Pending>,
     /// By the subscription id's JSON text (servers send strings or numbers).
     subscriptions: HashMap<Box<str>, Arc<Slot>>,
-    /// Set when the connection is lost: nothing is registered after that.
-    lost: bool,
+    /// Why the connection was lost, once it is: nothing is registered after that.
+    lost: Option<String>,
 }
 
 impl Table {
@@ -111,7 +111,7 @@ impl Connection {
     }
 
     pub(crate) fn is_open(&self) -> bool {
-        !self.outgoing.is_closed() && !self.table.state().lost
+        !self.outgoing.is_closed() && self.table.state().lost.is_none()
     }
 
     /// Registers a request whose answer is awaited, until the returned guard drops.
@@ -121,7 +121,7 @@ impl Connection {
         pending: Pending,
     ) -> Result<Waiting<'_>, (Error, Option<Failure>)> {
         let mut state = self.table.state();
-        if state.lost {
+        if state.lost.is_some() {
             return Err((
                 closed("before the request was sent"),
                 Some(Failure::NotSent),
@@ -149,10 +149,9 @@ impl Connection {
     /// The error of a call whose answer will not come: the connection was lost after it was
     /// sent.
     pub(crate) fn lost(&self) -> (Error, Option<Failure>) {
-        (
-            closed("before the answer arrived"),
-            Some(Failure::MaySucceedLater),
-        )
+        let why = self.table.state().lost.clone();
+        let why = why.as_deref().unwrap_or("before the answer arrived");
+        (closed(why), Some(Failure::MaySucceedLater))
     }
 
     /// Stops routing items to `slot`, and when `tell`, sends its unsubscribe call without
@@ -303,13 +302,17 @@ async fn read(
             Some(Ok(Message::Binary(bytes))) => reader.route(bytes),
             // Pings are answered by the protocol layer; a close frame is answered there too,
             // and the stream ends after it.
-            Some(Ok(_)) => {}
+            Some(Ok(_)) => continue,
         }
+        // Frames already in the read buffer come without a wait: without this yield, a burst
+        // would be routed whole before a consumer on the same thread ran, filling its buffer
+        // although it keeps up.
+        tokio::task::coop::consume_budget().await;
     };
     drop(stop);
     let subscriptions = {
         let mut state = reader.table.state();
-        state.lost = true;
+        state.lost = Some(why.clone());
         // Dropping the answer senders fails each waiting call with "lost".
         state.pending.clear();
         std::mem::take(&mut state.subscriptions)

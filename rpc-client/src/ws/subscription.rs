@@ -28,7 +28,8 @@ pub(crate) enum End {
 /// What flows to a consumer: an item's JSON, then at most one end.
 pub(crate) enum Event {
     Item(Bytes),
-    End(End),
+    /// Boxed: the channel's storage is sized by its largest variant, and an end comes once.
+    End(Box<End>),
 }
 
 /// A subscription as the transport holds it: where its items go, and how to make it again.
@@ -100,7 +101,7 @@ impl Slot {
 
     /// Ends the consumer's stream with `end`, after the items it holds.
     pub(crate) fn end(&self, end: End) {
-        let _ = self.items.try_send(Event::End(end));
+        let _ = self.items.try_send(Event::End(Box::new(end)));
     }
 }
 
@@ -212,7 +213,7 @@ impl<T: DeserializeOwned, E: MethodError> futures_core::Stream for Subscription<
             }
             Some(Event::End(end)) => {
                 this.done = true;
-                match end {
+                match *end {
                     End::Normal => None,
                     End::Failed(error) => Some(Err(typed(Error::Rpc(error)))),
                     End::Lost(error) => Some(Err(CallError::Call(error))),

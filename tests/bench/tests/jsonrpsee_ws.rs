@@ -545,3 +545,20 @@ async fn the_server_s_busy_error_is_retried_for_idempotent_calls_only() {
         .unwrap();
     assert_eq!(answer, 2, "one busy answer more, then the answer");
 }
+
+#[tokio::test]
+async fn an_answer_over_the_size_limit_fails_its_call_and_says_why() {
+    let (addr, _server, _) = serve().await;
+    let client = Client::builder(&format!("ws://{addr}"))
+        .max_message_size(1024)
+        .build()
+        .unwrap();
+    let long = "x".repeat(4000);
+    let failed = client.call::<String, _>("echo", Some(&[&long])).await;
+    let Err(Error::Transport(why)) = failed else {
+        panic!("{failed:?}");
+    };
+    assert!(why.to_string().contains("Message too long"), "{why}");
+    // The next call connects again.
+    answers(&client).await;
+}
