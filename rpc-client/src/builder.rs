@@ -56,6 +56,7 @@ struct WsOptions {
     reconnect: Option<Retry>,
     max_message_size: Option<usize>,
     subscription_buffer: Option<usize>,
+    ping_interval: Option<Duration>,
 }
 
 impl<C> std::fmt::Debug for ClientBuilder<C> {
@@ -186,6 +187,15 @@ impl<C: From<Client>> ClientBuilder<C> {
         self
     }
 
+    /// Over a `ws://` URL: how often the client pings the server. A connection from which
+    /// nothing has come for two intervals, not even a pong, is taken as lost (a peer that
+    /// vanished without closing shows no other sign): its calls fail, its subscriptions end or,
+    /// with [`reconnect`](Self::reconnect), are made again. Default: 30 s; at least 10 ms.
+    pub fn ping_interval(mut self, interval: Duration) -> Self {
+        self.ws.ping_interval = Some(interval.max(Duration::from_millis(10)));
+        self
+    }
+
     /// Over a `ws://` URL: how many items each [`Subscription`](crate::Subscription) holds for
     /// a consumer that reads them slower than they arrive. When it is full the subscription
     /// ends with an error and the server is told to stop; memory stays bounded. Default: 1024.
@@ -288,6 +298,7 @@ impl<C: From<Client>> ClientBuilder<C> {
                         .ws
                         .subscription_buffer
                         .unwrap_or(ws::DEFAULT_SUBSCRIPTION_BUFFER),
+                    ping_interval: self.ws.ping_interval.unwrap_or(ws::DEFAULT_PING_INTERVAL),
                     reconnect: self.ws.reconnect.map(Retrier::new),
                     headers: self.headers.clone(),
                 },

@@ -105,6 +105,7 @@ impl Connection {
             table: table.clone(),
             outgoing: outgoing.downgrade(),
             shared: Arc::downgrade(shared),
+            ping_interval: settings.ping_interval,
         };
         tokio::spawn(reader_task(stream, reader, stop, writer_gone));
         Ok(Arc::new(Connection { outgoing, table }))
@@ -258,6 +259,7 @@ struct Reader {
     table: Arc<Table>,
     outgoing: mpsc::WeakSender<Message>,
     shared: Weak<Shared>,
+    ping_interval: Duration,
 }
 
 /// The reader task, boxed: it may reconnect, which opens a connection, which starts a reader
@@ -280,6 +282,12 @@ async fn read(
     mut writer_gone: oneshot::Receiver<()>,
 ) {
     let mut closing: Option<tokio::time::Instant> = None;
+    // A connection that went silent (a peer gone without closing, a dead route) shows no error
+    // of its own: a ping every interval, and two intervals without a frame, end it.
+    let every = reader.ping_interval;
+    let mut ping = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
+    ping.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut heard = tokio::time::Instant::now();
     // Why the connection ended, for the errors of everything that was waiting on it.
     let why: String = loop {
         let frame = match closing {
@@ -293,8 +301,21 @@ async fn read(
                     closing = Some(tokio::time::Instant::now() + CLOSE_GRACE);
                     continue;
                 }
+                _ = ping.tick() => {
+                    if heard.elapsed() > 2 * every {
+                        break format!(
+                            "the server sent nothing, not even a pong, for {} ms",
+                            heard.elapsed().as_millis()
+                        );
+                    }
+                    if let Some(outgoing) = reader.outgoing.upgrade() {
+                        let _ = outgoing.try_send(Message::Ping(Bytes::new()));
+                    }
+                    continue;
+                }
             },
         };
+        heard = tokio::time::Instant::now();
         match frame {
             None => break "the server closed it".into(),
             Some(Err(e)) => break e.to_string(),

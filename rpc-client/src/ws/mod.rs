@@ -33,6 +33,9 @@ use subscription::Slot;
 pub(crate) const DEFAULT_MAX_MESSAGE_SIZE: usize = 16 << 20;
 /// How many items a subscription holds for its consumer by default.
 pub(crate) const DEFAULT_SUBSCRIPTION_BUFFER: usize = 1024;
+/// How often the client pings by default; two intervals without a frame from the server end
+/// the connection.
+pub(crate) const DEFAULT_PING_INTERVAL: Duration = Duration::from_secs(30);
 /// How many frames may wait for the writer before callers wait for room.
 const OUTGOING_QUEUE: usize = 1024;
 
@@ -51,6 +54,7 @@ pub(crate) struct Settings {
     pub(crate) connect_timeout: Duration,
     pub(crate) max_message_size: usize,
     pub(crate) subscription_buffer: usize,
+    pub(crate) ping_interval: Duration,
     pub(crate) reconnect: Option<Retrier>,
     /// Sent with the opening handshake (auth, for one).
     pub(crate) headers: HeaderMap,

@@ -137,6 +137,7 @@ async fn serve() -> (SocketAddr, ServerHandle, mpsc::UnboundedReceiver<()>) {
 struct Relay {
     addr: SocketAddr,
     cut: tokio::sync::watch::Sender<u64>,
+    freeze: tokio::sync::watch::Sender<u64>,
     /// How many connections it carries now.
     open: Arc<AtomicUsize>,
 }
@@ -146,12 +147,15 @@ impl Relay {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let (cut, cuts) = tokio::sync::watch::channel(0u64);
+        let (freeze, freezes) = tokio::sync::watch::channel(0u64);
         let open = Arc::new(AtomicUsize::new(0));
         let counted = open.clone();
         tokio::spawn(async move {
             while let Ok((mut inbound, _)) = listener.accept().await {
                 let mut cuts = cuts.clone();
                 cuts.mark_unchanged();
+                let mut freezes = freezes.clone();
+                freezes.mark_unchanged();
                 let open = counted.clone();
                 open.fetch_add(1, Ordering::SeqCst);
                 tokio::spawn(async move {
@@ -159,18 +163,30 @@ impl Relay {
                         tokio::select! {
                             _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound) => {}
                             _ = cuts.changed() => {}
+                            // Silent from now on, both sockets held open: a dead route.
+                            _ = freezes.changed() => { let _ = cuts.changed().await; }
                         }
                     }
                     open.fetch_sub(1, Ordering::SeqCst);
                 });
             }
         });
-        Relay { addr, cut, open }
+        Relay {
+            addr,
+            cut,
+            freeze,
+            open,
+        }
     }
 
     /// Drops every connection open now, both ways.
     fn cut(&self) {
         self.cut.send_modify(|n| *n += 1);
+    }
+
+    /// Stops carrying anything over the connections open now, leaving them open.
+    fn freeze(&self) {
+        self.freeze.send_modify(|n| *n += 1);
     }
 }
 
@@ -561,4 +577,58 @@ async fn an_answer_over_the_size_limit_fails_its_call_and_says_why() {
     assert!(why.to_string().contains("Message too long"), "{why}");
     // The next call connects again.
     answers(&client).await;
+}
+
+#[tokio::test]
+async fn a_connection_gone_silent_is_found_by_the_client_s_pings() {
+    let (addr, _server, _) = serve().await;
+    let relay = Relay::start(addr).await;
+    let client = Client::builder(&format!("ws://{}", relay.addr))
+        .ping_interval(Duration::from_millis(100))
+        .build()
+        .unwrap();
+    let mut ticks: Subscription<u64> = client
+        .subscribe("subscribe_ticks", "tick", "unsubscribe_ticks", Some(&[20]))
+        .await
+        .unwrap();
+    assert!(next(&mut ticks).await.unwrap().is_ok());
+    relay.freeze();
+    let frozen = tokio::time::Instant::now();
+    let error = loop {
+        match next(&mut ticks).await {
+            Some(Ok(_)) => continue,
+            Some(Err(e)) => break e,
+            None => panic!("the stream ended without saying why"),
+        }
+    };
+    let CallError::Call(Error::Transport(why)) = error else {
+        panic!("{error:?}");
+    };
+    assert!(why.to_string().contains("not even a pong"), "{why}");
+    // Two silent intervals, found at the next tick: 200 to 300 ms, and well under the 5 s a
+    // test would wait for an item that never comes.
+    assert!(
+        frozen.elapsed() < Duration::from_secs(2),
+        "{:?}",
+        frozen.elapsed()
+    );
+    assert!(next(&mut ticks).await.is_none());
+}
+
+#[tokio::test]
+async fn the_server_s_pongs_keep_an_idle_subscription_alive() {
+    let (addr, _server, _) = serve().await;
+    let client = Client::builder(&format!("ws://{addr}"))
+        .ping_interval(Duration::from_millis(100))
+        .build()
+        .unwrap();
+    // Items every 600 ms: six ping intervals, with only pongs in between. (Wide margins: a
+    // loaded machine may stall a task for tens of milliseconds.)
+    let mut ticks: Subscription<u64> = client
+        .subscribe("subscribe_ticks", "tick", "unsubscribe_ticks", Some(&[600]))
+        .await
+        .unwrap();
+    for expected in 0..2 {
+        assert_eq!(next(&mut ticks).await.unwrap().unwrap(), expected);
+    }
 }
