@@ -632,3 +632,34 @@ async fn the_server_s_pongs_keep_an_idle_subscription_alive() {
         assert_eq!(next(&mut ticks).await.unwrap().unwrap(), expected);
     }
 }
+
+#[tokio::test]
+async fn reconnect_gives_up_after_its_attempts_and_ends_the_stream() {
+    let (addr, server, _) = serve().await;
+    let relay = Relay::start(addr).await;
+    let client = Client::builder(&format!("ws://{}", relay.addr))
+        .reconnect(Retry::new(2).backoff(Duration::from_millis(10), Duration::from_millis(20)))
+        .build()
+        .unwrap();
+    let mut ticks: Subscription<u64> = client
+        .subscribe("subscribe_ticks", "tick", "unsubscribe_ticks", Some(&[10]))
+        .await
+        .unwrap();
+    assert!(next(&mut ticks).await.unwrap().is_ok());
+    // The server goes away for good: every reconnect reaches the relay and no further.
+    server.stop().unwrap();
+    server.stopped().await;
+    relay.cut();
+    let error = loop {
+        match next(&mut ticks).await {
+            Some(Ok(_)) => continue,
+            Some(Err(e)) => break e,
+            None => panic!("the stream ended without saying why"),
+        }
+    };
+    assert!(
+        matches!(error, CallError::Call(Error::Transport(_))),
+        "{error:?}"
+    );
+    assert!(next(&mut ticks).await.is_none());
+}
