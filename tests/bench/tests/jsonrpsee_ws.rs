@@ -208,6 +208,19 @@ async fn next<T: serde::de::DeserializeOwned>(
         .expect("an item or the end within 5 s")
 }
 
+/// The error a stream ends with, after any items still buffered; the stream then ends.
+async fn error_then_end(sub: &mut Subscription<u64>) -> CallError<ErrorObject> {
+    let error = loop {
+        match next(sub).await {
+            Some(Ok(_)) => continue,
+            Some(Err(e)) => break e,
+            None => panic!("the stream ended without saying why"),
+        }
+    };
+    assert!(next(sub).await.is_none(), "the stream ends after its error");
+    error
+}
+
 #[tokio::test]
 async fn calls_batches_and_notifications_share_one_socket() {
     let (addr, _server, _) = serve().await;
@@ -403,18 +416,11 @@ async fn a_dropped_connection_fails_pending_calls_and_ends_subscriptions() {
         "{why}"
     );
     // Items already buffered may come first; then the transport error, then the end.
-    let error = loop {
-        match next(&mut ticks).await {
-            Some(Ok(_)) => continue,
-            Some(Err(e)) => break e,
-            None => panic!("the stream ended without saying why"),
-        }
-    };
+    let error = error_then_end(&mut ticks).await;
     assert!(
         matches!(error, CallError::Call(Error::Transport(_))),
         "{error:?}"
     );
-    assert!(next(&mut ticks).await.is_none());
     // The next call connects again.
     answers(&client).await;
 }
@@ -594,13 +600,7 @@ async fn a_connection_gone_silent_is_found_by_the_client_s_pings() {
     assert!(next(&mut ticks).await.unwrap().is_ok());
     relay.freeze();
     let frozen = tokio::time::Instant::now();
-    let error = loop {
-        match next(&mut ticks).await {
-            Some(Ok(_)) => continue,
-            Some(Err(e)) => break e,
-            None => panic!("the stream ended without saying why"),
-        }
-    };
+    let error = error_then_end(&mut ticks).await;
     let CallError::Call(Error::Transport(why)) = error else {
         panic!("{error:?}");
     };
@@ -612,7 +612,6 @@ async fn a_connection_gone_silent_is_found_by_the_client_s_pings() {
         "{:?}",
         frozen.elapsed()
     );
-    assert!(next(&mut ticks).await.is_none());
 }
 
 #[tokio::test]
@@ -650,16 +649,9 @@ async fn reconnect_gives_up_after_its_attempts_and_ends_the_stream() {
     server.stop().unwrap();
     server.stopped().await;
     relay.cut();
-    let error = loop {
-        match next(&mut ticks).await {
-            Some(Ok(_)) => continue,
-            Some(Err(e)) => break e,
-            None => panic!("the stream ended without saying why"),
-        }
-    };
+    let error = error_then_end(&mut ticks).await;
     assert!(
         matches!(error, CallError::Call(Error::Transport(_))),
         "{error:?}"
     );
-    assert!(next(&mut ticks).await.is_none());
 }
