@@ -182,6 +182,15 @@ impl<C: From<Client>> ClientBuilder<C> {
 
     /// Over a `ws://` URL: the largest message the client reads; a larger one closes the
     /// connection, failing the calls waiting on it with [`Error::Transport`]. Default: 16 MiB.
+    ///
+    /// ```
+    /// // Answers of up to 64 MiB, for a service that sends whole blocks.
+    /// let client = rpc_client::Client::builder("ws://127.0.0.1:8080/rpc")
+    ///     .max_message_size(64 << 20)
+    ///     .build()
+    ///     .unwrap();
+    /// # let _ = client;
+    /// ```
     pub fn max_message_size(mut self, bytes: usize) -> Self {
         self.ws.max_message_size = Some(bytes);
         self
@@ -191,6 +200,16 @@ impl<C: From<Client>> ClientBuilder<C> {
     /// nothing has come for two intervals, not even a pong, is taken as lost (a peer that
     /// vanished without closing shows no other sign): its calls fail, its subscriptions end or,
     /// with [`reconnect`](Self::reconnect), are made again. Default: 30 s; at least 10 ms.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// // A mobile link that may vanish: found within 10 to 15 s rather than a minute.
+    /// let client = rpc_client::Client::builder("ws://127.0.0.1:8080/rpc")
+    ///     .ping_interval(Duration::from_secs(5))
+    ///     .build()
+    ///     .unwrap();
+    /// # let _ = client;
+    /// ```
     pub fn ping_interval(mut self, interval: Duration) -> Self {
         self.ws.ping_interval = Some(interval.max(Duration::from_millis(10)));
         self
@@ -199,6 +218,15 @@ impl<C: From<Client>> ClientBuilder<C> {
     /// Over a `ws://` URL: how many items each [`Subscription`](crate::Subscription) holds for
     /// a consumer that reads them slower than they arrive. When it is full the subscription
     /// ends with an error and the server is told to stop; memory stays bounded. Default: 1024.
+    ///
+    /// ```
+    /// // A consumer that writes each item to a slow store may fall 10,000 items behind.
+    /// let client = rpc_client::Client::builder("ws://127.0.0.1:8080/rpc")
+    ///     .subscription_buffer(10_000)
+    ///     .build()
+    ///     .unwrap();
+    /// # let _ = client;
+    /// ```
     pub fn subscription_buffer(mut self, items: usize) -> Self {
         self.ws.subscription_buffer = Some(items.max(1));
         self
