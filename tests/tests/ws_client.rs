@@ -165,3 +165,34 @@ async fn a_consumer_too_slow_for_the_client_s_buffer_loses_its_subscription() {
     // The client told the server, and the connection serves on.
     assert!(!holds(&client, &id).await, "the server still holds {id}");
 }
+
+#[tokio::test]
+async fn a_graceful_shutdown_ends_subscriptions_with_the_server_s_reason() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(
+        rpc_server::serve(listener, examples::pubsub::app())
+            .with_graceful_shutdown(async {
+                stopped.await.ok();
+            })
+            .into_future(),
+    );
+    let client = Client::new(&format!("ws://{addr}/rpc")).unwrap();
+    let mut ticks = ticks(&client, 1000).await;
+    stop.send(()).unwrap();
+    let Some(Err(CallError::Call(Error::Transport(why)))) = next(&mut ticks).await else {
+        panic!("expected the connection's end");
+    };
+    assert!(
+        why.to_string().contains("the server closed it (1001"),
+        "{why}"
+    );
+    assert!(next(&mut ticks).await.is_none());
+    // The client answered the close frame: the server's shutdown completes.
+    tokio::time::timeout(Duration::from_secs(5), server)
+        .await
+        .expect("the server stops once its sockets are closed")
+        .unwrap()
+        .unwrap();
+}

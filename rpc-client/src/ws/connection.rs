@@ -288,6 +288,8 @@ async fn read(
     let mut ping = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
     ping.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut heard = tokio::time::Instant::now();
+    // The code and reason of the server's close frame, for the errors it causes.
+    let mut close: Option<String> = None;
     // Why the connection ended, for the errors of everything that was waiting on it.
     let why: String = loop {
         let frame = match closing {
@@ -317,12 +319,21 @@ async fn read(
         };
         heard = tokio::time::Instant::now();
         match frame {
-            None => break "the server closed it".into(),
+            None => {
+                break close.map_or_else(
+                    || "the server closed it".into(),
+                    |why| format!("the server closed it ({why})"),
+                );
+            }
             Some(Err(e)) => break e.to_string(),
             Some(Ok(Message::Text(text))) => reader.route(Bytes::from(text)),
             Some(Ok(Message::Binary(bytes))) => reader.route(bytes),
-            // Pings are answered by the protocol layer; a close frame is answered there too,
-            // and the stream ends after it.
+            // The protocol layer answers a close frame, and the stream ends after it.
+            Some(Ok(Message::Close(frame))) => {
+                close = frame.map(|f| format!("{}: {}", u16::from(f.code), f.reason));
+                continue;
+            }
+            // Pings are answered by the protocol layer.
             Some(Ok(_)) => continue,
         }
         // Frames already in the read buffer come without a wait: without this yield, a burst
