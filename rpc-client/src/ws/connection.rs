@@ -539,7 +539,10 @@ async fn resubscribe(shared: Weak<Shared>, mut slots: Vec<Arc<Slot>>, why: Strin
             return;
         };
         attempt += 1;
-        if slots.is_empty() || attempt > retrier.policy.attempts {
+        if slots.is_empty() {
+            return;
+        }
+        if attempt > retrier.policy.attempts {
             break;
         }
         let wait = retrier.backoff(attempt);
