@@ -56,6 +56,7 @@ mod builtin;
 mod context;
 mod dispatch;
 mod explorer;
+mod handle;
 mod merge;
 pub mod middleware;
 mod mount;
@@ -68,10 +69,7 @@ mod ws;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
-use axum::body::{Body, Bytes};
 use axum::extract::Request;
-use axum::http::{HeaderValue, Method, StatusCode, header};
-use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodRouter, any};
 use rpc_core::meta::ServiceInfo;
 use rpc_core::{ErrorObject, Service};
@@ -435,114 +433,6 @@ impl<S: Service, M: Calls> RpcService<S, M> {
         })
     }
 
-    /// Handles one HTTP request: the whole endpoint, for use outside a `Router` too.
-    pub async fn handle(&self, request: Request) -> Response {
-        let (parts, body) = request.into_parts();
-        if parts.method == Method::GET
-            && self.config.websocket_on
-            && wants_websocket(&parts.headers)
-        {
-            return self.upgrade(parts).await;
-        }
-        // `HEAD` is `GET` without the body, which the HTTP server leaves out.
-        if matches!(parts.method, Method::GET | Method::HEAD) && self.config.explorer {
-            return explorer::page();
-        }
-        if parts.method != Method::POST {
-            let allow = if self.config.explorer {
-                "GET, HEAD, POST"
-            } else {
-                "POST"
-            };
-            return (
-                StatusCode::METHOD_NOT_ALLOWED,
-                [(header::ALLOW, allow)],
-                "JSON-RPC requests are sent with POST",
-            )
-                .into_response();
-        }
-        if !is_json(parts.headers.get(header::CONTENT_TYPE)) {
-            return (
-                StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                "JSON-RPC requests are sent with `Content-Type: application/json`",
-            )
-                .into_response();
-        }
-        let limit = self.config.max_body_bytes;
-        let too_large = || {
-            let msg = format!("the request body is larger than {limit} bytes");
-            // The rest of the body is never read, so the connection cannot carry another request.
-            (
-                StatusCode::PAYLOAD_TOO_LARGE,
-                [(header::CONNECTION, "close")],
-                msg,
-            )
-                .into_response()
-        };
-        // Refused before the body is touched: the HTTP server sends `100 Continue` only once the
-        // body is polled, so a client that asked for it sends nothing.
-        let declared = parts.headers.get(header::CONTENT_LENGTH);
-        if declared.and_then(|v| v.to_str().ok()?.parse::<u64>().ok()) > Some(limit as u64) {
-            return too_large();
-        }
-        let body: Bytes = match axum::body::to_bytes(body, limit).await {
-            Ok(body) => body,
-            Err(e) => return body_error(e, too_large),
-        };
-        let endpoint = dispatch::Endpoint {
-            service: &*self.service,
-            stack: &*self.stack,
-            config: &self.config,
-        };
-        let answer = RequestContext::scope(parts, dispatch::handle(endpoint, &body)).await;
-        match answer {
-            Some(json) => {
-                let mut response = Response::new(Body::from(json));
-                response.headers_mut().insert(
-                    header::CONTENT_TYPE,
-                    HeaderValue::from_static("application/json"),
-                );
-                response
-            }
-            None => StatusCode::OK.into_response(),
-        }
-    }
-
-    /// Answers a WebSocket handshake and serves the connection.
-    async fn upgrade(&self, mut parts: axum::http::request::Parts) -> Response {
-        use axum::extract::FromRequestParts as _;
-        if !origin_allowed(&parts.headers, &self.config.websocket_origins) {
-            tracing::warn!(
-                origin = ?parts.headers.get(header::ORIGIN),
-                "a WebSocket handshake from another site's page is refused"
-            );
-            metrics::counter!("rpc.server.websocket.refused", "reason" => "origin").increment(1);
-            return (
-                StatusCode::FORBIDDEN,
-                "WebSocket connections from this origin are not allowed",
-            )
-                .into_response();
-        }
-        let upgrade =
-            match axum::extract::ws::WebSocketUpgrade::from_request_parts(&mut parts, &()).await {
-                Ok(upgrade) => upgrade,
-                Err(rejection) => return rejection.into_response(),
-            };
-        let limit = self.config.max_body_bytes;
-        let (service, stack, config) = (
-            self.service.clone(),
-            self.stack.clone(),
-            self.config.clone(),
-        );
-        let serving = parts.extensions.get::<serve::Upgrade>().cloned();
-        let parts = Arc::new(parts);
-        upgrade
-            .max_message_size(limit)
-            .max_frame_size(limit)
-            .on_failed_upgrade(|e| tracing::debug!(error = %e, "a websocket upgrade failed"))
-            .on_upgrade(move |socket| ws::run(socket, service, stack, config, parts, serving))
-    }
-
     /// The endpoint as a method router, to mount with `Router::route` at any path, in a
     /// `Router` with any state.
     pub fn into_method_router<St>(self) -> MethodRouter<St>
@@ -578,77 +468,4 @@ where
     St: Clone + Send + Sync + 'static,
 {
     RpcService::new(service).into_router()
-}
-
-/// The answer to a body that could not be read: `413` over the limit, `408` when it stalled
-/// (see [`serve`]), `400` for broken framing (a bad chunk size, a connection closed early).
-fn body_error(e: axum::Error, too_large: impl FnOnce() -> Response) -> Response {
-    let e = e.into_inner();
-    let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(&*e);
-    while let Some(c) = cause {
-        if c.is::<http_body_util::LengthLimitError>() {
-            return too_large();
-        }
-        if c.is::<serve::BodyTimedOut>() {
-            let msg = "the request body stalled";
-            return (
-                StatusCode::REQUEST_TIMEOUT,
-                [(header::CONNECTION, "close")],
-                msg,
-            )
-                .into_response();
-        }
-        cause = c.source();
-    }
-    let msg = "the request body could not be read: its framing is malformed";
-    (
-        StatusCode::BAD_REQUEST,
-        [(header::CONNECTION, "close")],
-        msg,
-    )
-        .into_response()
-}
-
-/// Whether a WebSocket handshake may go on: no `Origin` (not a browser), the endpoint's own
-/// origin, or one of `allowed`.
-fn origin_allowed(headers: &axum::http::HeaderMap, allowed: &[String]) -> bool {
-    let Some(origin) = headers.get(header::ORIGIN) else {
-        return true;
-    };
-    let Ok(origin) = origin.to_str() else {
-        return false;
-    };
-    if allowed
-        .iter()
-        .any(|a| a == "*" || a.eq_ignore_ascii_case(origin))
-    {
-        return true;
-    }
-    let authority = origin
-        .strip_prefix("https://")
-        .or_else(|| origin.strip_prefix("http://"));
-    let host = headers.get(header::HOST).and_then(|h| h.to_str().ok());
-    matches!((authority, host), (Some(a), Some(h)) if a.eq_ignore_ascii_case(h))
-}
-
-/// Whether a request asks to upgrade to a WebSocket.
-fn wants_websocket(headers: &axum::http::HeaderMap) -> bool {
-    headers
-        .get(header::UPGRADE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.trim().eq_ignore_ascii_case("websocket"))
-}
-
-fn is_json(content_type: Option<&HeaderValue>) -> bool {
-    let Some(value) = content_type.and_then(|v| v.to_str().ok()) else {
-        return false;
-    };
-    let essence = value.split(';').next().unwrap_or("").trim();
-    [
-        "application/json",
-        "application/json-rpc",
-        "application/jsonrequest",
-    ]
-    .iter()
-    .any(|t| essence.eq_ignore_ascii_case(t))
 }
