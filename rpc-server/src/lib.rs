@@ -103,6 +103,8 @@ pub(crate) struct Config {
     /// Origins besides the endpoint's own whose pages may open a WebSocket; `*` is any.
     pub(crate) websocket_origins: Vec<String>,
     pub(crate) websocket: WsLimits,
+    /// The subscriptions open on all the endpoint's WebSocket connections.
+    pub(crate) subscriptions: Arc<std::sync::atomic::AtomicUsize>,
     openrpc: OnceLock<Box<RawValue>>,
 }
 
@@ -138,6 +140,7 @@ impl Default for Config {
             websocket_on: true,
             websocket_origins: Vec::new(),
             websocket: WsLimits::default(),
+            subscriptions: Arc::default(),
             openrpc: OnceLock::new(),
         }
     }

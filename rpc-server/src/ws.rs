@@ -8,7 +8,8 @@
 //! its stream. Every buffer is bounded:
 //! - calls: at most [`WsLimits::max_calls`] are in flight or have an answer waiting to be
 //!   written; past that the reader stops reading, and TCP pushes back on the client;
-//! - subscriptions: at most [`WsLimits::max_subscriptions`] per connection;
+//! - subscriptions: at most [`WsLimits::max_subscriptions`] per connection, and
+//!   [`WsLimits::max_endpoint_subscriptions`] on all the endpoint's connections together;
 //! - items: at most [`WsLimits::subscription_buffer`] of a subscription's items wait to be
 //!   written; while the buffer is full the subscription's stream is not polled, and when it
 //!   stays full for [`WsLimits::slow_reader_grace`] the subscription is dropped with a last
@@ -50,6 +51,9 @@ pub struct WsLimits {
     pub max_calls: usize,
     /// Subscriptions one connection may hold (default 1024).
     pub max_subscriptions: usize,
+    /// Subscriptions all the endpoint's connections may hold together (default 100,000): the
+    /// bound on what many connections, each under its own limit, can make the server hold.
+    pub max_endpoint_subscriptions: usize,
     /// Items of one subscription that may wait to be written (default 256). When the buffer is
     /// full the subscription's stream is not polled; if it stays full for
     /// [`slow_reader_grace`](Self::slow_reader_grace), the subscriber is reading too slowly
@@ -67,6 +71,7 @@ impl Default for WsLimits {
         WsLimits {
             max_calls: 64,
             max_subscriptions: 1024,
+            max_endpoint_subscriptions: 100_000,
             subscription_buffer: 256,
             slow_reader_grace: Duration::from_secs(5),
             ping_interval: Duration::from_secs(30),
@@ -84,6 +89,12 @@ impl WsLimits {
     /// See [`max_subscriptions`](Self::max_subscriptions).
     pub fn max_subscriptions(mut self, subscriptions: usize) -> Self {
         self.max_subscriptions = subscriptions;
+        self
+    }
+
+    /// See [`max_endpoint_subscriptions`](Self::max_endpoint_subscriptions).
+    pub fn max_endpoint_subscriptions(mut self, subscriptions: usize) -> Self {
+        self.max_endpoint_subscriptions = subscriptions;
         self
     }
 
@@ -127,6 +138,8 @@ struct Socket {
     max_item_bytes: usize,
     /// Live subscriptions by id: the pump's abort handle once it runs.
     subscriptions: Mutex<HashMap<Arc<str>, Option<tokio::task::AbortHandle>>>,
+    /// The subscriptions of all the endpoint's connections.
+    endpoint_subscriptions: Arc<AtomicUsize>,
 }
 
 impl Socket {
@@ -138,6 +151,15 @@ impl Socket {
         self.subscriptions
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Counts `ended` subscriptions out of the endpoint's total and the gauge.
+    fn forget(&self, ended: usize) {
+        if ended > 0 {
+            self.endpoint_subscriptions
+                .fetch_sub(ended, Ordering::AcqRel);
+            metrics::gauge!("rpc.server.subscriptions.active").decrement(ended as f64);
+        }
     }
 }
 
@@ -185,7 +207,19 @@ pub(crate) fn subscribe(
                 ),
             ));
         }
+        let limit = scope.socket.limits.max_endpoint_subscriptions;
+        let total = &scope.socket.endpoint_subscriptions;
+        if total.fetch_add(1, Ordering::AcqRel) >= limit {
+            total.fetch_sub(1, Ordering::AcqRel);
+            metrics::counter!("rpc.server.subscriptions.refused", "reason" => "endpoint_limit")
+                .increment(1);
+            return Err(ErrorObject::new(
+                ErrorCode::TOO_MANY_SUBSCRIPTIONS,
+                format!("Too many subscriptions: the server holds {limit}, the most it may"),
+            ));
+        }
         subscriptions.insert(id.clone(), None);
+        metrics::gauge!("rpc.server.subscriptions.active").increment(1);
     }
     // A string holds no character JSON escapes: the id is hexadecimal.
     out.push(b'"');
@@ -210,7 +244,7 @@ pub(crate) fn unsubscribe(params: Option<&RawValue>, out: &mut Vec<u8>) -> Resul
         if let Some(pump) = pump {
             pump.abort();
         }
-        metrics::gauge!("rpc.server.subscriptions.active").decrement(1);
+        scope.socket.forget(1);
     }
     out.extend_from_slice(if removed.is_some() { b"true" } else { b"false" });
     Ok(())
@@ -274,6 +308,7 @@ pub(crate) async fn run<S: Service, M: Calls>(
         limits,
         max_item_bytes: config.max_response_bytes,
         subscriptions: Mutex::new(HashMap::new()),
+        endpoint_subscriptions: config.subscriptions.clone(),
     });
     let (sink, mut stream) = socket.split();
     let heard = Arc::new(AtomicU64::new(0));
@@ -357,7 +392,7 @@ pub(crate) async fn run<S: Service, M: Calls>(
             pump.abort();
         }
     }
-    metrics::gauge!("rpc.server.subscriptions.active").decrement(ended.len() as f64);
+    shared.forget(ended.len());
     drop(shared);
     // The writer ends once every call task has queued its answer and dropped its sender.
     let _ = writer.await;
@@ -376,7 +411,6 @@ fn start(socket: &Arc<Socket>, id: Arc<str>, notification: &'static str, items: 
     let Some(slot) = subscriptions.get_mut(&id) else {
         return;
     };
-    metrics::gauge!("rpc.server.subscriptions.active").increment(1);
     let pump = tokio::spawn(pump(socket.clone(), id, notification, items));
     *slot = Some(pump.abort_handle());
 }
@@ -460,7 +494,7 @@ async fn room(pending: &Pending, limit: usize, grace: Duration) -> bool {
 /// Sends a subscription's last notification and forgets it.
 fn send_last(socket: &Socket, id: &str, text: Vec<u8>) {
     if socket.subscriptions().remove(id).is_some() {
-        metrics::gauge!("rpc.server.subscriptions.active").decrement(1);
+        socket.forget(1);
         let _ = socket.out.send(Outbound {
             text,
             pending: None,

@@ -225,3 +225,47 @@ async fn a_socket_runs_at_most_its_limit_of_calls_and_reads_no_further() {
     answered.sort_unstable();
     assert_eq!(answered, (0..10).collect::<Vec<_>>());
 }
+
+/// Sends `subscribe_blobs` as call `id` and reads until its answer, skipping items.
+async fn subscribe_blob(socket: &mut Socket, id: u64) -> Value {
+    send(
+        socket,
+        json!({"jsonrpc": "2.0", "method": "subscribe_blobs", "params": [1], "id": id}),
+    )
+    .await;
+    loop {
+        let message = next(socket).await;
+        if message.get("id").is_some() {
+            return message;
+        }
+    }
+}
+
+#[tokio::test]
+async fn the_endpoint_holds_at_most_its_limit_of_subscriptions_over_all_sockets() {
+    let (addr, _) = feeds(WsLimits::default().max_endpoint_subscriptions(4)).await;
+    let mut first = connect(addr).await;
+    let mut second = connect(addr).await;
+    for id in 0..3 {
+        assert!(subscribe_blob(&mut first, id).await["result"].is_string());
+    }
+    assert!(subscribe_blob(&mut second, 10).await["result"].is_string());
+    let refused = subscribe_blob(&mut second, 11).await;
+    assert_eq!(
+        refused["error"]["code"],
+        rpc_core::ErrorCode::TOO_MANY_SUBSCRIPTIONS,
+        "{refused}"
+    );
+    // The first socket's close frees its three.
+    first.close(None).await.unwrap();
+    drop(first);
+    let mut answer = Value::Null;
+    for attempt in 0..50 {
+        answer = subscribe_blob(&mut second, 100 + attempt).await;
+        if answer["result"].is_string() {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    panic!("the closed socket's subscriptions were never freed: {answer}");
+}
