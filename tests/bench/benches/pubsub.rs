@@ -359,6 +359,14 @@ impl Served {
             .map_or(0, |kib| kib * 1024)
     }
 
+    /// Nanoseconds of CPU the server's thread (the process's main thread) has used.
+    fn cpu_ns(&self) -> u64 {
+        std::fs::read_to_string(format!("/proc/{}/schedstat", self.child.id()))
+            .ok()
+            .and_then(|text| text.split_whitespace().next()?.parse().ok())
+            .unwrap_or(0)
+    }
+
     /// The live heap bytes on the server's thread.
     fn heap(&mut self) -> i64 {
         writeln!(self.stdin, "heap").expect("the server reads its stdin");
@@ -527,8 +535,54 @@ async fn read_feed(mut ws: Ws, ids: Vec<String>, items: u64) -> Ws {
     ws
 }
 
-/// Items per second delivered to every subscriber.
-async fn fan_out(url: &str, sizes: Sizes) -> f64 {
+/// A stretch of load: how much was done, in how long, at what CPU cost on each side.
+#[derive(Debug, Clone, Copy, Default)]
+struct Run {
+    done: u64,
+    seconds: f64,
+    server_cpu_ns: u64,
+    client_cpu_ns: u64,
+}
+
+impl Run {
+    /// Measures `load`, which answers how much it did.
+    async fn measure(served: &Served, load: impl std::future::Future<Output = u64>) -> Run {
+        let tid = bench_support::current_tid();
+        let server0 = served.cpu_ns();
+        let client0 = bench_support::thread_cpu_ns(tid).unwrap_or(0);
+        let started = Instant::now();
+        let done = load.await;
+        Run {
+            done,
+            seconds: started.elapsed().as_secs_f64(),
+            server_cpu_ns: served.cpu_ns().saturating_sub(server0),
+            client_cpu_ns: bench_support::thread_cpu_ns(tid)
+                .unwrap_or(0)
+                .saturating_sub(client0),
+        }
+    }
+
+    fn per_second(&self) -> f64 {
+        self.done as f64 / self.seconds
+    }
+
+    /// The server's CPU per unit done, in nanoseconds.
+    fn server_ns_each(&self) -> f64 {
+        self.server_cpu_ns as f64 / self.done as f64
+    }
+
+    /// How busy each side was over the run's wall time.
+    fn busy(&self) -> (f64, f64) {
+        let wall = self.seconds * 1e9;
+        (
+            self.server_cpu_ns as f64 / wall,
+            self.client_cpu_ns as f64 / wall,
+        )
+    }
+}
+
+/// Items delivered to every subscriber.
+async fn fan_out(served: &Served, url: &str, sizes: Sizes) -> Run {
     let subscribers = sizes.fan_sockets * sizes.subs_per_fan_socket;
     let sockets = subscribe_all(
         url,
@@ -539,27 +593,28 @@ async fn fan_out(url: &str, sizes: Sizes) -> f64 {
     )
     .await;
     let mut control = connect(url).await;
-    let started = Instant::now();
-    let readers: Vec<_> = sockets
-        .into_iter()
-        .map(|(ws, ids)| tokio::spawn(read_feed(ws, ids, sizes.items)))
-        .collect();
-    let reached = calls(&mut control, &[("publish", format!("[{}]", sizes.items))]).await;
-    assert_eq!(
-        reached[0], subscribers as u64,
-        "every subscription receives the feed"
-    );
-    for reader in readers {
-        reader.await.expect("every subscriber got every item");
-    }
-    (subscribers as u64 * sizes.items) as f64 / started.elapsed().as_secs_f64()
+    Run::measure(served, async {
+        let readers: Vec<_> = sockets
+            .into_iter()
+            .map(|(ws, ids)| tokio::spawn(read_feed(ws, ids, sizes.items)))
+            .collect();
+        let reached = calls(&mut control, &[("publish", format!("[{}]", sizes.items))]).await;
+        assert_eq!(
+            reached[0], subscribers as u64,
+            "every subscription receives the feed"
+        );
+        for reader in readers {
+            reader.await.expect("every subscriber got every item");
+        }
+        subscribers as u64 * sizes.items
+    })
+    .await
 }
 
-/// Calls per second of `add` over one socket, `window` in flight.
-async fn call_throughput(url: &str, calls: u64, window: u64) -> f64 {
+/// Calls of `add` over one socket, `window` in flight.
+async fn call_throughput(served: &Served, url: &str, calls: u64, window: u64) -> Run {
     let mut ws = connect(url).await;
     let run = async |ws: &mut Ws, calls: u64| {
-        let started = Instant::now();
         let mut sent = 0;
         while sent < window.min(calls) {
             ws.feed(request(sent, "add", &format!("[{sent},1]")))
@@ -583,10 +638,10 @@ async fn call_throughput(url: &str, calls: u64, window: u64) -> f64 {
                 sent += 1;
             }
         }
-        calls as f64 / started.elapsed().as_secs_f64()
+        calls
     };
     run(&mut ws, calls / 10).await; // warm-up
-    run(&mut ws, calls).await
+    Run::measure(served, run(&mut ws, calls)).await
 }
 
 /// Resident and heap bytes of the server, per socket and per idle subscription.
@@ -639,6 +694,26 @@ fn ratio(ours: f64, theirs: f64) -> String {
     }
 }
 
+/// Rates, the server's CPU per unit, and how busy each side was: when the client is the busier
+/// side, the rate is the client's and the server's CPU per unit is the figure to compare.
+fn report(runs: &[Run; 2], rate: &str, unit: &str) {
+    for (name, run) in [("ours", &runs[0]), ("jsonrpsee", &runs[1])] {
+        let (server, client) = run.busy();
+        println!(
+            "  {name:<9} {:>9.0} {rate}; server CPU {:>6.0} ns per {unit}; busy: server {:>3.0}%, client {:>3.0}%",
+            run.per_second(),
+            run.server_ns_each(),
+            server * 100.0,
+            client * 100.0,
+        );
+    }
+    println!(
+        "  ours/jsonrpsee: rate {}, server CPU per {unit} {}\n",
+        ratio(runs[0].per_second(), runs[1].per_second()),
+        ratio(runs[0].server_ns_each(), runs[1].server_ns_each()),
+    );
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     if let Some(at) = args.iter().position(|a| a == "--serve") {
@@ -680,18 +755,16 @@ fn main() {
     );
 
     let subscribers = sizes.fan_sockets * sizes.subs_per_fan_socket;
-    let mut fan = [0.0; 2];
+    let mut fan = [Run::default(); 2];
     for (i, server) in Server::ALL.into_iter().enumerate() {
         let served = Served::start(server, capacity);
-        fan[i] = client.block_on(fan_out(&served.url(server), sizes));
+        fan[i] = client.block_on(fan_out(&served, &served.url(server), sizes));
     }
     println!(
         "fan-out: {subscribers} subscribers ({} sockets x {}), {} items published at once, every item checked in order",
         sizes.fan_sockets, sizes.subs_per_fan_socket, sizes.items
     );
-    println!("  ours      {:>10.0} items/s delivered", fan[0]);
-    println!("  jsonrpsee {:>10.0} items/s delivered", fan[1]);
-    println!("  ours/jsonrpsee {}\n", ratio(fan[0], fan[1]));
+    report(&fan, "items/s delivered", "item");
 
     let mut idle = Vec::new();
     for server in Server::ALL {
@@ -719,10 +792,11 @@ fn main() {
         ratio(idle[0].rss_per_socket, idle[1].rss_per_socket),
     );
 
-    let mut rate = [0.0; 2];
+    let mut rate = [Run::default(); 2];
     for (i, server) in Server::ALL.into_iter().enumerate() {
         let served = Served::start(server, capacity);
         rate[i] = client.block_on(call_throughput(
+            &served,
             &served.url(server),
             sizes.calls,
             sizes.window,
@@ -732,7 +806,5 @@ fn main() {
         "calls: {} calls of add over one socket, {} in flight",
         sizes.calls, sizes.window
     );
-    println!("  ours      {:>10.0} calls/s", rate[0]);
-    println!("  jsonrpsee {:>10.0} calls/s", rate[1]);
-    println!("  ours/jsonrpsee {}", ratio(rate[0], rate[1]));
+    report(&rate, "calls/s", "call");
 }
