@@ -559,7 +559,15 @@ async fn write(
                     Ok(text) => text,
                     Err(_) => continue,
                 };
-                if sink.send(Message::Text(Utf8Bytes::from(text))).await.is_err() {
+                // A message with more queued behind it is only buffered: the last of a burst
+                // flushes them all in one write, not one write (one syscall) each.
+                let text = Message::Text(Utf8Bytes::from(text));
+                let written = if outbound.is_empty() {
+                    sink.send(text).await
+                } else {
+                    sink.feed(text).await
+                };
+                if written.is_err() {
                     break None;
                 }
                 if let Some(pending) = message.pending {
