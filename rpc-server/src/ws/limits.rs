@@ -1,0 +1,89 @@
+//! The limits of each WebSocket connection, and their defaults.
+
+use std::time::Duration;
+
+use tokio::sync::Semaphore;
+
+/// The limits of each WebSocket connection. Set with
+/// [`RpcService::websocket_limits`](crate::RpcService::websocket_limits).
+///
+/// ```
+/// use std::time::Duration;
+/// let limits = rpc_server::WsLimits::default()
+///     .max_subscriptions(64)
+///     .subscription_buffer(1024)
+///     .ping_interval(Duration::from_secs(10));
+/// assert_eq!(limits.max_calls, 64);
+/// ```
+#[derive(Debug, Clone, Copy)]
+#[non_exhaustive]
+pub struct WsLimits {
+    /// Calls of one connection running or waiting to have their answer written (default 64).
+    pub max_calls: usize,
+    /// Subscriptions one connection may hold (default 1024).
+    pub max_subscriptions: usize,
+    /// Subscriptions all the endpoint's connections may hold together (default 100,000): the
+    /// bound on what many connections, each under its own limit, can make the server hold.
+    pub max_endpoint_subscriptions: usize,
+    /// Items of one subscription that may wait to be written (default 256). When the buffer is
+    /// full the subscription's stream is not polled; if it stays full for
+    /// [`slow_reader_grace`](Self::slow_reader_grace), the subscriber is reading too slowly
+    /// and loses that subscription (the connection goes on).
+    pub subscription_buffer: usize,
+    /// How long a full subscription buffer may stay full (default 5 s).
+    pub slow_reader_grace: Duration,
+    /// How often the server pings (default 30 s); a connection that sends nothing, not even
+    /// a pong, for two intervals is closed.
+    pub ping_interval: Duration,
+}
+
+impl Default for WsLimits {
+    fn default() -> Self {
+        WsLimits {
+            max_calls: 64,
+            max_subscriptions: 1024,
+            max_endpoint_subscriptions: 100_000,
+            subscription_buffer: 256,
+            slow_reader_grace: Duration::from_secs(5),
+            ping_interval: Duration::from_secs(30),
+        }
+    }
+}
+
+impl WsLimits {
+    /// See [`max_calls`](Self::max_calls); at least 1.
+    pub fn max_calls(mut self, calls: usize) -> Self {
+        self.max_calls = calls.clamp(1, Semaphore::MAX_PERMITS);
+        self
+    }
+
+    /// See [`max_subscriptions`](Self::max_subscriptions).
+    pub fn max_subscriptions(mut self, subscriptions: usize) -> Self {
+        self.max_subscriptions = subscriptions;
+        self
+    }
+
+    /// See [`max_endpoint_subscriptions`](Self::max_endpoint_subscriptions).
+    pub fn max_endpoint_subscriptions(mut self, subscriptions: usize) -> Self {
+        self.max_endpoint_subscriptions = subscriptions;
+        self
+    }
+
+    /// See [`subscription_buffer`](Self::subscription_buffer); at least 1.
+    pub fn subscription_buffer(mut self, items: usize) -> Self {
+        self.subscription_buffer = items.max(1);
+        self
+    }
+
+    /// See [`slow_reader_grace`](Self::slow_reader_grace).
+    pub fn slow_reader_grace(mut self, grace: Duration) -> Self {
+        self.slow_reader_grace = grace;
+        self
+    }
+
+    /// See [`ping_interval`](Self::ping_interval); at least 10 ms.
+    pub fn ping_interval(mut self, interval: Duration) -> Self {
+        self.ping_interval = interval.max(Duration::from_millis(10));
+        self
+    }
+}

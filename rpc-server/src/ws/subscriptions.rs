@@ -1,0 +1,250 @@
+//! Subscriptions on a connection: made and ended by calls, each pumped by a task of its own
+//! into the connection's writer, under its buffer's limit.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use futures_util::StreamExt as _;
+use rpc_core::subscription::ItemStream;
+use rpc_core::{ErrorCode, ErrorObject};
+use serde_json::value::RawValue;
+
+use super::{CALL, Outbound, Pending, Socket};
+
+/// Subscribes for the call running now: the subscription id's JSON, written into `out`.
+pub(crate) fn subscribe(
+    notification: &'static str,
+    items: ItemStream,
+    out: &mut Vec<u8>,
+) -> Result<(), ErrorObject> {
+    let scope = CALL
+        .try_with(Arc::clone)
+        .map_err(|_| ErrorObject::internal_error())?;
+    let id = new_id();
+    {
+        let mut subscriptions = scope.socket.subscriptions();
+        if subscriptions.len() >= scope.socket.limits.max_subscriptions {
+            metrics::counter!("rpc.server.subscriptions.refused", "reason" => "limit").increment(1);
+            return Err(ErrorObject::new(
+                ErrorCode::TOO_MANY_SUBSCRIPTIONS,
+                format!(
+                    "Too many subscriptions: this connection holds {}, the most it may",
+                    subscriptions.len()
+                ),
+            ));
+        }
+        let limit = scope.socket.limits.max_endpoint_subscriptions;
+        let total = &scope.socket.endpoint_subscriptions;
+        if total.fetch_add(1, Ordering::AcqRel) >= limit {
+            total.fetch_sub(1, Ordering::AcqRel);
+            metrics::counter!("rpc.server.subscriptions.refused", "reason" => "endpoint_limit")
+                .increment(1);
+            return Err(ErrorObject::new(
+                ErrorCode::TOO_MANY_SUBSCRIPTIONS,
+                format!("Too many subscriptions: the server holds {limit}, the most it may"),
+            ));
+        }
+        subscriptions.insert(id.clone(), None);
+        metrics::gauge!("rpc.server.subscriptions.active").increment(1);
+    }
+    // A string holds no character JSON escapes: the id is hexadecimal.
+    out.push(b'"');
+    out.extend_from_slice(id.as_bytes());
+    out.push(b'"');
+    scope
+        .started
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .push((id, notification, items));
+    Ok(())
+}
+
+/// Ends a subscription of the call's connection: `true` (written into `out`) when it held it.
+pub(crate) fn unsubscribe(params: Option<&RawValue>, out: &mut Vec<u8>) -> Result<(), ErrorObject> {
+    let scope = CALL
+        .try_with(Arc::clone)
+        .map_err(|_| ErrorObject::internal_error())?;
+    let id = subscription_id(params)?;
+    let removed = scope.socket.subscriptions().remove(id.as_str());
+    if let Some(pump) = &removed {
+        if let Some(pump) = pump {
+            pump.abort();
+        }
+        scope.socket.forget(1);
+    }
+    out.extend_from_slice(if removed.is_some() { b"true" } else { b"false" });
+    Ok(())
+}
+
+/// The id in an unsubscribe call's params: `[ID]` or `{"subscription": ID}`, a string or a
+/// number.
+fn subscription_id(params: Option<&RawValue>) -> Result<String, ErrorObject> {
+    #[derive(serde::Deserialize)]
+    #[serde(untagged)]
+    enum Params {
+        Positional((Id,)),
+        Named { subscription: Id },
+    }
+    #[derive(serde::Deserialize)]
+    #[serde(untagged)]
+    enum Id {
+        Text(String),
+        Number(u64),
+    }
+    let invalid = || {
+        ErrorObject::invalid_params("expected the subscription id: [ID] or {\"subscription\": ID}")
+    };
+    let params = params.ok_or_else(invalid)?;
+    let (Params::Positional((id,)) | Params::Named { subscription: id }) =
+        serde_json::from_str(params.get()).map_err(|_| invalid())?;
+    Ok(match id {
+        Id::Text(s) => s,
+        Id::Number(n) => n.to_string(),
+    })
+}
+
+/// A subscription id: unique in the process, and not guessable from another's.
+fn new_id() -> Arc<str> {
+    use std::hash::{BuildHasher, Hasher};
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    static KEYS: std::sync::OnceLock<std::collections::hash_map::RandomState> =
+        std::sync::OnceLock::new();
+    let n = NEXT.fetch_add(1, Ordering::Relaxed);
+    let mut hasher = KEYS.get_or_init(Default::default).build_hasher();
+    hasher.write_u64(n);
+    // The counter in the low half keeps ids unique; the keyed hash hides the order.
+    let id = (hasher.finish() & 0xffff_ffff_0000_0000) | (n & 0xffff_ffff);
+    format!("0x{id:016x}").into()
+}
+
+/// Starts the pump of a subscription made by a call whose answer is now queued, unless it was
+/// ended in the meantime.
+pub(super) fn start(
+    socket: &Arc<Socket>,
+    id: Arc<str>,
+    notification: &'static str,
+    items: ItemStream,
+) {
+    let mut subscriptions = socket.subscriptions();
+    let Some(slot) = subscriptions.get_mut(&id) else {
+        return;
+    };
+    let pump = tokio::spawn(pump(socket.clone(), id, notification, items));
+    *slot = Some(pump.abort_handle());
+}
+
+/// Pushes a subscription's items until its stream ends or fails, or its subscriber falls
+/// behind.
+async fn pump(
+    socket: Arc<Socket>,
+    id: Arc<str>,
+    notification: &'static str,
+    mut items: ItemStream,
+) {
+    let pending = Arc::new(Pending::default());
+    let limit = socket.limits.subscription_buffer;
+    loop {
+        let item = items.next().await;
+        let last = !matches!(item, Some(Ok(_)));
+        let mut text = Vec::with_capacity(128);
+        match item {
+            Some(Ok(json)) if json.len() > socket.max_item_bytes => {
+                tracing::error!(
+                    notification,
+                    bytes = json.len(),
+                    "a subscription item is larger than the endpoint sends; the subscription ends"
+                );
+                let error = ErrorObject::new(ErrorCode::RESPONSE_TOO_LARGE, "Response too large");
+                write_notification(&mut text, notification, &id, Err(Some(&error)));
+                send_last(&socket, &id, text);
+                return;
+            }
+            Some(Ok(json)) => {
+                if !room(&pending, limit, socket.limits.slow_reader_grace).await {
+                    tracing::warn!(notification, subscription = %id, buffered = limit, "a subscriber reads too slowly; its subscription is dropped");
+                    metrics::counter!("rpc.server.subscriptions.dropped", "reason" => "slow_reader")
+                        .increment(1);
+                    let error = ErrorObject::new(
+                        ErrorCode::SUBSCRIPTION_DROPPED,
+                        "Subscription dropped: the subscriber reads too slowly",
+                    );
+                    write_notification(&mut text, notification, &id, Err(Some(&error)));
+                    send_last(&socket, &id, text);
+                    return;
+                }
+                write_notification(&mut text, notification, &id, Ok(&json));
+            }
+            Some(Err(error)) => write_notification(&mut text, notification, &id, Err(Some(&error))),
+            None => write_notification(&mut text, notification, &id, Err(None)),
+        }
+        if last {
+            send_last(&socket, &id, text);
+            return;
+        }
+        pending.count.fetch_add(1, Ordering::AcqRel);
+        metrics::counter!("rpc.server.subscriptions.items").increment(1);
+        let sent = socket.out.send(Outbound {
+            text,
+            pending: Some(pending.clone()),
+            _permit: None,
+        });
+        if sent.is_err() {
+            return;
+        }
+    }
+}
+
+/// Waits until fewer than `limit` items are pending, for at most `grace`: `false` when the
+/// buffer stayed full.
+async fn room(pending: &Pending, limit: usize, grace: Duration) -> bool {
+    let deadline = tokio::time::Instant::now() + grace;
+    loop {
+        let written = pending.written.notified();
+        if pending.count.load(Ordering::Acquire) < limit {
+            return true;
+        }
+        if tokio::time::timeout_at(deadline, written).await.is_err() {
+            return pending.count.load(Ordering::Acquire) < limit;
+        }
+    }
+}
+
+/// Sends a subscription's last notification and forgets it.
+fn send_last(socket: &Socket, id: &str, text: Vec<u8>) {
+    if socket.subscriptions().remove(id).is_some() {
+        socket.forget(1);
+        let _ = socket.out.send(Outbound {
+            text,
+            pending: None,
+            _permit: None,
+        });
+    }
+}
+
+/// `{"jsonrpc":"2.0","method":NOTIFICATION,"params":{"subscription":ID,"result":ITEM}}`, or
+/// with `"error"`: an error object, or `null` for a stream that ended.
+fn write_notification(
+    out: &mut Vec<u8>,
+    notification: &str,
+    id: &str,
+    item: Result<&[u8], Option<&ErrorObject>>,
+) {
+    out.extend_from_slice(br#"{"jsonrpc":"2.0","method":"#);
+    // A `&str` always serializes.
+    let _ = serde_json::to_writer(&mut *out, notification);
+    out.extend_from_slice(br#","params":{"subscription":""#);
+    out.extend_from_slice(id.as_bytes());
+    match item {
+        Ok(json) => {
+            out.extend_from_slice(br#"","result":"#);
+            out.extend_from_slice(json);
+        }
+        Err(error) => {
+            out.extend_from_slice(br#"","error":"#);
+            // An error object always serializes.
+            let _ = serde_json::to_writer(&mut *out, &error);
+        }
+    }
+    out.extend_from_slice(b"}}");
+}

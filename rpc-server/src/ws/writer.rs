@@ -1,0 +1,89 @@
+//! A connection's writer: the only task that sends on the socket.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, close_code};
+use futures_util::SinkExt as _;
+use tokio::sync::{mpsc, watch};
+
+use super::{Outbound, millis};
+use crate::serve::Upgrade;
+
+/// The writer: sends what the connection's tasks queue, pings, and closes the socket when the
+/// server shuts down or the client stops answering pings.
+pub(super) async fn write(
+    mut sink: futures_util::stream::SplitSink<WebSocket, Message>,
+    mut outbound: mpsc::UnboundedReceiver<Outbound>,
+    upgrade: Option<Upgrade>,
+    interval: Duration,
+    heard: Arc<AtomicU64>,
+    started: Instant,
+    done: watch::Sender<bool>,
+) {
+    let stopping = async move {
+        match upgrade {
+            Some(upgrade) => upgrade.stopping().await,
+            None => std::future::pending().await,
+        }
+    };
+    tokio::pin!(stopping);
+    let mut ping = tokio::time::interval_at(tokio::time::Instant::now() + interval, interval);
+    ping.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let close = loop {
+        tokio::select! {
+            message = outbound.recv() => {
+                let Some(message) = message else { break None };
+                // Built by the server from JSON it wrote: always UTF-8.
+                let text = match String::from_utf8(message.text) {
+                    Ok(text) => text,
+                    Err(_) => continue,
+                };
+                // A message with more queued behind it is only buffered: the last of a burst
+                // flushes them all in one write, not one write (one syscall) each.
+                let text = Message::Text(Utf8Bytes::from(text));
+                let written = if outbound.is_empty() {
+                    sink.send(text).await
+                } else {
+                    sink.feed(text).await
+                };
+                if written.is_err() {
+                    break None;
+                }
+                if let Some(pending) = message.pending {
+                    pending.count.fetch_sub(1, Ordering::AcqRel);
+                    pending.written.notify_one();
+                }
+            }
+            _ = ping.tick() => {
+                let silent = millis(started).saturating_sub(heard.load(Ordering::Relaxed));
+                if silent > 2 * u64::try_from(interval.as_millis()).unwrap_or(u64::MAX) {
+                    tracing::debug!(silent_ms = silent, "websocket peer stopped answering pings");
+                    break Some((close_code::POLICY, "keep-alive timed out"));
+                }
+                if sink.send(Message::Ping(axum::body::Bytes::new())).await.is_err() {
+                    break None;
+                }
+            }
+            () = &mut stopping => break Some((close_code::AWAY, "server shutting down")),
+        }
+    };
+    if let Some((code, reason)) = close {
+        let frame = CloseFrame {
+            code,
+            reason: Utf8Bytes::from_static(reason),
+        };
+        // Bounded: a peer that reads nothing gets no more of the server's time.
+        let _ = tokio::time::timeout(
+            Duration::from_secs(1),
+            sink.send(Message::Close(Some(frame))),
+        )
+        .await;
+    } else {
+        // The peer closed: the reply to its close frame is queued in the socket, and goes out
+        // only on a flush. Without it the peer sees the connection drop (1006), not a close.
+        let _ = tokio::time::timeout(Duration::from_secs(1), sink.close()).await;
+    }
+    let _ = done.send(true);
+}
