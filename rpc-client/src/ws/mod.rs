@@ -10,7 +10,10 @@
 //! [`Client`]: crate::Client
 
 mod connection;
+mod reader;
+mod reconnect;
 mod subscription;
+mod writer;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};

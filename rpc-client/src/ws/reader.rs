@@ -1,0 +1,301 @@
+//! The reader task of a connection: it reads every frame, routes each answer to the call waiting
+//! for its id and each subscription item to its stream, pings a silent server, and when the
+//! connection ends fails the calls still waiting and ends the subscriptions or hands them to
+//! [`reconnect`](super::reconnect).
+
+use std::borrow::Cow;
+use std::sync::{Arc, Weak};
+use std::time::Duration;
+
+use bytes::Bytes;
+use futures_util::StreamExt as _;
+use rpc_core::wire::Response;
+use rpc_core::{Error, ErrorObject};
+use serde::{Deserialize, Deserializer};
+use serde_json::value::RawValue;
+use tokio::sync::{mpsc, oneshot};
+use tokio_tungstenite::tungstenite::Message;
+
+use super::connection::{Pending, Table, unsubscribe};
+use super::reconnect::resubscribe;
+use super::subscription::End;
+use super::{Shared, closed};
+
+/// How long the reader waits for the server's close frame after the writer sent ours.
+const CLOSE_GRACE: Duration = Duration::from_secs(2);
+
+type Stream = futures_util::stream::SplitStream<
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>,
+>;
+
+/// What the reader task holds: never the connection's sender itself, so that the connection
+/// closes when its last user is gone.
+pub(super) struct Reader {
+    pub(super) table: Arc<Table>,
+    pub(super) outgoing: mpsc::WeakSender<Message>,
+    pub(super) shared: Weak<Shared>,
+    pub(super) ping_interval: Duration,
+}
+
+/// The reader task, boxed: it may reconnect, which opens a connection, which starts a reader
+/// task; the box ends that cycle of future types.
+pub(super) fn reader_task(
+    stream: Stream,
+    reader: Reader,
+    stop: oneshot::Sender<()>,
+    writer_gone: oneshot::Receiver<()>,
+) -> std::pin::Pin<Box<dyn Future<Output = ()> + Send>> {
+    Box::pin(read(stream, reader, stop, writer_gone))
+}
+
+/// The reader task: routes every frame until the connection ends, then fails the calls still
+/// waiting and ends (or resubscribes) the subscriptions.
+async fn read(
+    mut stream: Stream,
+    reader: Reader,
+    stop: oneshot::Sender<()>,
+    mut writer_gone: oneshot::Receiver<()>,
+) {
+    let mut closing: Option<tokio::time::Instant> = None;
+    // A connection that went silent (a peer gone without closing, a dead route) shows no error
+    // of its own: a ping every interval, and two intervals without a frame, end it.
+    let every = reader.ping_interval;
+    let mut ping = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
+    ping.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut heard = tokio::time::Instant::now();
+    // The code and reason of the server's close frame, for the errors it causes.
+    let mut close: Option<String> = None;
+    // Why the connection ended, for the errors of everything that was waiting on it.
+    let why: String = loop {
+        let frame = match closing {
+            Some(deadline) => match tokio::time::timeout_at(deadline, stream.next()).await {
+                Ok(frame) => frame,
+                Err(_) => break "the server did not answer the close frame".into(),
+            },
+            None => tokio::select! {
+                frame = stream.next() => frame,
+                _ = &mut writer_gone => {
+                    closing = Some(tokio::time::Instant::now() + CLOSE_GRACE);
+                    continue;
+                }
+                _ = ping.tick() => {
+                    if heard.elapsed() > 2 * every {
+                        break format!(
+                            "the server sent nothing, not even a pong, for {} ms",
+                            heard.elapsed().as_millis()
+                        );
+                    }
+                    if let Some(outgoing) = reader.outgoing.upgrade() {
+                        let _ = outgoing.try_send(Message::Ping(Bytes::new()));
+                    }
+                    continue;
+                }
+            },
+        };
+        heard = tokio::time::Instant::now();
+        match frame {
+            None => {
+                break close.map_or_else(
+                    || "the server closed it".into(),
+                    |why| format!("the server closed it ({why})"),
+                );
+            }
+            Some(Err(e)) => break e.to_string(),
+            Some(Ok(Message::Text(text))) => reader.route(Bytes::from(text)),
+            Some(Ok(Message::Binary(bytes))) => reader.route(bytes),
+            // The protocol layer answers a close frame, and the stream ends after it.
+            Some(Ok(Message::Close(frame))) => {
+                close = frame.map(|f| format!("{}: {}", u16::from(f.code), f.reason));
+                continue;
+            }
+            // Pings are answered by the protocol layer.
+            Some(Ok(_)) => continue,
+        }
+        // Frames already in the read buffer come without a wait: without this yield, a burst
+        // would be routed whole before a consumer on the same thread ran, filling its buffer
+        // although it keeps up.
+        tokio::task::coop::consume_budget().await;
+    };
+    drop(stop);
+    let subscriptions = {
+        let mut state = reader.table.state();
+        state.lost = Some(why.clone());
+        // Dropping the answer senders fails each waiting call with "lost".
+        state.pending.clear();
+        std::mem::take(&mut state.subscriptions)
+    };
+    let subscriptions: Vec<_> = subscriptions.into_values().collect();
+    if subscriptions.is_empty() {
+        return;
+    }
+    match reader.shared.upgrade() {
+        Some(shared) if shared.settings.reconnect.is_some() => {
+            drop(shared);
+            resubscribe(reader.shared, subscriptions, why).await;
+        }
+        _ => {
+            for slot in subscriptions {
+                slot.end(End::Lost(closed(&why)));
+            }
+        }
+    }
+}
+
+/// The members of an incoming frame the reader routes by.
+#[derive(Deserialize)]
+struct Incoming<'a> {
+    #[serde(borrow, default)]
+    method: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    params: Option<&'a RawValue>,
+    #[serde(borrow, default, deserialize_with = "present")]
+    id: Option<&'a RawValue>,
+}
+
+/// A subscription notification's params.
+#[derive(Deserialize)]
+struct Notification<'a> {
+    #[serde(borrow)]
+    subscription: &'a RawValue,
+    #[serde(borrow, default, deserialize_with = "present")]
+    result: Option<&'a RawValue>,
+    #[serde(borrow, default, deserialize_with = "present")]
+    error: Option<&'a RawValue>,
+}
+
+/// Keeps a member holding `null` apart from a missing one.
+fn present<'de, D: Deserializer<'de>>(d: D) -> Result<Option<&'de RawValue>, D::Error> {
+    <&RawValue>::deserialize(d).map(Some)
+}
+
+#[derive(Deserialize)]
+struct AnswerId<'a> {
+    #[serde(borrow)]
+    id: &'a RawValue,
+}
+
+impl Reader {
+    /// Routes one frame: an answer to its caller, a notification to its subscription.
+    fn route(&self, frame: Bytes) {
+        if frame.trim_ascii_start().first() == Some(&b'[') {
+            return self.route_batch(frame);
+        }
+        let incoming: Incoming<'_> = match serde_json::from_slice(&frame) {
+            Ok(incoming) => incoming,
+            Err(e) => {
+                tracing::debug!(error = %e, "dropping a WebSocket frame that is not a JSON-RPC message");
+                return;
+            }
+        };
+        match (incoming.id, incoming.method) {
+            (Some(id), None) => self.route_answer(id, &frame),
+            (None, Some(method)) => match incoming.params {
+                Some(params) => self.route_item(&method, params, &frame),
+                None => tracing::debug!(%method, "dropping a notification without params"),
+            },
+            _ => tracing::debug!("dropping a request from the server: the client serves none"),
+        }
+    }
+
+    fn route_answer(&self, id: &RawValue, frame: &Bytes) {
+        let mut state = self.table.state();
+        let pending = match id.get().parse::<u64>() {
+            Ok(id) => state.pending.remove(&id),
+            // An error the server could not tie to a request has id null: it can only be the
+            // answer to the one request waiting, if there is one.
+            Err(_) if id.get() == "null" && state.pending.len() == 1 => {
+                let id = *state.pending.keys().next().unwrap_or(&0);
+                state.pending.remove(&id)
+            }
+            Err(_) => None,
+        };
+        match pending {
+            Some(Pending::Call(answer)) => {
+                let _ = answer.send(frame.clone());
+            }
+            Some(Pending::Subscribe(answer, slot)) => {
+                // Registered before the next frame is read, so no item is lost.
+                if let Ok(Response {
+                    result: Some(sub_id),
+                    error: None,
+                    ..
+                }) = Response::parse(frame)
+                {
+                    let key: Box<str> = sub_id.get().into();
+                    slot.set_id(&key);
+                    state.subscriptions.insert(key, slot);
+                }
+                let _ = answer.send(frame.clone());
+            }
+            None => tracing::debug!(id = id.get(), "dropping an answer no call waits for"),
+        }
+    }
+
+    fn route_batch(&self, frame: Bytes) {
+        let ids: Vec<AnswerId<'_>> = match serde_json::from_slice(&frame) {
+            Ok(ids) => ids,
+            Err(e) => {
+                tracing::debug!(error = %e, "dropping a batch answer that does not parse");
+                return;
+            }
+        };
+        let mut state = self.table.state();
+        // The batch waits under one of its ids; any answer in it names the batch.
+        let waiting = ids
+            .iter()
+            .filter_map(|a| a.id.get().parse::<u64>().ok())
+            .find_map(|id| state.pending.remove(&id));
+        match waiting {
+            Some(Pending::Call(answer)) | Some(Pending::Subscribe(answer, _)) => {
+                let _ = answer.send(frame.clone());
+            }
+            None => tracing::debug!("dropping a batch answer no call waits for"),
+        }
+    }
+
+    fn route_item(&self, method: &str, params: &RawValue, frame: &Bytes) {
+        let Ok(notification) = serde_json::from_str::<Notification<'_>>(params.get()) else {
+            tracing::debug!(%method, "dropping a notification that is not a subscription's");
+            return;
+        };
+        let key = notification.subscription.get();
+        let mut state = self.table.state();
+        let Some(slot) = state.subscriptions.get(key) else {
+            tracing::debug!(%method, subscription = key, "dropping an item of an unknown subscription");
+            return;
+        };
+        if slot.notification() != method {
+            tracing::debug!(%method, subscription = key, "dropping an item sent under another notification name");
+            return;
+        }
+        let end = match (notification.result, notification.error) {
+            (Some(item), _) => match slot.push(frame.slice_ref(item.get().as_bytes())) {
+                Ok(()) => return,
+                Err(end) => end,
+            },
+            (None, Some(error)) if error.get() == "null" => End::Normal,
+            (None, Some(error)) => match serde_json::from_str::<ErrorObject>(error.get()) {
+                Ok(error) => End::Failed(error),
+                Err(_) => End::Lost(Error::Malformed(format!(
+                    "the subscription ended with an error that is not an error object: {}",
+                    error.get()
+                ))),
+            },
+            (None, None) => {
+                tracing::debug!(%method, "dropping a notification with neither result nor error");
+                return;
+            }
+        };
+        let Some(slot) = state.subscriptions.remove(key) else {
+            return;
+        };
+        drop(state);
+        // The server ended it, or its consumer is gone or behind: in the last two cases the
+        // server still sends, so it is told to stop.
+        let unsubscribe_it = !matches!(end, End::Normal | End::Failed(_));
+        if unsubscribe_it && let Some(outgoing) = self.outgoing.upgrade() {
+            unsubscribe(&outgoing, &slot, key);
+        }
+        slot.end(end);
+    }
+}
