@@ -5,7 +5,7 @@
 //! buffer.
 //!
 //! The same client against jsonrpsee's server, with dropped connections and reconnects:
-//! `tests/bench/tests/jsonrpsee_ws.rs`.
+//! `tests/bench/tests/jsonrpsee_ws/`.
 
 use std::time::Duration;
 
