@@ -2,7 +2,7 @@
 //! real sockets on 127.0.0.1: the typed client's calls and batches over `ws://`; subscriptions'
 //! items, end and refusal (the method's typed error); unsubscribing by drop and by call; the
 //! server's pings answered while a subscription idles; a consumer too slow for the client's
-//! buffer.
+//! buffer; graceful shutdown; reconnect across restarts, with a resubscription refused.
 //!
 //! The same client against jsonrpsee's server, with dropped connections and reconnects:
 //! `tests/bench/tests/jsonrpsee_ws/`.
@@ -195,4 +195,121 @@ async fn a_graceful_shutdown_ends_subscriptions_with_the_server_s_reason() {
         .expect("the server stops once its sockets are closed")
         .unwrap()
         .unwrap();
+}
+
+/// A server at `addr` (port 0 for a new one) serving `app` until the sender is used or dropped;
+/// the handle finishes when its graceful shutdown has.
+async fn serve_until_stopped(
+    addr: std::net::SocketAddr,
+    app: axum::Router,
+) -> (
+    std::net::SocketAddr,
+    tokio::sync::oneshot::Sender<()>,
+    tokio::task::JoinHandle<std::io::Result<()>>,
+) {
+    let listener = tokio::net::TcpListener::bind(addr).await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(
+        rpc_server::serve(listener, app)
+            .with_graceful_shutdown(async {
+                stopped.await.ok();
+            })
+            .into_future(),
+    );
+    (addr, stop, server)
+}
+
+/// The `pubsub` service, except that its clock now refuses intervals under a second: what a
+/// subscriber whose resubscription is refused meets after a restart.
+#[derive(Clone, Copy)]
+struct Slower;
+
+impl examples::pubsub::Pubsub for Slower {
+    async fn subscribe_counter(&self, start: u64, count: u32) -> rpc_core::Subscription<u64> {
+        examples::pubsub::Pubsub::subscribe_counter(&Live, start, count).await
+    }
+
+    async fn subscribe_ticks(
+        &self,
+        interval_ms: u64,
+    ) -> Result<rpc_core::Subscription<u64, TooFast>, TooFast> {
+        if interval_ms < 1000 {
+            return Err(TooFast {
+                min_interval_ms: 1000,
+            });
+        }
+        examples::pubsub::Pubsub::subscribe_ticks(&Live, interval_ms).await
+    }
+
+    async fn add(&self, a: u64, b: u64) -> u64 {
+        a + b
+    }
+}
+
+#[tokio::test]
+async fn reconnect_rides_through_a_restart_and_a_refused_resubscription_ends_its_stream() {
+    let (addr, stop, server) =
+        serve_until_stopped("127.0.0.1:0".parse().unwrap(), examples::pubsub::app()).await;
+    let client = Client::builder(&format!("ws://{addr}/rpc"))
+        .reconnect(
+            rpc_client::Retry::new(50)
+                .backoff(Duration::from_millis(20), Duration::from_millis(200)),
+        )
+        .build()
+        .unwrap();
+    let mut fast = ticks(&client, MIN_INTERVAL_MS).await;
+    // A second clock, at an interval the stricter server below still accepts.
+    let mut steady = ticks(&client, 1000).await;
+    assert_eq!(next(&mut fast).await.unwrap().unwrap(), 0);
+    let first_id = fast.id();
+
+    // A rolling restart: the server shuts down gracefully (close frames, 1001) and a new one
+    // comes up on the same port. The streams carry on, under new ids, with no error between.
+    stop.send(()).unwrap();
+    tokio::time::timeout(Duration::from_secs(5), server)
+        .await
+        .expect("the server stops once its sockets are closed")
+        .unwrap()
+        .unwrap();
+    let (_, stop, server) = serve_until_stopped(addr, examples::pubsub::app()).await;
+    let mut after_restart = 0;
+    while after_restart < 3 {
+        let item = next(&mut fast).await.expect("the stream goes on");
+        let n = item.expect("no error across the restart");
+        // The new subscription counts from 0 again: that is the server's restart showing.
+        if n == 0 || after_restart > 0 {
+            after_restart += 1;
+        }
+    }
+    assert_ne!(fast.id(), first_id, "a new subscription on the new server");
+    assert_eq!(
+        client.call::<u64, _>("add", Some(&(2, 2))).await.unwrap(),
+        4
+    );
+    assert!(next(&mut steady).await.unwrap().is_ok());
+
+    // This time the new server refuses the fast clock's interval: that stream ends with the
+    // method's own typed error; the steady one goes on.
+    stop.send(()).unwrap();
+    server.await.unwrap().unwrap();
+    let app = axum::Router::new().rpc("/rpc", RpcService::new(PubsubServer(Slower)));
+    let (_, _stop, _server) = serve_until_stopped(addr, app).await;
+    let error = loop {
+        match next(&mut fast).await.expect("an error before the end") {
+            Ok(_) => continue,
+            Err(error) => break error,
+        }
+    };
+    match error {
+        CallError::Method(TooFast { min_interval_ms }) => assert_eq!(min_interval_ms, 1000),
+        other => panic!("expected the refusal, TooFast, got {other:?}"),
+    }
+    assert!(next(&mut fast).await.is_none());
+    for _ in 0..2 {
+        next(&mut steady)
+            .await
+            .expect("the steady clock goes on")
+            .expect("no error across the restart");
+    }
 }
