@@ -184,6 +184,9 @@ async fn send(client: Client, mut calls: Vec<Pending>) {
     // Callers that gave up need no answer.
     calls.retain(|call| !call.reply.is_closed());
     let idempotent = calls.iter().all(|call| call.idempotent);
+    if !calls.is_empty() {
+        crate::measure::batch_sent(calls.len());
+    }
     let body = match calls.as_slice() {
         [] => return,
         [one] => one.body.clone(),

@@ -7,6 +7,8 @@ use std::time::{Duration, Instant};
 
 use rpc_core::{EndpointFailure, Error};
 
+use crate::measure;
+
 /// How a [`Client`](crate::Client) over several endpoints sets a failing one aside.
 ///
 /// Calls take the healthy endpoints in turn (round robin). An endpoint whose call fails in a
@@ -15,7 +17,8 @@ use rpc_core::{EndpointFailure, Error};
 /// a cool-down (its circuit breaker opens). When the cool-down is over, one call is let through
 /// as a probe (half-open): its success puts the endpoint back in turn, its failure sets it
 /// aside again for twice as long, up to `max_cool_down`. Every change is logged (`tracing`,
-/// WARN when an endpoint is set aside, INFO when it is probed or back), and
+/// WARN when an endpoint is set aside, INFO when it is probed or back) and counted (the
+/// `rpc.client.endpoint.set_aside` and `rpc.client.endpoint.restored` metrics), and
 /// [`Client::endpoints`](crate::Client::endpoints) shows each endpoint's state.
 ///
 /// A call that fails on one endpoint moves on to another under the same rules as a
@@ -312,6 +315,7 @@ impl Endpoints {
                 breaker.failures = 0;
                 if breaker.state != State::Closed {
                     tracing::info!(%url, "endpoint answered its probe, back in turn");
+                    measure::endpoint_restored(url);
                     breaker.state = State::Closed;
                     breaker.cool_down = self.policy.cool_down;
                 }
@@ -341,6 +345,7 @@ impl Endpoints {
                     reason = %error,
                     "endpoint set aside"
                 );
+                measure::endpoint_set_aside(url);
             }
             // The probe's caller gave up before an answer: let the next call probe.
             None => {

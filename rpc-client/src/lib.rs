@@ -34,6 +34,7 @@ mod autobatch;
 mod batch;
 mod builder;
 mod failover;
+mod measure;
 mod ws;
 
 use std::sync::Arc;
@@ -379,6 +380,7 @@ impl Client {
                 reason = %error,
                 "retrying a call"
             );
+            measure::retry(&error);
             if !wait.is_zero() {
                 tokio::time::sleep(wait).await;
             }

@@ -5,6 +5,8 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
+use crate::measure::{self, Refused};
+
 /// When and how a [`Client`](crate::Client) tries a call again.
 ///
 /// A call whose connection could not be made never reached the server, so it is tried again
@@ -131,19 +133,26 @@ impl Retrier {
         retry_after: Option<Duration>,
         started: Instant,
     ) -> Option<Duration> {
-        if attempt > self.policy.attempts || (failure == Failure::MaySucceedLater && !idempotent) {
-            return None;
+        let refuse = |why| {
+            measure::retry_refused(why);
+            None
+        };
+        if failure == Failure::MaySucceedLater && !idempotent {
+            return refuse(Refused::NotIdempotent);
+        }
+        if attempt > self.policy.attempts {
+            return refuse(Refused::Attempts);
         }
         let wait = retry_after.unwrap_or_else(|| self.backoff(attempt));
         if started.elapsed() + wait > self.policy.deadline {
-            return None;
+            return refuse(Refused::Deadline);
         }
         let mut tokens = self
             .tokens
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         if *tokens < 1.0 {
-            return None;
+            return refuse(Refused::Budget);
         }
         *tokens -= 1.0;
         Some(wait)

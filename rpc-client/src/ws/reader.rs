@@ -134,6 +134,7 @@ async fn read(
             resubscribe(reader.shared, subscriptions, why).await;
         }
         _ => {
+            crate::measure::subscriptions_lost("connection_lost", subscriptions.len());
             for slot in subscriptions {
                 slot.end(End::Lost(closed(&why)));
             }

@@ -11,6 +11,7 @@ use tokio::sync::oneshot;
 use super::connection::Pending;
 use super::subscription::{End, Slot};
 use super::{Shared, closed, own_id};
+use crate::measure;
 
 /// Reconnects with the policy's backoff and subscribes each live subscription again with its
 /// original params; the streams carry on under their new ids.
@@ -49,10 +50,12 @@ pub(super) async fn resubscribe(shared: Weak<Shared>, mut slots: Vec<Arc<Slot>>,
         let connection = match strong.connection().await {
             Ok(connection) => connection,
             Err((e, _)) => {
+                measure::reconnect("failed");
                 last = e.to_string();
                 continue;
             }
         };
+        measure::reconnect("connected");
         let timeout = strong.settings.timeout;
         drop(strong);
         let mut answers = Vec::with_capacity(slots.len());
@@ -89,6 +92,7 @@ pub(super) async fn resubscribe(shared: Weak<Shared>, mut slots: Vec<Arc<Slot>>,
                 Err(e) => slot.end(End::Lost(Error::Malformed(e))),
             }
         }
+        measure::resubscribed(resubscribed);
         tracing::info!(
             resubscribed,
             retrying = slots.len(),
@@ -99,6 +103,8 @@ pub(super) async fn resubscribe(shared: Weak<Shared>, mut slots: Vec<Arc<Slot>>,
         }
     }
     tracing::info!(reason = %last, subscriptions = slots.len(), "WebSocket reconnect gave up");
+    measure::reconnect("gave_up");
+    measure::subscriptions_lost("connection_lost", slots.len());
     for slot in slots {
         slot.end(End::Lost(closed(&last)));
     }

@@ -83,6 +83,7 @@ impl Slot {
         // The channel holds one place more than the buffer, kept for the end: only the reader
         // sends, so the place is still free when it is needed.
         if self.items.capacity() <= 1 {
+            crate::measure::subscriptions_lost("slow_consumer", 1);
             return Err(End::Lost(Error::Rpc(
                 ErrorObject::new(
                     ErrorCode::SUBSCRIPTION_DROPPED,

@@ -1,0 +1,265 @@
+//! What the client's resilience and speed-ups did, counted through the `metrics` facade and read
+//! back from a Prometheus recorder: retries by reason, retries refused by reason (a call that is
+//! not idempotent, attempts spent, the budget spent), an endpoint set aside and restored, a
+//! WebSocket reconnect that resubscribes, and the calls per automatic batch.
+//!
+//! The metrics recorder is one per process, so this file holds the only test that reads it.
+
+mod common;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use axum::body::Bytes;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::IntoResponse;
+use futures_util::StreamExt as _;
+use rpc_client::{AutoBatch, Client, Failover, Retry, Subscription};
+use rpc_core::{CallError, Error, rpc};
+use rpc_server::RpcService;
+
+/// A meter.
+#[rpc]
+pub trait Meter {
+    /// The reading: reading twice is reading once.
+    #[rpc(idempotent)]
+    async fn read(&self) -> u64;
+    /// Adds one and returns the new reading: not idempotent.
+    async fn bump(&self) -> u64;
+}
+
+#[derive(Clone, Default)]
+struct Count(Arc<AtomicUsize>);
+
+impl Meter for Count {
+    async fn read(&self) -> u64 {
+        self.0.load(Ordering::SeqCst) as u64
+    }
+    async fn bump(&self) -> u64 {
+        self.0.fetch_add(1, Ordering::SeqCst) as u64 + 1
+    }
+}
+
+/// A meter behind a front that answers 503 to as many requests as `fail` says (counting down).
+async fn meter() -> (String, Arc<AtomicUsize>) {
+    let fail = Arc::new(AtomicUsize::new(0));
+    let endpoint = RpcService::new(MeterServer(Count::default()));
+    let front = {
+        let fail = fail.clone();
+        move |headers: HeaderMap, body: Bytes| {
+            let endpoint = endpoint.clone();
+            let fail = fail.clone();
+            async move {
+                let failing = fail
+                    .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+                    .is_ok();
+                if failing {
+                    return (StatusCode::SERVICE_UNAVAILABLE, "down").into_response();
+                }
+                let mut request = axum::extract::Request::post("/rpc")
+                    .body(axum::body::Body::from(body))
+                    .unwrap();
+                *request.headers_mut() = headers;
+                endpoint.handle(request).await
+            }
+        }
+    };
+    let app = axum::Router::new().route("/rpc", axum::routing::post(front));
+    (common::serve(app, "/rpc").await, fail)
+}
+
+fn quick(attempts: u32) -> Retry {
+    Retry::new(attempts).backoff(Duration::from_millis(1), Duration::from_millis(5))
+}
+
+/// The next item or end of `sub`, failing after 10 s.
+async fn next<T: serde::de::DeserializeOwned, E: rpc_core::MethodError>(
+    sub: &mut Subscription<T, E>,
+) -> Option<Result<T, CallError<E>>> {
+    tokio::time::timeout(Duration::from_secs(10), sub.next())
+        .await
+        .expect("an item or the end within 10 s")
+}
+
+/// The value of metric `name` (a counter may carry Prometheus's `_total`) whose labels contain
+/// every one of `labels`; 0 when it was never recorded.
+fn value(text: &str, name: &str, labels: &[&str]) -> f64 {
+    text.lines()
+        .filter(|l| !l.starts_with('#'))
+        .filter(|l| {
+            let metric = l.split(['{', ' ']).next().unwrap_or_default();
+            metric == name || metric.strip_suffix("_total") == Some(name)
+        })
+        .filter(|l| labels.iter().all(|label| l.contains(label)))
+        .map(|l| l.rsplit(' ').next().unwrap().parse::<f64>().unwrap())
+        .sum()
+}
+
+#[tokio::test]
+async fn the_client_counts_its_retries_failovers_reconnects_and_batches() {
+    let recorder = examples::observability::prometheus().expect("the only recorder");
+    let metrics = |name: &str, labels: &[&str]| value(&recorder.render(), name, labels);
+    let retries = |reason: &str| metrics("rpc_client_retries", &[&format!("reason=\"{reason}\"")]);
+    let refused = |reason: &str| {
+        metrics(
+            "rpc_client_retries_refused",
+            &[&format!("reason=\"{reason}\"")],
+        )
+    };
+
+    // Two 503s, then the answer: two retries for their status.
+    let (url, fail) = meter().await;
+    let client = MeterClient::builder(&url).retry(quick(3)).build().unwrap();
+    fail.store(2, Ordering::SeqCst);
+    assert_eq!(client.read().await.unwrap(), 0);
+    assert_eq!(retries("status"), 2.0);
+
+    // A 503 to a call that is not idempotent: not tried again, and counted as such.
+    fail.store(1, Ordering::SeqCst);
+    assert!(matches!(
+        client.bump().await,
+        Err(Error::Status { status: 503, .. })
+    ));
+    assert_eq!(refused("not_idempotent"), 1.0);
+
+    // More failures than attempts: three retries, then the attempts are spent.
+    fail.store(10, Ordering::SeqCst);
+    assert!(client.read().await.is_err());
+    assert_eq!(retries("status"), 5.0);
+    assert_eq!(refused("attempts"), 1.0);
+
+    // A budget of no share of calls: only the 10 retries any client starts with, then none.
+    let thrifty = MeterClient::builder(&url)
+        .retry(quick(100).budget(0.0))
+        .build()
+        .unwrap();
+    fail.store(1000, Ordering::SeqCst);
+    assert!(thrifty.read().await.is_err());
+    assert_eq!(retries("status"), 15.0);
+    assert_eq!(refused("budget"), 1.0);
+    fail.store(0, Ordering::SeqCst);
+
+    // Two endpoints; the first fails once and is set aside, is probed after its cool-down, and
+    // answers: set aside once, restored once, and both carry the endpoint without credentials.
+    let (other, _) = meter().await;
+    let with_user = url.replacen("http://", "http://user:secret@", 1);
+    let pair = MeterClient::builder(&with_user)
+        .endpoints([other.as_str()])
+        .failover(
+            Failover::new()
+                .failures(1)
+                .cool_down(Duration::from_millis(100), Duration::from_millis(100)),
+        )
+        .build()
+        .unwrap();
+    let first = format!("endpoint=\"{url}\"");
+    fail.store(1, Ordering::SeqCst);
+    // The calls take the endpoints in turn: the first's meets the 503 and moves to the other
+    // endpoint at once.
+    for _ in 0..2 {
+        assert_eq!(pair.read().await.unwrap(), 0);
+    }
+    assert_eq!(metrics("rpc_client_endpoint_set_aside", &[&first]), 1.0);
+    tokio::time::sleep(Duration::from_millis(150)).await;
+    for _ in 0..4 {
+        pair.read().await.unwrap();
+    }
+    assert_eq!(metrics("rpc_client_endpoint_restored", &[&first]), 1.0);
+    assert!(
+        !recorder.render().contains("secret"),
+        "no credentials in labels"
+    );
+
+    // Automatic batching: 20 tasks' calls at once go out in fewer requests than calls, and the
+    // histogram counts every call.
+    let batching = MeterClient::builder(&url)
+        .auto_batch(AutoBatch::new())
+        .build()
+        .unwrap();
+    let calls: Vec<_> = (0..20)
+        .map(|_| {
+            let client = batching.clone();
+            tokio::spawn(async move { client.read().await })
+        })
+        .collect();
+    for call in calls {
+        call.await.unwrap().unwrap();
+    }
+    let batches = metrics("rpc_client_batch_calls_count", &[]);
+    assert_eq!(metrics("rpc_client_batch_calls_sum", &[]), 20.0);
+    assert!((1.0..20.0).contains(&batches), "{batches} requests");
+
+    // A WebSocket server restarts: one reconnect, one subscription resubscribed; then it goes
+    // for good, and the reconnect gives up and counts the subscription lost.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let stop = |listener| {
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let server = tokio::spawn(
+            rpc_server::serve(listener, examples::pubsub::app())
+                .with_graceful_shutdown(async {
+                    stopped.await.ok();
+                })
+                .into_future(),
+        );
+        (stop, server)
+    };
+    let (stop_first, first_server) = stop(listener);
+    let ws = Client::builder(&format!("ws://{addr}/rpc"))
+        .reconnect(Retry::new(3).backoff(Duration::from_millis(20), Duration::from_millis(50)))
+        .build()
+        .unwrap();
+    let mut ticks: Subscription<u64, examples::pubsub::TooFast> = ws
+        .subscribe(
+            "subscribe_ticks",
+            "tick",
+            "unsubscribe_ticks",
+            Some(&[examples::pubsub::MIN_INTERVAL_MS]),
+        )
+        .await
+        .unwrap();
+    assert_eq!(next(&mut ticks).await.unwrap().unwrap(), 0);
+    stop_first.send(()).unwrap();
+    first_server.await.unwrap().unwrap();
+    let listener = tokio::net::TcpListener::bind(addr).await.unwrap();
+    let (stop_second, second_server) = stop(listener);
+    loop {
+        // Items from the first server, then the new subscription's, from 0.
+        if next(&mut ticks).await.unwrap().unwrap() == 0 {
+            break;
+        }
+    }
+    let reconnects = |outcome: &str| {
+        metrics(
+            "rpc_client_websocket_reconnects",
+            &[&format!("outcome=\"{outcome}\"")],
+        )
+    };
+    assert_eq!(reconnects("connected"), 1.0);
+    assert_eq!(metrics("rpc_client_subscriptions_resubscribed", &[]), 1.0);
+    // The first reconnect may have tried before the new server was listening.
+    let failed_before = reconnects("failed");
+    stop_second.send(()).unwrap();
+    second_server.await.unwrap().unwrap();
+    let end = loop {
+        match next(&mut ticks).await {
+            Some(Ok(_)) => continue,
+            Some(Err(e)) => break e,
+            None => panic!("the stream ended without saying why"),
+        }
+    };
+    assert!(
+        matches!(end, CallError::Call(Error::Transport(_))),
+        "{end:?}"
+    );
+    assert_eq!(reconnects("failed") - failed_before, 3.0);
+    assert_eq!(reconnects("gave_up"), 1.0);
+    assert_eq!(
+        metrics(
+            "rpc_client_subscriptions_lost",
+            &["reason=\"connection_lost\""]
+        ),
+        1.0
+    );
+}
