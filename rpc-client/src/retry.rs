@@ -18,7 +18,7 @@ use crate::measure::{self, Refused};
 ///
 /// Waits grow exponentially from `backoff` up to `max_backoff`, each drawn at random from zero to
 /// that bound ("full jitter", so that many clients do not retry in step), or as long as a
-/// `Retry-After` header asks; no retry starts after `deadline` from the call's start. A budget
+/// `Retry-After` header asks (in seconds or as an HTTP date, up to an hour); no retry starts after `deadline` from the call's start. A budget
 /// caps retries at `budget` of the calls made (10% by default, plus 10 to start with), so that
 /// when a server is down retries do not multiply its load. Each retry is logged at DEBUG with
 /// its reason.
@@ -180,21 +180,59 @@ impl Retrier {
     }
 }
 
-/// The wait a `Retry-After` header asks for, in its seconds form.
+/// The longest wait a `Retry-After` header is taken at: a server asking for more is asked
+/// again after an hour (and the policy's deadline usually ends the call long before).
+const MAX_RETRY_AFTER: Duration = Duration::from_secs(3600);
+
+/// The wait a `Retry-After` header asks for: a number of seconds, or an HTTP date (a date
+/// already past asks for no wait). A value that is neither is ignored, and the backoff applies.
 pub(crate) fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
-    let seconds: u64 = headers
+    let value = headers
         .get(reqwest::header::RETRY_AFTER)?
         .to_str()
         .ok()?
-        .trim()
-        .parse()
-        .ok()?;
-    Some(Duration::from_secs(seconds.min(3600)))
+        .trim();
+    let wait = match value.parse::<u64>() {
+        Ok(seconds) => Duration::from_secs(seconds.min(MAX_RETRY_AFTER.as_secs())),
+        Err(_) => httpdate::parse_http_date(value)
+            .ok()?
+            .duration_since(std::time::SystemTime::now())
+            .unwrap_or(Duration::ZERO),
+    };
+    Some(wait.min(MAX_RETRY_AFTER))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn asked(value: &str) -> Option<Duration> {
+        let mut headers = reqwest::header::HeaderMap::new();
+        headers.insert(reqwest::header::RETRY_AFTER, value.parse().unwrap());
+        retry_after(&headers)
+    }
+
+    #[test]
+    fn retry_after_takes_seconds_or_a_date() {
+        assert_eq!(asked("7"), Some(Duration::from_secs(7)));
+        assert_eq!(asked(" 120 "), Some(Duration::from_secs(120)));
+        assert_eq!(asked("999999999"), Some(MAX_RETRY_AFTER));
+        let in_a_minute = std::time::SystemTime::now() + Duration::from_secs(61);
+        let wait = asked(&httpdate::fmt_http_date(in_a_minute)).unwrap();
+        assert!(
+            (Duration::from_secs(59)..=Duration::from_secs(61)).contains(&wait),
+            "{wait:?}"
+        );
+        assert_eq!(asked("Wed, 21 Oct 2015 07:28:00 GMT"), Some(Duration::ZERO));
+        let next_year = std::time::SystemTime::now() + Duration::from_secs(366 * 86400);
+        assert_eq!(
+            asked(&httpdate::fmt_http_date(next_year)),
+            Some(MAX_RETRY_AFTER)
+        );
+        for nonsense in ["-1", "soon", "1.5", "", "Wed, 32 Oct 2015 07:28:00 GMT"] {
+            assert_eq!(asked(nonsense), None, "{nonsense:?}");
+        }
+    }
 
     #[test]
     fn waits_grow_within_their_bounds_and_stop_at_the_limits() {
@@ -255,14 +293,5 @@ mod tests {
         }
         // 10 to start with, then one per ten calls.
         assert!((105..=111).contains(&retried), "{retried}");
-    }
-
-    #[test]
-    fn retry_after_reads_seconds() {
-        let mut headers = reqwest::header::HeaderMap::new();
-        headers.insert(reqwest::header::RETRY_AFTER, "3".parse().unwrap());
-        assert_eq!(retry_after(&headers), Some(Duration::from_secs(3)));
-        headers.insert(reqwest::header::RETRY_AFTER, "soon".parse().unwrap());
-        assert_eq!(retry_after(&headers), None);
     }
 }

@@ -45,8 +45,10 @@ impl Ledger for Arc<Account> {
 /// How the front fails its first requests.
 #[derive(Clone, Copy)]
 enum Fail {
-    /// 503, with `Retry-After` when some.
+    /// 503, with `Retry-After` in seconds when some.
     Unavailable(Option<u64>),
+    /// 503, with `Retry-After` as an HTTP date this long after the failure.
+    UnavailableUntil(Duration),
     /// 200 with the server's "busy" error.
     Busy,
 }
@@ -73,6 +75,15 @@ async fn flaky(failures: usize, how: Fail) -> (String, Arc<Account>, Arc<AtomicU
                                     .insert(header::RETRY_AFTER, after.into());
                             }
                             response
+                        }
+                        Fail::UnavailableUntil(wait) => {
+                            let date = httpdate::fmt_http_date(std::time::SystemTime::now() + wait);
+                            (
+                                StatusCode::SERVICE_UNAVAILABLE,
+                                [(header::RETRY_AFTER, date)],
+                                "down",
+                            )
+                                .into_response()
                         }
                         Fail::Busy => {
                             let id = serde_json::from_slice::<serde_json::Value>(&body)
@@ -146,6 +157,18 @@ async fn the_servers_busy_error_is_retried_for_idempotent_calls_only() {
 #[tokio::test]
 async fn retry_after_is_honoured() {
     let (url, _, seen) = flaky(1, Fail::Unavailable(Some(1))).await;
+    let ledger = client(&url, quick(2));
+    let started = Instant::now();
+    assert_eq!(ledger.balance().await.unwrap(), 0);
+    assert!(
+        started.elapsed() >= Duration::from_millis(950),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(seen.load(Ordering::SeqCst), 2);
+
+    // The date form: a date 2 s ahead, to the second, asks for a wait of more than 1 s.
+    let (url, _, seen) = flaky(1, Fail::UnavailableUntil(Duration::from_secs(2))).await;
     let ledger = client(&url, quick(2));
     let started = Instant::now();
     assert_eq!(ledger.balance().await.unwrap(), 0);
