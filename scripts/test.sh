@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every test of the workspace: installs what the interop, OpenRPC, browser and scale-out
 # tests need, then `cargo test` over all crates (unit, integration, doc and UI tests), the tests
-# `#[ignore]`d for needing Python, Node or Chromium included, then the scale-out test
+# `#[ignore]`d for needing Python, Node or Chromium included, rpc-client's unit tests once more
+# without its `tls` feature, then the scale-out test
 # (scripts/scale-out.sh: nginx in front of two replicas, restarted and killed under load). (A
 # plain `cargo test --workspace` runs all but those, and passes on a machine without them.)
 #
@@ -25,5 +26,8 @@ while (($#)); do
 done
 cargo test --workspace --locked -j2 "${cargo_args[@]}" -- --include-ignored "${test_args[@]}"
 if [ "${#cargo_args[@]}" -eq 0 ] && [ "${#test_args[@]}" -eq 0 ]; then
+    # The tests package builds rpc-client with its `tls` feature (tests/tests/tls.rs), and so
+    # does the whole workspace above; the client's unit tests run once more without it.
+    cargo test --locked -j2 -p rpc-client --lib
     bash scripts/scale-out.sh
 fi

@@ -46,6 +46,9 @@ pub struct ClientBuilder<C = Client> {
     retry: Option<Retry>,
     ws: WsOptions,
     auto_batch: Option<AutoBatch>,
+    /// Roots trusted beside the platform's (`root_certificate`).
+    #[cfg(feature = "tls")]
+    roots: Vec<rustls::pki_types::CertificateDer<'static>>,
     error: Option<String>,
     client: PhantomData<fn() -> C>,
 }
@@ -90,6 +93,8 @@ impl<C: From<Client>> ClientBuilder<C> {
             retry: None,
             ws: WsOptions::default(),
             auto_batch: None,
+            #[cfg(feature = "tls")]
+            roots: Vec::new(),
             error: None,
             client: PhantomData,
         }
@@ -177,6 +182,30 @@ impl<C: From<Client>> ClientBuilder<C> {
     /// ```
     pub fn reconnect(mut self, policy: Retry) -> Self {
         self.ws.reconnect = Some(policy);
+        self
+    }
+
+    /// Trusts the certificate authority (or authorities) in `pem` beside the platform's root
+    /// certificates, for `https://` and `wss://`: a company's private CA, or a test's own.
+    /// Needs the `tls` feature. PEM that holds no certificate fails [`build`](Self::build)
+    /// with [`Error::Request`]. A client given with [`http_client`](Self::http_client) keeps
+    /// its own roots for `https://`.
+    ///
+    /// ```no_run
+    /// let client = rpc_client::Client::builder("wss://rpc.internal:8443/rpc")
+    ///     .root_certificate(&std::fs::read("/etc/ssl/private-ca.pem").unwrap())
+    ///     .build()
+    ///     .unwrap();
+    /// # let _ = client;
+    /// ```
+    #[cfg(feature = "tls")]
+    pub fn root_certificate(mut self, pem: &[u8]) -> Self {
+        match crate::tls::certificates(pem) {
+            Ok(certificates) => self.roots.extend(certificates),
+            Err(e) => {
+                self.error.get_or_insert(e);
+            }
+        }
         self
     }
 
@@ -312,6 +341,11 @@ impl<C: From<Client>> ClientBuilder<C> {
                 "several endpoints (failover) work over http:// and https:// only".into(),
             ));
         }
+        #[cfg(feature = "tls")]
+        let tls = match url.scheme() {
+            "wss" => Some(crate::tls::ws_config(&self.roots)?),
+            _ => None,
+        };
         let ws = matches!(url.scheme(), "ws" | "wss").then(|| {
             ws::WsTransport::new(
                 url.clone(),
@@ -329,6 +363,8 @@ impl<C: From<Client>> ClientBuilder<C> {
                     ping_interval: self.ws.ping_interval.unwrap_or(ws::DEFAULT_PING_INTERVAL),
                     reconnect: self.ws.reconnect.map(Retrier::new),
                     headers: self.headers.clone(),
+                    #[cfg(feature = "tls")]
+                    tls,
                 },
             )
         });
@@ -345,7 +381,14 @@ impl<C: From<Client>> ClientBuilder<C> {
             // redirect, a call is retried by its caller, who knows whether it is safe to repeat,
             // and the endpoint is reached directly (a proxy goes in through `http_client`).
             None => {
-                let http = reqwest::Client::builder()
+                let http = reqwest::Client::builder();
+                #[cfg(feature = "tls")]
+                let http = self.roots.iter().try_fold(http, |http, root| {
+                    reqwest::Certificate::from_der(root)
+                        .map(|root| http.add_root_certificate(root))
+                        .map_err(|e| Error::Request(format!("a root certificate: {e}")))
+                })?;
+                let http = http
                     .timeout(self.timeout.unwrap_or(DEFAULT_TIMEOUT))
                     .connect_timeout(self.connect_timeout.unwrap_or(DEFAULT_CONNECT_TIMEOUT))
                     // Below the server's 60 s idle timeout (`rpc_server::serve`, nginx's 75 s):
@@ -427,6 +470,27 @@ fn base64(input: &[u8]) -> String {
 
 #[cfg(test)]
 mod tests {
+    /// Without the feature (`cargo test -p rpc-client --lib`, as scripts/test.sh runs it).
+    #[cfg(not(feature = "tls"))]
+    #[test]
+    fn https_and_wss_need_the_tls_feature_unless_the_caller_brings_a_client() {
+        for url in ["https://127.0.0.1:1/rpc", "wss://127.0.0.1:1/rpc"] {
+            match crate::Client::new(url) {
+                Err(rpc_core::Error::Request(why)) => {
+                    assert!(why.contains("`tls` feature"), "{why}")
+                }
+                other => panic!("{url}: expected a refusal, got {other:?}"),
+            }
+        }
+        // A reqwest client of the caller's may bring its own TLS: then https:// is its call.
+        assert!(
+            crate::Client::builder("https://127.0.0.1:1/rpc")
+                .http_client(reqwest::Client::new())
+                .build()
+                .is_ok()
+        );
+    }
+
     #[test]
     fn base64_matches_rfc4648_vectors() {
         for (input, expected) in [

@@ -35,6 +35,8 @@ mod batch;
 mod builder;
 mod failover;
 mod measure;
+#[cfg(feature = "tls")]
+mod tls;
 mod ws;
 
 use std::sync::Arc;

@@ -84,6 +84,17 @@ impl Connection {
         let config = WebSocketConfig::default()
             .max_message_size(Some(settings.max_message_size))
             .max_frame_size(Some(settings.max_message_size));
+        #[cfg(feature = "tls")]
+        let connect = tokio_tungstenite::connect_async_tls_with_config(
+            request,
+            Some(config),
+            true,
+            settings
+                .tls
+                .clone()
+                .map(tokio_tungstenite::Connector::Rustls),
+        );
+        #[cfg(not(feature = "tls"))]
         let connect = tokio_tungstenite::connect_async_with_config(request, Some(config), true);
         let (socket, _) = match tokio::time::timeout(settings.connect_timeout, connect).await {
             Err(_) => return Err(not_sent(Error::Timeout)),

@@ -61,6 +61,9 @@ pub(crate) struct Settings {
     pub(crate) reconnect: Option<Retrier>,
     /// Sent with the opening handshake (auth, for one).
     pub(crate) headers: HeaderMap,
+    /// For `wss://`: the roots and crypto provider (see `crate::tls`).
+    #[cfg(feature = "tls")]
+    pub(crate) tls: Option<std::sync::Arc<rustls::ClientConfig>>,
 }
 
 /// The transport of one client and its clones.
