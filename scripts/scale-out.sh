@@ -10,6 +10,11 @@
 #       either succeeded or was reported failed to its caller; the replicas' logs hold no token
 #       twice (no call ran twice) and every token of a call that succeeded.
 #
+# Meanwhile 20 WebSocket clients with `reconnect`, also through nginx, each follow a
+# subscription (`subscribe_ticks`, whose items name the replica sending them) and call `status`
+# over their socket once a second: in both runs no feed ends and no call fails; in (a) every
+# feed moves to the other replica at least once; in (b) those on the killed replica move.
+#
 # Prints the figures, and exits non-zero when an assertion fails. Traffic goes to 127.0.0.1
 # only; every process started here is stopped on exit. About 30 s after the build.
 #
@@ -132,18 +137,19 @@ stop_replica() {
 
 CALLS=4000
 SECONDS_PER_RUN=10
+SUBSCRIBERS=20
 
 # start_driver DIR: CALLS calls through nginx over SECONDS_PER_RUN s, in the background.
 start_driver() {
     local dir=$1
     timeout 60 "$bin/scale_out_driver" --url "http://127.0.0.1:$LB/rpc" --calls "$CALLS" \
-        --tasks 8 --seconds "$SECONDS_PER_RUN" --record "$dir" \
+        --tasks 8 --seconds "$SECONDS_PER_RUN" --record "$dir" --subscribers "$SUBSCRIBERS" \
         >"$dir/driver.out" 2>"$dir/driver.err" &
     driver_pid=$!
 }
 
 # finish_driver: waits for the driver and reads its counts into idempotent_ok,
-# idempotent_failed, counter_ok and counter_failed.
+# idempotent_failed, counter_ok, counter_failed and the subscribers' ws_* figures.
 finish_driver() {
     local dir=$1 status=0
     wait "$driver_pid" || status=$?
@@ -151,13 +157,15 @@ finish_driver() {
     [ "$status" -eq 0 ] || fail "the driver exited with status $status"
     local counts
     counts=$(tail -n 1 "$dir/driver.out")
-    for key in idempotent_ok idempotent_failed counter_ok counter_failed; do
+    for key in idempotent_ok idempotent_failed counter_ok counter_failed ws_subscribers ws_items \
+        ws_switches ws_unmoved ws_ended ws_gap_ms ws_calls_ok ws_calls_failed; do
         local value
         value=$(tr ' ' '\n' <<<"$counts" | sed -n "s/^$key=//p")
         [[ "$value" =~ ^[0-9]+$ ]] || fail "no $key in the driver's output: $counts"
         printf -v "$key" '%s' "$value"
     done
     say "  $(head -n 1 "$dir/driver.out")"
+    say "  $(sed -n 2p "$dir/driver.out")"
 }
 
 # check_logs DIR: compares the replicas' logs with what the driver's callers saw; sets
@@ -177,12 +185,15 @@ check_logs() {
 }
 
 # nginx_figures FIRST_LINE: from nginx's access log past FIRST_LINE, sets `passed_on` (calls
-# nginx passed to the other replica after a failed connect) and `bad_gateway` (calls it
-# answered 502: their request had reached a replica that died or closed under it).
+# nginx passed to the other replica after a failed connect), `bad_gateway` (calls it answered
+# 502: their request had reached a replica that died or closed under it) and `sockets` (the
+# WebSocket handshakes it passed on, answered 101, first ones and reconnects).
 nginx_figures() {
-    local log="$work/nginx/logs/access.log"
-    passed_on=$(tail -n "+$(($1 + 1))" "$log" | grep -c 'upstream=[^ ]*, ' || true)
-    bad_gateway=$(tail -n "+$(($1 + 1))" "$log" | grep -c '" 502 ' || true)
+    local log="$work/nginx/logs/access.log" calls
+    calls=$(tail -n "+$(($1 + 1))" "$log" | grep '"POST /rpc ' || true)
+    passed_on=$(grep -c 'upstream=[^ ]*, ' <<<"$calls" || true)
+    bad_gateway=$(grep -c '" 502 ' <<<"$calls" || true)
+    sockets=$(tail -n "+$(($1 + 1))" "$log" | grep -c '"GET /rpc [^"]*" 101 ' || true)
 }
 
 access_lines() { wc -l <"$work/nginx/logs/access.log"; }
@@ -198,6 +209,10 @@ check_common() {
     [ "$ran_twice" -eq 0 ] || fail "$ran_twice counter calls ran twice (their token is logged twice)"
     [ "$ok_missing" -eq 0 ] || fail "$ok_missing counter calls succeeded but are in no replica's log"
     [ "$idempotent_failed" -eq 0 ] || fail "$idempotent_failed idempotent calls failed"
+    [ "$ws_subscribers" -eq "$SUBSCRIBERS" ] || fail "$ws_subscribers subscribers ran, not $SUBSCRIBERS"
+    [ "$ws_ended" -eq 0 ] || fail "$ws_ended subscribers' feeds ended (driver.err says why)"
+    [ "$ws_calls_failed" -eq 0 ] || fail "$ws_calls_failed calls over the WebSockets failed"
+    [ "$ws_calls_ok" -gt 0 ] || fail "no call over the WebSockets was made: nothing was tested"
 }
 
 "$NGINX" -p "$work/nginx" -c "$PWD/deploy/nginx/rpc.conf" 2>>"$work/nginx/logs/error.log" &
@@ -235,7 +250,9 @@ check_common
 [ "$counter_failed" -eq 0 ] || fail "$counter_failed non-idempotent calls failed during a rolling restart"
 # Stops that found no call running would prove nothing about finishing them.
 [ "$found_in_flight" -gt 0 ] || fail "the SIGTERMs found no call in flight: nothing was tested"
-summary_a="(a) SIGTERM and restart of each replica ($found_in_flight calls in flight at the signals, all answered): idempotent $idempotent_ok ok / $idempotent_failed failed; non-idempotent $counter_ok ok / $counter_failed failed; $logged logged, $ran_twice twice; nginx passed on $passed_on, answered 502 to $bad_gateway"
+# Both replicas stopped in turn: every feed was on one of them when it stopped.
+[ "$ws_unmoved" -eq 0 ] || fail "$ws_unmoved subscribers' feeds never moved to the other replica"
+summary_a="(a) SIGTERM and restart of each replica ($found_in_flight calls in flight at the signals, all answered): idempotent $idempotent_ok ok / $idempotent_failed failed; non-idempotent $counter_ok ok / $counter_failed failed; $logged logged, $ran_twice twice; nginx passed on $passed_on, answered 502 to $bad_gateway; $ws_subscribers WebSocket feeds over $sockets sockets: $ws_switches moves, 0 ended, longest wait $ws_gap_ms ms, $ws_calls_ok calls over them ok"
 
 for name in a b; do stop_replica "$name" TERM; done
 
@@ -260,7 +277,8 @@ say "  idempotent: $idempotent_ok ok, $idempotent_failed failed; non-idempotent:
 check_common
 # A kill that found no call in flight would prove nothing about the calls it interrupts.
 [ "$bad_gateway" -gt 0 ] || fail "the kill interrupted no call (nginx answered no 502): nothing was tested"
-summary_b="(b) SIGKILL of one replica: idempotent $idempotent_ok ok / $idempotent_failed failed; non-idempotent $counter_ok ok / $counter_failed reported failed ($failed_but_ran ran); $logged logged, $ran_twice twice, $ok_missing ok but unlogged; nginx passed on $passed_on, answered 502 to $bad_gateway"
+[ "$ws_switches" -gt 0 ] || fail "no feed moved off the killed replica: nothing was tested"
+summary_b="(b) SIGKILL of one replica: idempotent $idempotent_ok ok / $idempotent_failed failed; non-idempotent $counter_ok ok / $counter_failed reported failed ($failed_but_ran ran); $logged logged, $ran_twice twice, $ok_missing ok but unlogged; nginx passed on $passed_on, answered 502 to $bad_gateway; $ws_subscribers WebSocket feeds over $sockets sockets: $ws_switches moves, 0 ended, longest wait $ws_gap_ms ms, $ws_calls_ok calls over them ok"
 
 say "$summary_a"
 say "$summary_b"

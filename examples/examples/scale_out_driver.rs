@@ -4,15 +4,22 @@
 //!
 //! ```text
 //! cargo run -p examples --example scale_out_driver -- --url http://127.0.0.1:7010/rpc \
-//!     --calls 4000 --tasks 8 --seconds 10 --record /tmp/run
+//!     --calls 4000 --tasks 8 --seconds 10 --record /tmp/run --subscribers 20
 //! ```
 //!
 //! `--calls` calls in all (half `status`, which is idempotent, half `increment`, which is not),
 //! spread over `--tasks` tasks calling in step over about `--seconds` seconds. With `--record DIR`
 //! the tokens of the `increment` calls that succeeded go to `DIR/ok-tokens` and those reported
-//! failed to `DIR/failed-tokens`, one a line, for comparison with the replicas' logs. The last
-//! line printed holds the counts as `key=value` words; the exit status is 0 whatever they are
-//! (the script judges them).
+//! failed to `DIR/failed-tokens`, one a line, for comparison with the replicas' logs.
+//!
+//! With `--subscribers N`, N more clients connect over a WebSocket to the same URL (`ws://`
+//! for `http://`), each with `reconnect`, subscribe to `subscribe_ticks` every 50 ms for the
+//! whole run, and call `status` over their socket once a second: a feed that must follow the
+//! replicas as they stop and start. Each counts its items, the switches from one replica's
+//! ticks to another's, the longest wait between two items, and whether its stream ended.
+//!
+//! The last line printed holds the counts as `key=value` words; the exit status is 0 whatever
+//! they are (the script judges them).
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -20,6 +27,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use examples::replica::ReplicaClient;
+use futures_util::StreamExt as _;
 use rpc_client::Retry;
 
 /// What the callers saw.
@@ -37,6 +45,7 @@ struct Options {
     tasks: u64,
     seconds: f64,
     record: Option<PathBuf>,
+    subscribers: u64,
 }
 
 fn options() -> Result<Options, String> {
@@ -46,6 +55,7 @@ fn options() -> Result<Options, String> {
         tasks: 8,
         seconds: 10.0,
         record: None,
+        subscribers: 0,
     };
     let mut args = std::env::args().skip(1);
     while let Some(flag) = args.next() {
@@ -59,10 +69,11 @@ fn options() -> Result<Options, String> {
             "--tasks" => options.tasks = value.parse().map_err(|_| number())?,
             "--seconds" => options.seconds = value.parse().map_err(|_| number())?,
             "--record" => options.record = Some(value.into()),
+            "--subscribers" => options.subscribers = value.parse().map_err(|_| number())?,
             _ => {
                 return Err(format!(
                     "unknown option `{flag}`, expected `--url`, `--calls`, `--tasks`, \
-                     `--seconds` or `--record`"
+                     `--seconds`, `--record` or `--subscribers`"
                 ));
             }
         }
@@ -75,6 +86,91 @@ fn options() -> Result<Options, String> {
         return Err("`--calls`, `--tasks` and `--seconds` must be above 0".to_owned());
     }
     Ok(options)
+}
+
+/// What one WebSocket subscriber saw.
+#[derive(Debug, Default)]
+struct Feed {
+    items: u64,
+    /// Items from another replica than the item before.
+    switches: u64,
+    longest_gap: Duration,
+    /// Why the stream ended or failed before the run's end, if it did.
+    ended: Option<String>,
+    calls_ok: u64,
+    calls_failed: u64,
+}
+
+/// One subscriber: subscribes over a WebSocket to `url` and follows the ticks until `until`,
+/// calling `status` over the same socket once a second.
+async fn follow(url: String, until: tokio::time::Instant) -> Feed {
+    let mut feed = Feed::default();
+    let policy = Retry::new(20)
+        .backoff(Duration::from_millis(20), Duration::from_millis(500))
+        .deadline(Duration::from_secs(10));
+    let client = match ReplicaClient::builder(&url)
+        .reconnect(policy)
+        .retry(policy)
+        .build()
+    {
+        Ok(client) => client,
+        Err(e) => {
+            feed.ended = Some(format!("no client: {e}"));
+            return feed;
+        }
+    };
+    let mut ticks = match client.subscribe_ticks(50).await {
+        Ok(ticks) => ticks,
+        Err(e) => {
+            feed.ended = Some(format!("subscribing failed: {e}"));
+            return feed;
+        }
+    };
+    let mut last_replica = None;
+    let mut last_item = tokio::time::Instant::now();
+    let mut next_call = last_item + Duration::from_secs(1);
+    loop {
+        tokio::select! {
+            item = ticks.next() => {
+                let now = tokio::time::Instant::now();
+                match item {
+                    Some(Ok(tick)) => {
+                        feed.items += 1;
+                        feed.longest_gap = feed.longest_gap.max(now - last_item);
+                        last_item = now;
+                        if last_replica.as_ref().is_some_and(|r| *r != tick.replica) {
+                            feed.switches += 1;
+                        }
+                        last_replica = Some(tick.replica);
+                    }
+                    Some(Err(e)) => {
+                        feed.ended = Some(format!("the stream failed: {e}"));
+                        return feed;
+                    }
+                    None => {
+                        feed.ended = Some("the stream ended".to_owned());
+                        return feed;
+                    }
+                }
+            }
+            () = tokio::time::sleep_until(next_call) => {
+                match client.status().await {
+                    Ok(_) => feed.calls_ok += 1,
+                    Err(e) => {
+                        eprintln!("status over the WebSocket failed: {e}");
+                        feed.calls_failed += 1;
+                    }
+                }
+                next_call += Duration::from_secs(1);
+            }
+            () = tokio::time::sleep_until(until) => {
+                // The last wait counts too: a feed that went quiet before the end shows here.
+                let now = tokio::time::Instant::now();
+                feed.longest_gap = feed.longest_gap.max(now - last_item);
+                return feed;
+            }
+        }
+    }
 }
 
 #[tokio::main]
@@ -99,6 +195,12 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             .subsec_nanos()
     );
     let counts = Arc::new(Counts::default());
+    // The subscribers run for the calls' whole run, and a little past it.
+    let until = tokio::time::Instant::now() + Duration::from_secs_f64(options.seconds + 1.0);
+    let ws_url = options.url.replacen("http", "ws", 1);
+    let feeds: Vec<_> = (0..options.subscribers)
+        .map(|_| tokio::spawn(follow(ws_url.clone(), until)))
+        .collect();
     let per_task = options.calls.div_ceil(options.tasks);
     let pace = Duration::from_secs_f64(options.seconds / per_task as f64);
     let started = Instant::now();
@@ -152,6 +254,23 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         ok_tokens.extend(ok);
         failed_tokens.extend(failed);
     }
+    let mut subscribers = Feed::default();
+    let (mut ended, mut unmoved) = (0, 0);
+    for feed in feeds {
+        let feed = feed.await?;
+        if let Some(why) = &feed.ended {
+            eprintln!("a subscriber's feed ended early: {why}");
+            ended += 1;
+        }
+        if feed.switches == 0 {
+            unmoved += 1;
+        }
+        subscribers.items += feed.items;
+        subscribers.switches += feed.switches;
+        subscribers.longest_gap = subscribers.longest_gap.max(feed.longest_gap);
+        subscribers.calls_ok += feed.calls_ok;
+        subscribers.calls_failed += feed.calls_failed;
+    }
     if let Some(dir) = &options.record {
         let lines = |tokens: &[String]| tokens.iter().map(|t| format!("{t}\n")).collect::<String>();
         std::fs::write(dir.join("ok-tokens"), lines(&ok_tokens))?;
@@ -168,12 +287,37 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         get(&counts.increment_ok),
         get(&counts.increment_failed),
     );
+    if options.subscribers > 0 {
+        println!(
+            "scale_out_driver: {} WebSocket subscribers: {} items, {} switches of replica, \
+             {} never moved, {} ended early, longest wait between items {} ms; \
+             status over the sockets: {} ok, {} failed",
+            options.subscribers,
+            subscribers.items,
+            subscribers.switches,
+            unmoved,
+            ended,
+            subscribers.longest_gap.as_millis(),
+            subscribers.calls_ok,
+            subscribers.calls_failed,
+        );
+    }
     println!(
-        "idempotent_ok={} idempotent_failed={} counter_ok={} counter_failed={}",
+        "idempotent_ok={} idempotent_failed={} counter_ok={} counter_failed={} \
+         ws_subscribers={} ws_items={} ws_switches={} ws_unmoved={} ws_ended={} ws_gap_ms={} \
+         ws_calls_ok={} ws_calls_failed={}",
         get(&counts.status_ok),
         get(&counts.status_failed),
         get(&counts.increment_ok),
         get(&counts.increment_failed),
+        options.subscribers,
+        subscribers.items,
+        subscribers.switches,
+        unmoved,
+        ended,
+        subscribers.longest_gap.as_millis(),
+        subscribers.calls_ok,
+        subscribers.calls_failed,
     );
     Ok(())
 }

@@ -6,6 +6,10 @@
 //! is answered, so that after a run, even one in which a replica was killed, the logs of all
 //! replicas together say which calls ran and how often: a token found twice is a call that ran
 //! twice.
+//!
+//! It also has a live feed, [`Replica::subscribe_ticks`], whose items name the replica that sent
+//! them: over a WebSocket through the load balancer, a client with `reconnect` follows the feed
+//! from a replica that stops to one that runs.
 
 use std::fs::File;
 use std::io::Write;
@@ -14,8 +18,11 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use rpc_core::{RpcError, rpc};
+use futures_util::stream;
+use rpc_core::{RpcError, Subscription, rpc};
 use serde::{Deserialize, Serialize};
+
+use crate::pubsub::{MIN_INTERVAL_MS, TooFast};
 
 /// What a replica says about itself.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
@@ -24,6 +31,15 @@ pub struct Status {
     pub replica: String,
     /// The counter calls this replica's process has run.
     pub count: u64,
+}
+
+/// An item of [`Replica::subscribe_ticks`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct Tick {
+    /// The replica that sent it.
+    pub replica: String,
+    /// Its number in this subscription, from 0.
+    pub n: u64,
 }
 
 /// Why a counter call was refused.
@@ -65,6 +81,15 @@ pub trait Replica {
     /// this replica's count. Not idempotent: running it twice counts twice, and the token is
     /// in the log twice.
     async fn increment(&self, token: String) -> Result<u64, CounterError>;
+
+    /// Sends a [`Tick`] every `interval_ms` milliseconds (at least
+    /// [`MIN_INTERVAL_MS`](crate::pubsub::MIN_INTERVAL_MS)) until the subscriber unsubscribes
+    /// or the replica stops. Over a WebSocket only.
+    #[rpc(subscription = "tick")]
+    async fn subscribe_ticks(
+        &self,
+        interval_ms: u64,
+    ) -> Result<Subscription<Tick, TooFast>, TooFast>;
 }
 
 /// A replica: its name, the time each call takes, and the log of its counter calls.
@@ -181,10 +206,31 @@ impl Replica for ReplicaService {
         self.record(&token)?;
         Ok(self.count.fetch_add(1, Ordering::SeqCst) + 1)
     }
+
+    async fn subscribe_ticks(
+        &self,
+        interval_ms: u64,
+    ) -> Result<Subscription<Tick, TooFast>, TooFast> {
+        if interval_ms < MIN_INTERVAL_MS {
+            return Err(TooFast {
+                min_interval_ms: MIN_INTERVAL_MS,
+            });
+        }
+        let every = Duration::from_millis(interval_ms);
+        let replica = self.name.clone();
+        let ticks = stream::unfold(0u64, move |n| {
+            let replica = replica.clone();
+            async move {
+                tokio::time::sleep(every).await;
+                Some((Tick { replica, n }, n + 1))
+            }
+        });
+        Ok(Subscription::from_items(ticks))
+    }
 }
 
-/// The app a replica serves: the service at `/rpc` (with `rpc.discover`), and `GET /health`
-/// and `GET /metrics` for the load balancer and the monitoring.
+/// The app a replica serves: the service at `/rpc` (HTTP and WebSocket, with `rpc.discover`),
+/// and `GET /health` and `GET /metrics` for the load balancer and the monitoring.
 ///
 /// ```
 /// use examples::replica::{ReplicaService, app};
