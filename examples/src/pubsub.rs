@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use futures_util::stream;
+use futures_util::{Stream, stream};
 use rpc_core::{RpcError, Subscription, rpc};
 use serde::{Deserialize, Serialize};
 
@@ -61,22 +61,33 @@ impl Pubsub for Live {
         &self,
         interval_ms: u64,
     ) -> Result<Subscription<u64, TooFast>, TooFast> {
-        if interval_ms < MIN_INTERVAL_MS {
-            return Err(TooFast {
-                min_interval_ms: MIN_INTERVAL_MS,
-            });
-        }
-        let every = Duration::from_millis(interval_ms);
-        let ticks = stream::unfold(0u64, move |n| async move {
-            tokio::time::sleep(every).await;
-            Some((n, n + 1))
-        });
-        Ok(Subscription::from_items(ticks))
+        Ok(Subscription::from_items(ticks(interval_ms)?))
     }
 
     async fn add(&self, a: u64, b: u64) -> u64 {
         a.saturating_add(b)
     }
+}
+
+/// 0, 1, 2, ... one every `interval_ms` milliseconds, forever; refused under
+/// [`MIN_INTERVAL_MS`].
+///
+/// ```
+/// assert!(examples::pubsub::ticks(1).is_err());
+/// let every_second = examples::pubsub::ticks(1000).unwrap();
+/// # drop(every_second);
+/// ```
+pub fn ticks(interval_ms: u64) -> Result<impl Stream<Item = u64> + Send + 'static, TooFast> {
+    if interval_ms < MIN_INTERVAL_MS {
+        return Err(TooFast {
+            min_interval_ms: MIN_INTERVAL_MS,
+        });
+    }
+    let every = Duration::from_millis(interval_ms);
+    Ok(stream::unfold(0u64, move |n| async move {
+        tokio::time::sleep(every).await;
+        Some((n, n + 1))
+    }))
 }
 
 /// The app: the service at `/rpc` (HTTP and WebSocket) with its explorer, and `/health`.

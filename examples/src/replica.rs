@@ -18,11 +18,11 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use futures_util::stream;
+use futures_util::StreamExt as _;
 use rpc_core::{RpcError, Subscription, rpc};
 use serde::{Deserialize, Serialize};
 
-use crate::pubsub::{MIN_INTERVAL_MS, TooFast};
+use crate::pubsub::TooFast;
 
 /// What a replica says about itself.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
@@ -211,19 +211,10 @@ impl Replica for ReplicaService {
         &self,
         interval_ms: u64,
     ) -> Result<Subscription<Tick, TooFast>, TooFast> {
-        if interval_ms < MIN_INTERVAL_MS {
-            return Err(TooFast {
-                min_interval_ms: MIN_INTERVAL_MS,
-            });
-        }
-        let every = Duration::from_millis(interval_ms);
         let replica = self.name.clone();
-        let ticks = stream::unfold(0u64, move |n| {
-            let replica = replica.clone();
-            async move {
-                tokio::time::sleep(every).await;
-                Some((Tick { replica, n }, n + 1))
-            }
+        let ticks = crate::pubsub::ticks(interval_ms)?.map(move |n| Tick {
+            replica: replica.clone(),
+            n,
         });
         Ok(Subscription::from_items(ticks))
     }

@@ -192,20 +192,11 @@ async fn the_client_counts_its_retries_failovers_reconnects_and_batches() {
 
     // A WebSocket server restarts: one reconnect, one subscription resubscribed; then it goes
     // for good, and the reconnect gives up and counts the subscription lost.
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let stop = |listener| {
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let server = tokio::spawn(
-            rpc_server::serve(listener, examples::pubsub::app())
-                .with_graceful_shutdown(async {
-                    stopped.await.ok();
-                })
-                .into_future(),
-        );
-        (stop, server)
-    };
-    let (stop_first, first_server) = stop(listener);
+    let common::Stoppable {
+        addr,
+        stop: stop_first,
+        server: first_server,
+    } = common::serve_until_stopped(([127, 0, 0, 1], 0).into(), examples::pubsub::app()).await;
     let ws = Client::builder(&format!("ws://{addr}/rpc"))
         .reconnect(Retry::new(3).backoff(Duration::from_millis(20), Duration::from_millis(50)))
         .build()
@@ -222,8 +213,11 @@ async fn the_client_counts_its_retries_failovers_reconnects_and_batches() {
     assert_eq!(next(&mut ticks).await.unwrap().unwrap(), 0);
     stop_first.send(()).unwrap();
     first_server.await.unwrap().unwrap();
-    let listener = tokio::net::TcpListener::bind(addr).await.unwrap();
-    let (stop_second, second_server) = stop(listener);
+    let common::Stoppable {
+        stop: stop_second,
+        server: second_server,
+        ..
+    } = common::serve_until_stopped(addr, examples::pubsub::app()).await;
     loop {
         // Items from the first server, then the new subscription's, from 0.
         if next(&mut ticks).await.unwrap().unwrap() == 0 {

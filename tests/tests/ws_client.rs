@@ -7,6 +7,8 @@
 //! The same client against jsonrpsee's server, with dropped connections and reconnects:
 //! `tests/bench/tests/jsonrpsee_ws/`.
 
+mod common;
+
 use std::time::Duration;
 
 use examples::pubsub::{Live, MIN_INTERVAL_MS, PubsubClient, PubsubServer, TooFast};
@@ -168,16 +170,8 @@ async fn a_consumer_too_slow_for_the_client_s_buffer_loses_its_subscription() {
 
 #[tokio::test]
 async fn a_graceful_shutdown_ends_subscriptions_with_the_server_s_reason() {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(
-        rpc_server::serve(listener, examples::pubsub::app())
-            .with_graceful_shutdown(async {
-                stopped.await.ok();
-            })
-            .into_future(),
-    );
+    let common::Stoppable { addr, stop, server } =
+        common::serve_until_stopped(([127, 0, 0, 1], 0).into(), examples::pubsub::app()).await;
     let client = Client::new(&format!("ws://{addr}/rpc")).unwrap();
     let mut ticks = ticks(&client, 1000).await;
     stop.send(()).unwrap();
@@ -195,29 +189,6 @@ async fn a_graceful_shutdown_ends_subscriptions_with_the_server_s_reason() {
         .expect("the server stops once its sockets are closed")
         .unwrap()
         .unwrap();
-}
-
-/// A server at `addr` (port 0 for a new one) serving `app` until the sender is used or dropped;
-/// the handle finishes when its graceful shutdown has.
-async fn serve_until_stopped(
-    addr: std::net::SocketAddr,
-    app: axum::Router,
-) -> (
-    std::net::SocketAddr,
-    tokio::sync::oneshot::Sender<()>,
-    tokio::task::JoinHandle<std::io::Result<()>>,
-) {
-    let listener = tokio::net::TcpListener::bind(addr).await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(
-        rpc_server::serve(listener, app)
-            .with_graceful_shutdown(async {
-                stopped.await.ok();
-            })
-            .into_future(),
-    );
-    (addr, stop, server)
 }
 
 /// The `pubsub` service, except that its clock now refuses intervals under a second: what a
@@ -249,8 +220,8 @@ impl examples::pubsub::Pubsub for Slower {
 
 #[tokio::test]
 async fn reconnect_rides_through_a_restart_and_a_refused_resubscription_ends_its_stream() {
-    let (addr, stop, server) =
-        serve_until_stopped("127.0.0.1:0".parse().unwrap(), examples::pubsub::app()).await;
+    let common::Stoppable { addr, stop, server } =
+        common::serve_until_stopped(([127, 0, 0, 1], 0).into(), examples::pubsub::app()).await;
     let client = Client::builder(&format!("ws://{addr}/rpc"))
         .reconnect(
             rpc_client::Retry::new(50)
@@ -272,7 +243,8 @@ async fn reconnect_rides_through_a_restart_and_a_refused_resubscription_ends_its
         .expect("the server stops once its sockets are closed")
         .unwrap()
         .unwrap();
-    let (_, stop, server) = serve_until_stopped(addr, examples::pubsub::app()).await;
+    let common::Stoppable { stop, server, .. } =
+        common::serve_until_stopped(addr, examples::pubsub::app()).await;
     let mut after_restart = 0;
     while after_restart < 3 {
         let item = next(&mut fast).await.expect("the stream goes on");
@@ -294,7 +266,7 @@ async fn reconnect_rides_through_a_restart_and_a_refused_resubscription_ends_its
     stop.send(()).unwrap();
     server.await.unwrap().unwrap();
     let app = axum::Router::new().rpc("/rpc", RpcService::new(PubsubServer(Slower)));
-    let (_, _stop, _server) = serve_until_stopped(addr, app).await;
+    let _running = common::serve_until_stopped(addr, app).await;
     let error = loop {
         match next(&mut fast).await.expect("an error before the end") {
             Ok(_) => continue,

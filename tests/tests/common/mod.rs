@@ -251,3 +251,28 @@ async fn wait_or_kill(child: &mut Child, timeout: Duration, cmd: &Command) -> Op
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
+
+/// A server started by [`serve_until_stopped`]: where it listens, how to stop it, and its task.
+pub(crate) struct Stoppable {
+    pub(crate) addr: SocketAddr,
+    /// Sending (or dropping) starts the graceful shutdown.
+    pub(crate) stop: tokio::sync::oneshot::Sender<()>,
+    /// Ends when the graceful shutdown has.
+    pub(crate) server: tokio::task::JoinHandle<std::io::Result<()>>,
+}
+
+/// Serves `app` on `addr` (port 0 for a free one; a port just freed to start a server again)
+/// through `rpc_server::serve`, until the returned `stop` is used.
+pub(crate) async fn serve_until_stopped(addr: SocketAddr, app: axum::Router) -> Stoppable {
+    let listener = tokio::net::TcpListener::bind(addr).await.expect("bind");
+    let addr = listener.local_addr().unwrap();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(
+        rpc_server::serve(listener, app)
+            .with_graceful_shutdown(async {
+                stopped.await.ok();
+            })
+            .into_future(),
+    );
+    Stoppable { addr, stop, server }
+}

@@ -39,16 +39,9 @@ async fn closing_the_socket_drops_its_subscriptions() {
 
 #[tokio::test]
 async fn a_graceful_shutdown_closes_each_socket_with_a_close_frame() {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(
-        rpc_server::serve(listener, examples::pubsub::app())
-            .with_graceful_shutdown(async {
-                stopped.await.ok();
-            })
-            .into_future(),
-    );
+    let crate::common::Stoppable { addr, stop, server } =
+        crate::common::serve_until_stopped(([127, 0, 0, 1], 0).into(), examples::pubsub::app())
+            .await;
     let mut socket = connect(addr).await;
     subscribe(&mut socket, "subscribe_ticks", json!([1000]), 1).await;
     stop.send(()).unwrap();

@@ -8,6 +8,8 @@
 //! - `lifecycle`: a socket's end: closed by the client, by a shutdown, by silence; the
 //!   connection cap.
 
+#[path = "../common/mod.rs"]
+mod common;
 mod lifecycle;
 mod limits;
 mod wire;
