@@ -8,8 +8,9 @@
 //! without them; `bash scripts/test.sh` installs them and runs these too. Without them a test
 //! fails, saying so.
 //!
-//! The screenshot test saves the page to `target/tmp/explorer.png`, and to `docs/explorer.png`
-//! as well when `SAVE_SCREENSHOT=1` is set.
+//! The screenshot tests save the page to `target/tmp/explorer.png` and
+//! `target/tmp/explorer-subscriptions.png`, and to `docs/` as well when `SAVE_SCREENSHOT=1` is
+//! set.
 #![cfg(unix)]
 
 #[path = "../common/mod.rs"]
@@ -353,15 +354,20 @@ async fn screenshot_of_a_result_and_an_error() {
         )
         .await;
     let png = browser.screenshot().await;
+    save_screenshot(&png, "explorer.png");
+    scene.finish().await;
+}
+
+/// Saves a screenshot as `target/tmp/NAME`, and as `docs/NAME` with `SAVE_SCREENSHOT=1`.
+fn save_screenshot(png: &[u8], name: &str) {
     assert!(png.starts_with(b"\x89PNG\r\n\x1a\n"), "a PNG");
-    let shot = Path::new(env!("CARGO_TARGET_TMPDIR")).join("explorer.png");
-    std::fs::write(&shot, &png).expect("write the screenshot");
+    let shot = Path::new(env!("CARGO_TARGET_TMPDIR")).join(name);
+    std::fs::write(&shot, png).expect("write the screenshot");
     if std::env::var_os("SAVE_SCREENSHOT").is_some_and(|v| v == "1") {
         let docs = common::workspace_root().join("docs");
         std::fs::create_dir_all(&docs).expect("create docs/");
-        std::fs::write(docs.join("explorer.png"), &png).expect("write docs/explorer.png");
+        std::fs::write(docs.join(name), png).expect("write the screenshot into docs/");
     }
-    scene.finish().await;
 }
 
 /// Markup in the docs stays text, and deprecated methods are marked with their note.

@@ -313,7 +313,7 @@ async fn unsubscribe_stops_the_items() {
     assert_eq!(going_now["status"], "live", "{going_now}");
     assert_ne!(going_now["subscription"], id, "{going_now}");
 
-    // A picture of the two feeds, one stopped and one going: target/tmp/explorer-subscriptions.png.
+    // A picture of the two feeds, one stopped and one going (`save_screenshot`).
     browser
         .run(
             "document.activeElement.blur();
@@ -321,10 +321,7 @@ async fn unsubscribe_stops_the_items() {
             json!([section("subscribe_ticks")]),
         )
         .await;
-    let png = browser.screenshot().await;
-    assert!(png.starts_with(b"\x89PNG\r\n\x1a\n"), "a PNG");
-    let shot = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("explorer-subscriptions.png");
-    std::fs::write(&shot, &png).expect("write the screenshot");
+    super::save_screenshot(&browser.screenshot().await, "explorer-subscriptions.png");
 
     browser
         .click(&format!(
