@@ -309,7 +309,20 @@ impl<C: From<Client>> ClientBuilder<C> {
     }
 
     /// Uses an existing reqwest client (its pool, proxy and TLS settings); `timeout` and
-    /// `connect_timeout` then come from it.
+    /// `connect_timeout` then come from it. For `http://` and `https://` only: a reqwest client
+    /// cannot carry a WebSocket, so with a `ws://` or `wss://` URL [`build`](Self::build) fails
+    /// rather than leave the client's proxy and TLS settings unused.
+    ///
+    /// ```
+    /// let http = reqwest::Client::builder().no_proxy().build().unwrap();
+    /// let client = rpc_client::Client::builder("http://127.0.0.1:8080/rpc")
+    ///     .http_client(http.clone())
+    ///     .build()
+    ///     .unwrap();
+    /// # let _ = client;
+    /// let over_ws = rpc_client::Client::builder("ws://127.0.0.1:8080/rpc").http_client(http);
+    /// assert!(over_ws.build().is_err());
+    /// ```
     pub fn http_client(mut self, http: reqwest::Client) -> Self {
         self.http = Some(http);
         self
@@ -336,6 +349,12 @@ impl<C: From<Client>> ClientBuilder<C> {
             }
             Some(Endpoints::new(urls, self.failover.unwrap_or_default()))
         };
+        if self.http.is_some() && matches!(url.scheme(), "ws" | "wss") {
+            return Err(Error::Request(format!(
+                "`http_client` is for http:// and https:// URLs: a reqwest client cannot carry \
+                 the WebSocket of `{url}` (its proxy and TLS settings would go unused)"
+            )));
+        }
         if endpoints.is_some() && matches!(url.scheme(), "ws" | "wss") {
             return Err(Error::Request(
                 "several endpoints (failover) work over http:// and https:// only".into(),

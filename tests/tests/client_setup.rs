@@ -52,6 +52,14 @@ async fn urls_no_call_could_use_are_refused_at_construction() {
     for url in ["https://127.0.0.1:1/rpc", "wss://127.0.0.1:1/rpc"] {
         assert!(rpc_client::Client::new(url).is_ok(), "{url}");
     }
+    // A reqwest client cannot carry a WebSocket: its settings would be silently unused.
+    let over_ws = rpc_client::Client::builder("ws://127.0.0.1:1/rpc")
+        .http_client(reqwest::Client::new())
+        .build();
+    match over_ws {
+        Err(Error::Request(why)) => assert!(why.contains("`http_client` is for http://"), "{why}"),
+        other => panic!("expected a refusal, got {other:?}"),
+    }
 }
 
 #[tokio::test]
