@@ -265,6 +265,8 @@ impl<C: From<Client>> ClientBuilder<C> {
     /// then take the healthy ones in turn, and one that fails is set aside for a while (see
     /// [`Failover`] for the rules and [`failover`](Self::failover) to tune them). Works the
     /// same for a generated client: `CalculatorClient::builder(first).endpoints([second])`.
+    /// Over `ws://` URLs each connection goes to a healthy endpoint, and a reconnect to the next
+    /// one; WebSocket and HTTP endpoints are not mixed.
     ///
     /// ```
     /// let client = rpc_client::Client::builder("http://10.0.0.1:7002/rpc")
@@ -355,19 +357,30 @@ impl<C: From<Client>> ClientBuilder<C> {
                  the WebSocket of `{url}` (its proxy and TLS settings would go unused)"
             )));
         }
-        if endpoints.is_some() && matches!(url.scheme(), "ws" | "wss") {
-            return Err(Error::Request(
-                "several endpoints (failover) work over http:// and https:// only".into(),
-            ));
+        let websocket = |url: &reqwest::Url| matches!(url.scheme(), "ws" | "wss");
+        let mixed = endpoints
+            .iter()
+            .flat_map(|e| e.urls())
+            .find(|other| websocket(other) != websocket(&url));
+        if let Some(other) = mixed {
+            return Err(Error::Request(format!(
+                "the endpoints mix WebSocket and HTTP URLs (`{url}` and `{other}`): one client \
+                 speaks one of them"
+            )));
         }
+        let endpoints = endpoints.map(Arc::new);
         #[cfg(feature = "tls")]
-        let tls = match url.scheme() {
-            "wss" => Some(crate::tls::ws_config(&self.roots)?),
-            _ => None,
+        let tls = {
+            let mut urls = std::iter::once(&url).chain(endpoints.iter().flat_map(|e| e.urls()));
+            match urls.any(|url| url.scheme() == "wss") {
+                true => Some(crate::tls::ws_config(&self.roots)?),
+                false => None,
+            }
         };
-        let ws = matches!(url.scheme(), "ws" | "wss").then(|| {
+        let ws = websocket(&url).then(|| {
             ws::WsTransport::new(
                 url.clone(),
+                endpoints.clone(),
                 ws::Settings {
                     timeout: self.timeout.unwrap_or(DEFAULT_TIMEOUT),
                     connect_timeout: self.connect_timeout.unwrap_or(DEFAULT_CONNECT_TIMEOUT),

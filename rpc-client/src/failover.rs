@@ -28,6 +28,13 @@ use crate::measure;
 /// counts as a retry (its attempts, deadline and budget apply). When every endpoint is set
 /// aside, the call fails with [`Error::Unavailable`], naming each with its last failure.
 ///
+/// Over WebSockets (`ws://` or `wss://` endpoints, never mixed with HTTP ones) the unit is the
+/// connection, not the call: each connection goes to the next ready endpoint, trying the
+/// others in turn when its handshake fails (a transport error, a timeout, 502, 503 or 504), and
+/// every call and subscription of the client shares it until it closes. With
+/// [`reconnect`](crate::ClientBuilder::reconnect), a lost connection is made again on another
+/// endpoint and the subscriptions carry on there.
+///
 /// ```
 /// use std::time::Duration;
 /// use rpc_client::{Client, Failover, Retry};
@@ -183,6 +190,10 @@ impl Endpoints {
 
     pub(crate) fn url(&self, index: usize) -> &reqwest::Url {
         &self.list[index].url
+    }
+
+    pub(crate) fn urls(&self) -> impl Iterator<Item = &reqwest::Url> {
+        self.list.iter().map(|e| &e.url)
     }
 
     /// The endpoint for the next try: the next in turn among those ready and not yet `tried`

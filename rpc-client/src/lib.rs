@@ -160,7 +160,7 @@ struct Inner {
     headers: HeaderMap,
     retry: Option<Retrier>,
     /// With several endpoints (or a [`Failover`] policy): all of them, `url` first.
-    endpoints: Option<failover::Endpoints>,
+    endpoints: Option<Arc<failover::Endpoints>>,
     /// With [`AutoBatch`]: the calls' way into batches.
     auto_batch: Option<autobatch::Batcher>,
     next_id: AtomicU64,
@@ -310,7 +310,11 @@ impl Client {
         // As `Bytes`, another try sends the same body without copying it.
         let body = bytes::Bytes::from(body);
         let retrier = self.inner.retry.as_ref();
-        let endpoints = self.inner.endpoints.as_ref();
+        // Over a WebSocket, the transport picks an endpoint for each connection, not each call.
+        let endpoints = match self.inner.ws {
+            Some(_) => None,
+            None => self.inner.endpoints.as_deref(),
+        };
         if retrier.is_none() && endpoints.is_none() {
             return self
                 .try_post(&self.inner.url, &body, false)

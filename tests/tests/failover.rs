@@ -1,7 +1,8 @@
 //! One client over several replicas on 127.0.0.1, each a real server: calls take the healthy
 //! ones in turn, a replica that refuses, answers 503 or hangs up is set aside and probed again
 //! after its cool-down, every replica down is one error naming each, and a deposit whose
-//! request was written is never sent to a second replica.
+//! request was written is never sent to a second replica. Over WebSockets: each connection
+//! goes to a replica that is up, and a reconnect moves a subscription to another one.
 
 mod common;
 
@@ -319,11 +320,98 @@ fn the_same_endpoint_twice_is_refused() {
         .unwrap_err();
     assert!(e.to_string().contains("`ftp://127.0.0.1/`"), "{e}");
     let e = ReplicaClient::builder("ws://127.0.0.1:7002/")
-        .endpoints(["ws://127.0.0.1:7003/"])
+        .endpoints(["http://127.0.0.1:7003/"])
         .build()
         .unwrap_err();
-    assert_eq!(
-        e.to_string(),
-        "invalid request: several endpoints (failover) work over http:// and https:// only"
+    assert!(
+        e.to_string()
+            .contains("the endpoints mix WebSocket and HTTP URLs"),
+        "{e}"
     );
+}
+
+/// `http://HOST/PATH` as `ws://HOST/PATH`.
+fn ws(url: &str) -> String {
+    url.replacen("http://", "ws://", 1)
+}
+
+#[tokio::test]
+async fn over_websockets_each_connection_goes_to_a_replica_that_is_up() {
+    let refusing = RefusingPort::new();
+    let a = common::serve_until_stopped(([127, 0, 0, 1], 0).into(), replica_app("a").0).await;
+    let b = common::serve_until_stopped(([127, 0, 0, 1], 0).into(), replica_app("b").0).await;
+    let url = |addr: std::net::SocketAddr| format!("ws://{addr}/");
+    let client = ReplicaClient::builder(&ws(&refusing.url("/")))
+        .endpoints([url(a.addr), url(b.addr)])
+        .retry(quick_retry())
+        .build()
+        .unwrap();
+    // The refused endpoint is set aside; the connection goes to a replica that is up, and every
+    // call shares it.
+    let first = client.name().await.unwrap();
+    assert!(matches!(
+        client.client().endpoints()[0].health(),
+        Health::SetAside { .. }
+    ));
+    for _ in 0..3 {
+        assert_eq!(client.name().await.unwrap(), first);
+    }
+    // That replica stops (closing its sockets): the next call connects to the other one.
+    let (serving, other, other_name) = match first.as_str() {
+        "a" => (a, b, "b"),
+        _ => (b, a, "a"),
+    };
+    serving.stop.send(()).unwrap();
+    serving.server.await.unwrap().unwrap();
+    assert_eq!(client.name().await.unwrap(), other_name);
+    // Both down: the call fails naming every endpoint.
+    other.stop.send(()).unwrap();
+    other.server.await.unwrap().unwrap();
+    let Err(Error::Unavailable(endpoints)) = client.name().await else {
+        panic!("every replica is down")
+    };
+    assert_eq!(endpoints.len(), 3, "{endpoints:?}");
+}
+
+#[tokio::test]
+async fn over_websockets_reconnect_moves_a_subscription_to_the_other_replica() {
+    let app = examples::pubsub::app;
+    let a = common::serve_until_stopped(([127, 0, 0, 1], 0).into(), app()).await;
+    let b = common::serve_until_stopped(([127, 0, 0, 1], 0).into(), app()).await;
+    let client = rpc_client::Client::builder(&format!("ws://{}/rpc", a.addr))
+        .endpoints([format!("ws://{}/rpc", b.addr)])
+        .reconnect(Retry::new(10).backoff(Duration::from_millis(10), Duration::from_millis(50)))
+        .build()
+        .unwrap();
+    let mut ticks: rpc_client::Subscription<u64, examples::pubsub::TooFast> = client
+        .subscribe(
+            "subscribe_ticks",
+            "tick",
+            "unsubscribe_ticks",
+            Some(&[examples::pubsub::MIN_INTERVAL_MS]),
+        )
+        .await
+        .unwrap();
+    assert_eq!(next_tick(&mut ticks).await, 0);
+    let id = ticks.id();
+    // The first connection went to the first endpoint in turn, a. It stops; the stream goes on
+    // from b, as a new subscription counting from 0.
+    a.stop.send(()).unwrap();
+    a.server.await.unwrap().unwrap();
+    while next_tick(&mut ticks).await != 0 {}
+    assert_ne!(ticks.id(), id, "a new subscription, on b");
+    assert_eq!(next_tick(&mut ticks).await, 1);
+    drop(b);
+}
+
+/// The next tick, failing after 10 s or on an error or the end.
+async fn next_tick(ticks: &mut rpc_client::Subscription<u64, examples::pubsub::TooFast>) -> u64 {
+    tokio::time::timeout(
+        Duration::from_secs(10),
+        futures_util::StreamExt::next(ticks),
+    )
+    .await
+    .expect("an item within 10 s")
+    .expect("the stream goes on")
+    .expect("no error across the move")
 }

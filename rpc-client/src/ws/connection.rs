@@ -69,12 +69,14 @@ impl Drop for Waiting<'_> {
 }
 
 impl Connection {
-    /// Connects to the shared settings' URL and starts the writer and reader tasks.
-    pub(crate) async fn open(shared: &Arc<Shared>) -> Result<Arc<Self>, (Error, Option<Failure>)> {
+    /// Connects to `url` with the shared settings and starts the writer and reader tasks.
+    pub(crate) async fn open(
+        shared: &Arc<Shared>,
+        url: &reqwest::Url,
+    ) -> Result<Arc<Self>, (Error, Option<Failure>)> {
         let not_sent = |e: Error| (e, Some(Failure::NotSent));
         let settings = &shared.settings;
-        let mut request = shared
-            .url
+        let mut request = url
             .as_str()
             .into_client_request()
             .map_err(|e| not_sent(Error::Request(e.to_string())))?;
@@ -101,7 +103,7 @@ impl Connection {
             Ok(Err(e)) => return Err(not_sent(handshake_error(e))),
             Ok(Ok(connected)) => connected,
         };
-        tracing::debug!(url = %shared.url, "WebSocket connected");
+        tracing::debug!(%url, "WebSocket connected");
         let (sink, stream) = socket.split();
         let (outgoing, queued) = mpsc::channel(OUTGOING_QUEUE);
         let (stop, stopped) = oneshot::channel();

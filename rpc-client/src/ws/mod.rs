@@ -27,6 +27,7 @@ use tokio::sync::oneshot;
 
 pub use subscription::Subscription;
 
+use crate::failover::{Endpoints, Outcome};
 use crate::retry::{Failure, Retrier};
 use connection::{Connection, Pending};
 use subscription::Slot;
@@ -75,6 +76,7 @@ impl std::fmt::Debug for WsTransport {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("WsTransport")
             .field("url", &self.shared.url.as_str())
+            .field("endpoints", &self.shared.endpoints)
             .field("settings", &self.shared.settings)
             .finish_non_exhaustive()
     }
@@ -82,6 +84,8 @@ impl std::fmt::Debug for WsTransport {
 
 pub(crate) struct Shared {
     url: reqwest::Url,
+    /// With several endpoints: each connection goes to one picked by their breakers.
+    endpoints: Option<Arc<Endpoints>>,
     settings: Settings,
     /// The open connection, if any.
     live: Mutex<Option<Arc<Connection>>>,
@@ -90,10 +94,15 @@ pub(crate) struct Shared {
 }
 
 impl WsTransport {
-    pub(crate) fn new(url: reqwest::Url, settings: Settings) -> Self {
+    pub(crate) fn new(
+        url: reqwest::Url,
+        endpoints: Option<Arc<Endpoints>>,
+        settings: Settings,
+    ) -> Self {
         WsTransport {
             shared: Arc::new(Shared {
                 url,
+                endpoints,
                 settings,
                 live: Mutex::new(None),
                 connecting: tokio::sync::Mutex::new(()),
@@ -167,9 +176,58 @@ impl Shared {
         if let Some(connection) = self.live() {
             return Ok(connection);
         }
-        let connection = Connection::open(self).await?;
+        let connection = match &self.endpoints {
+            None => Connection::open(self, &self.url).await?,
+            Some(endpoints) => self.open_any(endpoints).await?,
+        };
         *self.live.lock().unwrap_or_else(PoisonError::into_inner) = Some(connection.clone());
         Ok(connection)
+    }
+
+    /// A connection to one of several endpoints: each ready one in turn until one takes it,
+    /// telling their breakers how each try went. A handshake the server answered (refused
+    /// with 401, say) is the endpoint up, and its error is the call's.
+    async fn open_any(
+        self: &Arc<Self>,
+        endpoints: &Endpoints,
+    ) -> Result<Arc<Connection>, (Error, Option<Failure>)> {
+        let mut tried = Vec::new();
+        let mut last = None;
+        while let Some(attempt) = endpoints.pick(&tried) {
+            if tried.contains(&attempt.index) {
+                // Every ready endpoint has had its try.
+                break;
+            }
+            tried.push(attempt.index);
+            match Connection::open(self, attempt.url()).await {
+                Ok(connection) => {
+                    attempt.finish(Outcome::Answered);
+                    return Ok(connection);
+                }
+                Err((error, failure)) if endpoint_down(&error) => {
+                    tracing::debug!(url = %attempt.url(), %error, "WebSocket connect failed; trying another endpoint");
+                    attempt.finish(Outcome::Failed(&error));
+                    last = Some((error, failure));
+                }
+                Err(refused) => {
+                    attempt.finish(Outcome::Answered);
+                    return Err(refused);
+                }
+            }
+        }
+        Err(match last {
+            Some((error, failure)) => (endpoints.final_error(error), failure),
+            None => (endpoints.unavailable(), Some(Failure::NotSent)),
+        })
+    }
+}
+
+/// Whether a failed handshake says the endpoint, not the request, is at fault.
+fn endpoint_down(error: &Error) -> bool {
+    match error {
+        Error::Transport(_) | Error::Timeout => true,
+        Error::Status { status, .. } => matches!(status, 502..=504),
+        _ => false,
     }
 }
 
