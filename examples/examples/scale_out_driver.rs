@@ -302,22 +302,21 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             subscribers.calls_failed,
         );
     }
-    println!(
-        "idempotent_ok={} idempotent_failed={} counter_ok={} counter_failed={} \
-         ws_subscribers={} ws_items={} ws_switches={} ws_unmoved={} ws_ended={} ws_gap_ms={} \
-         ws_calls_ok={} ws_calls_failed={}",
-        get(&counts.status_ok),
-        get(&counts.status_failed),
-        get(&counts.increment_ok),
-        get(&counts.increment_failed),
-        options.subscribers,
-        subscribers.items,
-        subscribers.switches,
-        unmoved,
-        ended,
-        subscribers.longest_gap.as_millis(),
-        subscribers.calls_ok,
-        subscribers.calls_failed,
-    );
+    let counts = [
+        ("idempotent_ok", get(&counts.status_ok)),
+        ("idempotent_failed", get(&counts.status_failed)),
+        ("counter_ok", get(&counts.increment_ok)),
+        ("counter_failed", get(&counts.increment_failed)),
+        ("ws_subscribers", options.subscribers),
+        ("ws_items", subscribers.items),
+        ("ws_switches", subscribers.switches),
+        ("ws_unmoved", unmoved),
+        ("ws_ended", ended),
+        ("ws_gap_ms", subscribers.longest_gap.as_millis() as u64),
+        ("ws_calls_ok", subscribers.calls_ok),
+        ("ws_calls_failed", subscribers.calls_failed),
+    ];
+    let words: Vec<String> = counts.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    println!("{}", words.join(" "));
     Ok(())
 }

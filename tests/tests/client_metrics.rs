@@ -7,6 +7,8 @@
 
 mod common;
 
+use common::pubsub::{next, ticks};
+
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
@@ -14,8 +16,7 @@ use std::time::Duration;
 use axum::body::Bytes;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::IntoResponse;
-use futures_util::StreamExt as _;
-use rpc_client::{AutoBatch, Client, Failover, Retry, Subscription};
+use rpc_client::{AutoBatch, Client, Failover, Retry};
 use rpc_core::{CallError, Error, rpc};
 use rpc_server::RpcService;
 
@@ -71,15 +72,6 @@ async fn meter() -> (String, Arc<AtomicUsize>) {
 
 fn quick(attempts: u32) -> Retry {
     Retry::new(attempts).backoff(Duration::from_millis(1), Duration::from_millis(5))
-}
-
-/// The next item or end of `sub`, failing after 10 s.
-async fn next<T: serde::de::DeserializeOwned, E: rpc_core::MethodError>(
-    sub: &mut Subscription<T, E>,
-) -> Option<Result<T, CallError<E>>> {
-    tokio::time::timeout(Duration::from_secs(10), sub.next())
-        .await
-        .expect("an item or the end within 10 s")
 }
 
 /// The value of metric `name` (a counter may carry Prometheus's `_total`) whose labels contain
@@ -201,15 +193,7 @@ async fn the_client_counts_its_retries_failovers_reconnects_and_batches() {
         .reconnect(Retry::new(3).backoff(Duration::from_millis(20), Duration::from_millis(50)))
         .build()
         .unwrap();
-    let mut ticks: Subscription<u64, examples::pubsub::TooFast> = ws
-        .subscribe(
-            "subscribe_ticks",
-            "tick",
-            "unsubscribe_ticks",
-            Some(&[examples::pubsub::MIN_INTERVAL_MS]),
-        )
-        .await
-        .unwrap();
+    let mut ticks = ticks(&ws, examples::pubsub::MIN_INTERVAL_MS).await;
     assert_eq!(next(&mut ticks).await.unwrap().unwrap(), 0);
     stop_first.send(()).unwrap();
     first_server.await.unwrap().unwrap();

@@ -383,15 +383,7 @@ async fn over_websockets_reconnect_moves_a_subscription_to_the_other_replica() {
         .reconnect(Retry::new(10).backoff(Duration::from_millis(10), Duration::from_millis(50)))
         .build()
         .unwrap();
-    let mut ticks: rpc_client::Subscription<u64, examples::pubsub::TooFast> = client
-        .subscribe(
-            "subscribe_ticks",
-            "tick",
-            "unsubscribe_ticks",
-            Some(&[examples::pubsub::MIN_INTERVAL_MS]),
-        )
-        .await
-        .unwrap();
+    let mut ticks = common::pubsub::ticks(&client, examples::pubsub::MIN_INTERVAL_MS).await;
     assert_eq!(next_tick(&mut ticks).await, 0);
     let id = ticks.id();
     // The first connection went to the first endpoint in turn, a. It stops; the stream goes on
@@ -404,14 +396,10 @@ async fn over_websockets_reconnect_moves_a_subscription_to_the_other_replica() {
     drop(b);
 }
 
-/// The next tick, failing after 10 s or on an error or the end.
+/// The next tick, failing on an error or the end.
 async fn next_tick(ticks: &mut rpc_client::Subscription<u64, examples::pubsub::TooFast>) -> u64 {
-    tokio::time::timeout(
-        Duration::from_secs(10),
-        futures_util::StreamExt::next(ticks),
-    )
-    .await
-    .expect("an item within 10 s")
-    .expect("the stream goes on")
-    .expect("no error across the move")
+    common::pubsub::next(ticks)
+        .await
+        .expect("the stream goes on")
+        .expect("no error across the move")
 }

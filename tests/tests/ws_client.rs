@@ -9,14 +9,14 @@
 
 mod common;
 
+use common::pubsub::{next, ticks};
+
 use std::time::Duration;
 
 use examples::pubsub::{Live, MIN_INTERVAL_MS, PubsubClient, PubsubServer, TooFast};
-use futures_util::StreamExt as _;
 use rpc_client::{Client, Subscription};
-use rpc_core::{CallError, Error, ErrorCode, MethodError};
+use rpc_core::{CallError, Error, ErrorCode};
 use rpc_server::{RouterExt as _, RpcService, WsLimits};
-use serde::de::DeserializeOwned;
 
 async fn serve(limits: WsLimits) -> String {
     let service = RpcService::new(PubsubServer(Live)).websocket_limits(limits);
@@ -24,27 +24,6 @@ async fn serve(limits: WsLimits) -> String {
         .await
         .unwrap();
     format!("ws://{addr}/rpc")
-}
-
-/// The next item or end, failing after 10 s.
-async fn next<T: DeserializeOwned, E: MethodError>(
-    sub: &mut Subscription<T, E>,
-) -> Option<Result<T, CallError<E>>> {
-    tokio::time::timeout(Duration::from_secs(10), sub.next())
-        .await
-        .expect("an item or the end within 10 s")
-}
-
-async fn ticks(client: &Client, interval_ms: u64) -> Subscription<u64, TooFast> {
-    client
-        .subscribe(
-            "subscribe_ticks",
-            "tick",
-            "unsubscribe_ticks",
-            Some(&[interval_ms]),
-        )
-        .await
-        .unwrap()
 }
 
 /// Whether the server still holds subscription `id` (unsubscribing it if so).
