@@ -64,9 +64,16 @@ struct WsOptions {
 
 impl<C> std::fmt::Debug for ClientBuilder<C> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // URLs as logs show them: never with a password.
+        let shown = |text: &String| {
+            reqwest::Url::parse(text).map_or_else(|_| text.clone(), |url| crate::shown(&url))
+        };
         f.debug_struct("ClientBuilder")
-            .field("url", &self.url)
-            .field("more_urls", &self.more_urls)
+            .field("url", &shown(&self.url))
+            .field(
+                "more_urls",
+                &self.more_urls.iter().map(shown).collect::<Vec<_>>(),
+            )
             .field("failover", &self.failover)
             .field("timeout", &self.timeout)
             .field("connect_timeout", &self.connect_timeout)

@@ -139,10 +139,18 @@ struct Breaker {
     last_failure: Option<String>,
 }
 
-#[derive(Debug)]
 struct Endpoint {
     url: reqwest::Url,
     breaker: Mutex<Breaker>,
+}
+
+impl std::fmt::Debug for Endpoint {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Endpoint")
+            .field("url", &crate::shown(&self.url))
+            .field("breaker", &self.breaker)
+            .finish()
+    }
 }
 
 impl Endpoint {
@@ -245,7 +253,7 @@ impl Endpoints {
             State::HalfOpen => false,
             State::Open { until } if until <= Instant::now() => {
                 breaker.state = State::HalfOpen;
-                tracing::info!(url = %endpoint.url, "endpoint cool-down over, probing it with one call");
+                tracing::info!(url = %crate::shown(&endpoint.url), "endpoint cool-down over, probing it with one call");
                 true
             }
             State::Open { .. } => false,
@@ -282,7 +290,7 @@ impl Endpoints {
                         (None, State::HalfOpen) => "being probed".to_owned(),
                         (None, _) => "no failure seen".to_owned(),
                     };
-                    EndpointFailure::new(e.url.as_str(), failure)
+                    EndpointFailure::new(crate::shown(&e.url), failure)
                 })
                 .collect(),
         )
@@ -309,7 +317,7 @@ impl Endpoints {
                     State::HalfOpen => Health::Probing,
                 };
                 EndpointStatus {
-                    url: e.url.to_string(),
+                    url: crate::shown(&e.url),
                     health,
                     last_failure: breaker.last_failure.clone(),
                 }
@@ -319,14 +327,14 @@ impl Endpoints {
 
     fn record(&self, index: usize, outcome: Option<Outcome<'_>>) {
         let endpoint = &self.list[index];
-        let url = &endpoint.url;
+        let url = crate::shown(&endpoint.url);
         let mut breaker = endpoint.breaker();
         match outcome {
             Some(Outcome::Answered) => {
                 breaker.failures = 0;
                 if breaker.state != State::Closed {
                     tracing::info!(%url, "endpoint answered its probe, back in turn");
-                    measure::endpoint_restored(url);
+                    measure::endpoint_restored(&endpoint.url);
                     breaker.state = State::Closed;
                     breaker.cool_down = self.policy.cool_down;
                 }
@@ -356,7 +364,7 @@ impl Endpoints {
                     reason = %error,
                     "endpoint set aside"
                 );
-                measure::endpoint_set_aside(url);
+                measure::endpoint_set_aside(&endpoint.url);
             }
             // The probe's caller gave up before an answer: let the next call probe.
             None => {

@@ -142,6 +142,16 @@ impl<'a> From<&'a String> for Method<'a> {
     }
 }
 
+/// `url` as logs, errors and `Debug` show it: a password in it replaced by `***`.
+pub(crate) fn shown(url: &reqwest::Url) -> String {
+    if url.password().is_none() {
+        return url.to_string();
+    }
+    let mut url = url.clone();
+    let _ = url.set_password(Some("***"));
+    url.into()
+}
+
 /// How much of a non-JSON-RPC error body an [`Error::Status`] keeps.
 const BODY_EXCERPT: usize = 512;
 
@@ -153,7 +163,6 @@ pub struct Client {
     inner: Arc<Inner>,
 }
 
-#[derive(Debug)]
 struct Inner {
     http: reqwest::Client,
     url: reqwest::Url,
@@ -166,6 +175,19 @@ struct Inner {
     next_id: AtomicU64,
     /// The WebSocket transport of a `ws://` client, which then sends nothing over `http`.
     ws: Option<ws::WsTransport>,
+}
+
+impl std::fmt::Debug for Inner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Client")
+            .field("url", &shown(&self.url))
+            .field("headers", &self.headers)
+            .field("retry", &self.retry)
+            .field("endpoints", &self.endpoints)
+            .field("auto_batch", &self.auto_batch)
+            .field("ws", &self.ws)
+            .finish_non_exhaustive()
+    }
 }
 
 /// A failed try: the error, whether (and how soon) another try may succeed, and whether the
@@ -379,7 +401,7 @@ impl Client {
                 });
             };
             tracing::debug!(
-                url = %self.inner.url,
+                url = %shown(&self.inner.url),
                 attempt,
                 wait_ms = wait.as_millis() as u64,
                 elsewhere,

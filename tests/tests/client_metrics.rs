@@ -1,5 +1,5 @@
 //! What the client's resilience and speed-ups did, counted through the `metrics` facade and read
-//! back from a Prometheus recorder: retries by reason, retries refused by reason (a call that is
+//! back from a Prometheus recorder, and logged through `tracing`: retries by reason, retries refused by reason (a call that is
 //! not idempotent, attempts spent, the budget spent), an endpoint set aside and restored, a
 //! WebSocket reconnect that resubscribes, and the calls per automatic batch.
 //!
@@ -88,8 +88,11 @@ fn value(text: &str, name: &str, labels: &[&str]) -> f64 {
         .sum()
 }
 
-#[tokio::test]
-async fn the_client_counts_its_retries_failovers_reconnects_and_batches() {
+#[tokio::test(flavor = "current_thread")]
+async fn the_client_counts_and_logs_its_retries_failovers_reconnects_and_batches() {
+    // One thread: every task of the test logs to this subscriber.
+    let logs = common::Captured::default();
+    let _guard = tracing::subscriber::set_default(logs.subscriber());
     let recorder = examples::observability::prometheus().expect("the only recorder");
     let metrics = |name: &str, labels: &[&str]| value(&recorder.render(), name, labels);
     let retries = |reason: &str| metrics("rpc_client_retries", &[&format!("reason=\"{reason}\"")]);
@@ -162,6 +165,12 @@ async fn the_client_counts_its_retries_failovers_reconnects_and_batches() {
         !recorder.render().contains("secret"),
         "no credentials in labels"
     );
+    // Nor in what the client shows of its endpoints, or in its `Debug`.
+    assert_eq!(
+        pair.client().endpoints()[0].url(),
+        url.replacen("http://", "http://user:***@", 1)
+    );
+    assert!(!format!("{pair:?}").contains("secret"), "{pair:?}");
 
     // Automatic batching: 20 tasks' calls at once go out in fewer requests than calls, and the
     // histogram counts every call.
@@ -240,4 +249,26 @@ async fn the_client_counts_its_retries_failovers_reconnects_and_batches() {
         ),
         1.0
     );
+
+    // Each of those is in the log, at its level, with its reason.
+    let logs = logs.text();
+    let line = |level: &str, message: &str| {
+        logs.lines()
+            .find(|l| l.contains(level) && l.contains(message))
+            .unwrap_or_else(|| panic!("no {level} line `{message}` in:\n{logs}"))
+            .to_owned()
+    };
+    let retry = line("DEBUG", "retrying a call");
+    assert!(
+        retry.contains("reason=HTTP status 503") && retry.contains("attempt=1"),
+        "{retry}"
+    );
+    let set_aside = line("WARN", "endpoint set aside");
+    let shown = url.replacen("http://", "http://user:***@", 1);
+    assert!(set_aside.contains(&shown), "{set_aside}");
+    assert!(!logs.contains("secret"), "a password in the logs:\n{logs}");
+    line("INFO", "endpoint answered its probe, back in turn");
+    line("INFO", "WebSocket connection lost; reconnecting");
+    line("INFO", "WebSocket reconnected");
+    line("INFO", "WebSocket reconnect gave up");
 }

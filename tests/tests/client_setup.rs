@@ -76,6 +76,24 @@ async fn a_refused_connection_says_so_in_one_line() {
     );
     // The layers underneath are still there for whoever walks them.
     assert!(e.source().is_some());
+
+    // A password in the URL stays out of the message and every layer under it (reqwest takes
+    // the credentials out of the URL it names).
+    let url = refusing
+        .url("/rpc")
+        .replacen("http://", "http://user:secret@", 1);
+    let e = rpc_client::Client::new(&url)
+        .unwrap()
+        .call::<u8, ()>("get_data", None)
+        .await
+        .unwrap_err();
+    let mut layers = vec![e.to_string()];
+    let mut source = e.source();
+    while let Some(layer) = source {
+        layers.push(layer.to_string());
+        source = layer.source();
+    }
+    assert!(layers.iter().all(|l| !l.contains("secret")), "{layers:?}");
 }
 
 /// The specification's service read with the wrong result type.

@@ -6,26 +6,11 @@
 
 mod common;
 
-use std::io::Write;
-use std::sync::{Arc, Mutex};
+use common::Captured;
 
 use examples::spec::SpecExamplesClient;
 use futures_util::{SinkExt as _, StreamExt as _};
 use tokio_tungstenite::tungstenite::Message;
-
-/// A writer into a shared buffer, for the fmt subscriber.
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
 
 /// The value of the sample whose name and labels contain every one of `parts`.
 fn sample(metrics: &str, parts: &[&str]) -> Option<f64> {
@@ -40,13 +25,7 @@ fn sample(metrics: &str, parts: &[&str]) -> Option<f64> {
 #[tokio::test(flavor = "current_thread")]
 async fn calls_are_counted_by_method_and_outcome_and_traced() {
     let captured = Captured::default();
-    let writer = captured.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::DEBUG)
-        .with_ansi(false)
-        .with_writer(move || writer.clone())
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let _guard = tracing::subscriber::set_default(captured.subscriber());
 
     let base = common::serve(examples::spec::app(), "").await;
     let spec = SpecExamplesClient::new(&format!("{base}/rpc")).unwrap();
@@ -140,7 +119,7 @@ async fn calls_are_counted_by_method_and_outcome_and_traced() {
     assert_eq!(count(&["rpc_server_subscriptions_active"]), 1.0);
     assert_eq!(count(&["rpc_server_websocket_connections"]), 1.0);
 
-    let logs = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    let logs = captured.text();
     let lines: Vec<&str> = logs.lines().collect();
     let answered: Vec<&&str> = lines
         .iter()

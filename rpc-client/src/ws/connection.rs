@@ -103,7 +103,7 @@ impl Connection {
             Ok(Err(e)) => return Err(not_sent(handshake_error(e))),
             Ok(Ok(connected)) => connected,
         };
-        tracing::debug!(%url, "WebSocket connected");
+        tracing::debug!(url = %crate::shown(url), "WebSocket connected");
         let (sink, stream) = socket.split();
         let (outgoing, queued) = mpsc::channel(OUTGOING_QUEUE);
         let (stop, stopped) = oneshot::channel();

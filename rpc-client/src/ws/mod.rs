@@ -75,7 +75,7 @@ pub(crate) struct WsTransport {
 impl std::fmt::Debug for WsTransport {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("WsTransport")
-            .field("url", &self.shared.url.as_str())
+            .field("url", &crate::shown(&self.shared.url))
             .field("endpoints", &self.shared.endpoints)
             .field("settings", &self.shared.settings)
             .finish_non_exhaustive()
@@ -205,7 +205,11 @@ impl Shared {
                     return Ok(connection);
                 }
                 Err((error, failure)) if endpoint_down(&error) => {
-                    tracing::debug!(url = %attempt.url(), %error, "WebSocket connect failed; trying another endpoint");
+                    tracing::debug!(
+                        url = %crate::shown(attempt.url()),
+                        %error,
+                        "WebSocket connect failed; trying another endpoint"
+                    );
                     attempt.finish(Outcome::Failed(&error));
                     last = Some((error, failure));
                 }

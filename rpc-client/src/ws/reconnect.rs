@@ -35,7 +35,7 @@ pub(super) async fn resubscribe(shared: Weak<Shared>, mut slots: Vec<Arc<Slot>>,
         }
         let wait = retrier.backoff(attempt);
         tracing::info!(
-            url = %strong.url,
+            url = %crate::shown(&strong.url),
             attempt,
             wait_ms = wait.as_millis() as u64,
             subscriptions = slots.len(),
