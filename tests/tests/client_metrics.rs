@@ -193,24 +193,26 @@ async fn the_client_counts_and_logs_its_retries_failovers_reconnects_and_batches
 
     // A WebSocket server restarts: one reconnect, one subscription resubscribed; then it goes
     // for good, and the reconnect gives up and counts the subscription lost.
+    let (port, socket) = common::SharedPort::new();
     let common::Stoppable {
         addr,
         stop: stop_first,
         server: first_server,
-    } = common::serve_until_stopped(([127, 0, 0, 1], 0).into(), examples::pubsub::app()).await;
+    } = common::serve_until_stopped_on(socket.listen(64).unwrap(), examples::pubsub::app());
     let ws = Client::builder(&format!("ws://{addr}/rpc"))
         .reconnect(Retry::new(3).backoff(Duration::from_millis(20), Duration::from_millis(50)))
         .build()
         .unwrap();
     let mut ticks = ticks(&ws, examples::pubsub::MIN_INTERVAL_MS).await;
     assert_eq!(next(&mut ticks).await.unwrap().unwrap(), 0);
+    let restart = port.next();
     stop_first.send(()).unwrap();
     first_server.await.unwrap().unwrap();
     let common::Stoppable {
         stop: stop_second,
         server: second_server,
         ..
-    } = common::serve_until_stopped(addr, examples::pubsub::app()).await;
+    } = common::serve_until_stopped_on(restart.listen(64).unwrap(), examples::pubsub::app());
     loop {
         // Items from the first server, then the new subscription's, from 0.
         if next(&mut ticks).await.unwrap().unwrap() == 0 {

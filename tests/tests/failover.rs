@@ -338,8 +338,8 @@ fn ws(url: &str) -> String {
 #[tokio::test]
 async fn over_websockets_each_connection_goes_to_a_replica_that_is_up() {
     let refusing = RefusingPort::new();
-    let a = common::serve_until_stopped(([127, 0, 0, 1], 0).into(), replica_app("a").0).await;
-    let b = common::serve_until_stopped(([127, 0, 0, 1], 0).into(), replica_app("b").0).await;
+    let a = common::serve_until_stopped(replica_app("a").0).await;
+    let b = common::serve_until_stopped(replica_app("b").0).await;
     let url = |addr: std::net::SocketAddr| format!("ws://{addr}/");
     let client = ReplicaClient::builder(&ws(&refusing.url("/")))
         .endpoints([url(a.addr), url(b.addr)])
@@ -376,8 +376,8 @@ async fn over_websockets_each_connection_goes_to_a_replica_that_is_up() {
 #[tokio::test]
 async fn over_websockets_reconnect_moves_a_subscription_to_the_other_replica() {
     let app = examples::pubsub::app;
-    let a = common::serve_until_stopped(([127, 0, 0, 1], 0).into(), app()).await;
-    let b = common::serve_until_stopped(([127, 0, 0, 1], 0).into(), app()).await;
+    let a = common::serve_until_stopped(app()).await;
+    let b = common::serve_until_stopped(app()).await;
     let client = rpc_client::Client::builder(&format!("ws://{}/rpc", a.addr))
         .endpoints([format!("ws://{}/rpc", b.addr)])
         .reconnect(Retry::new(10).backoff(Duration::from_millis(10), Duration::from_millis(50)))

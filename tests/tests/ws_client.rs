@@ -150,7 +150,7 @@ async fn a_consumer_too_slow_for_the_client_s_buffer_loses_its_subscription() {
 #[tokio::test]
 async fn a_graceful_shutdown_ends_subscriptions_with_the_server_s_reason() {
     let common::Stoppable { addr, stop, server } =
-        common::serve_until_stopped(([127, 0, 0, 1], 0).into(), examples::pubsub::app()).await;
+        common::serve_until_stopped(examples::pubsub::app()).await;
     let client = Client::new(&format!("ws://{addr}/rpc")).unwrap();
     let mut ticks = ticks(&client, 1000).await;
     stop.send(()).unwrap();
@@ -199,8 +199,9 @@ impl examples::pubsub::Pubsub for Slower {
 
 #[tokio::test]
 async fn reconnect_rides_through_a_restart_and_a_refused_resubscription_ends_its_stream() {
+    let (port, socket) = common::SharedPort::new();
     let common::Stoppable { addr, stop, server } =
-        common::serve_until_stopped(([127, 0, 0, 1], 0).into(), examples::pubsub::app()).await;
+        common::serve_until_stopped_on(socket.listen(64).unwrap(), examples::pubsub::app());
     let client = Client::builder(&format!("ws://{addr}/rpc"))
         .reconnect(
             rpc_client::Retry::new(50)
@@ -216,6 +217,7 @@ async fn reconnect_rides_through_a_restart_and_a_refused_resubscription_ends_its
 
     // A rolling restart: the server shuts down gracefully (close frames, 1001) and a new one
     // comes up on the same port. The streams carry on, under new ids, with no error between.
+    let restart = port.next();
     stop.send(()).unwrap();
     tokio::time::timeout(Duration::from_secs(5), server)
         .await
@@ -223,7 +225,7 @@ async fn reconnect_rides_through_a_restart_and_a_refused_resubscription_ends_its
         .unwrap()
         .unwrap();
     let common::Stoppable { stop, server, .. } =
-        common::serve_until_stopped(addr, examples::pubsub::app()).await;
+        common::serve_until_stopped_on(restart.listen(64).unwrap(), examples::pubsub::app());
     let mut after_restart = 0;
     while after_restart < 3 {
         let item = next(&mut fast).await.expect("the stream goes on");
@@ -242,10 +244,11 @@ async fn reconnect_rides_through_a_restart_and_a_refused_resubscription_ends_its
 
     // This time the new server refuses the fast clock's interval: that stream ends with the
     // method's own typed error; the steady one goes on.
+    let restart = port.next();
     stop.send(()).unwrap();
     server.await.unwrap().unwrap();
     let app = axum::Router::new().rpc("/rpc", RpcService::new(PubsubServer(Slower)));
-    let _running = common::serve_until_stopped(addr, app).await;
+    let _running = common::serve_until_stopped_on(restart.listen(64).unwrap(), app);
     let error = loop {
         match next(&mut fast).await.expect("an error before the end") {
             Ok(_) => continue,

@@ -262,10 +262,20 @@ pub(crate) struct Stoppable {
     pub(crate) server: tokio::task::JoinHandle<std::io::Result<()>>,
 }
 
-/// Serves `app` on `addr` (port 0 for a free one; a port just freed to start a server again)
-/// through `rpc_server::serve`, until the returned `stop` is used.
-pub(crate) async fn serve_until_stopped(addr: SocketAddr, app: axum::Router) -> Stoppable {
-    let listener = tokio::net::TcpListener::bind(addr).await.expect("bind");
+/// Serves `app` on a free port of 127.0.0.1 through `rpc_server::serve`, until the returned
+/// `stop` is used.
+pub(crate) async fn serve_until_stopped(app: axum::Router) -> Stoppable {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind 127.0.0.1:0");
+    serve_until_stopped_on(listener, app)
+}
+
+/// Serves `app` on `listener` through `rpc_server::serve`, until the returned `stop` is used.
+pub(crate) fn serve_until_stopped_on(
+    listener: tokio::net::TcpListener,
+    app: axum::Router,
+) -> Stoppable {
     let addr = listener.local_addr().unwrap();
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let server = tokio::spawn(
@@ -276,6 +286,40 @@ pub(crate) async fn serve_until_stopped(addr: SocketAddr, app: axum::Router) -> 
             .into_future(),
     );
     Stoppable { addr, stop, server }
+}
+
+/// A port of 127.0.0.1 that servers take in turn, for tests that restart a server where its
+/// clients will look for it. Each server's socket is bound (`SO_REUSEPORT`) before the one
+/// before it closes, so the port is never free for another test to take meanwhile; a socket
+/// only bound takes no connections until it listens.
+pub(crate) struct SharedPort {
+    pub(crate) addr: SocketAddr,
+}
+
+impl SharedPort {
+    /// A free port, and the socket of its first server (bound, not yet listening).
+    pub(crate) fn new() -> (SharedPort, tokio::net::TcpSocket) {
+        let socket = Self::reusable();
+        socket
+            .bind(SocketAddr::from(([127, 0, 0, 1], 0)))
+            .expect("bind 127.0.0.1:0");
+        let addr = socket.local_addr().unwrap();
+        (SharedPort { addr }, socket)
+    }
+
+    /// The socket of the next server, bound to the port while the current one still holds it.
+    pub(crate) fn next(&self) -> tokio::net::TcpSocket {
+        let socket = Self::reusable();
+        socket.bind(self.addr).expect("bind the shared port");
+        socket
+    }
+
+    fn reusable() -> tokio::net::TcpSocket {
+        let socket = tokio::net::TcpSocket::new_v4().expect("a TCP socket");
+        socket.set_reuseaddr(true).expect("SO_REUSEADDR");
+        socket.set_reuseport(true).expect("SO_REUSEPORT");
+        socket
+    }
 }
 
 /// A writer into a shared buffer, for a `tracing_subscriber::fmt` subscriber whose output a

@@ -40,8 +40,7 @@ async fn closing_the_socket_drops_its_subscriptions() {
 #[tokio::test]
 async fn a_graceful_shutdown_closes_each_socket_with_a_close_frame() {
     let crate::common::Stoppable { addr, stop, server } =
-        crate::common::serve_until_stopped(([127, 0, 0, 1], 0).into(), examples::pubsub::app())
-            .await;
+        crate::common::serve_until_stopped(examples::pubsub::app()).await;
     let mut socket = connect(addr).await;
     subscribe(&mut socket, "subscribe_ticks", json!([1000]), 1).await;
     stop.send(()).unwrap();
