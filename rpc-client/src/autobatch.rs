@@ -22,7 +22,9 @@ use crate::{Client, Inner, malformed};
 /// call made alone goes out at once, and a crowd of callers shares requests. Batches are sent
 /// concurrently, each under the client's retry and failover policies; a batch is tried again
 /// whole only when every call in it is idempotent, and when it fails, each of its calls fails
-/// with the error. Notifications and explicit [`Batch`](crate::Batch)es are sent as they are.
+/// with the error. Notifications join the batches too: a notification's caller returns once
+/// the request carrying it was delivered (or with the error that stopped it). Explicit
+/// [`Batch`](crate::Batch)es are sent as they are.
 /// Dropping the last clone of the client stops the task; a caller dropping its call's future
 /// affects no other call.
 ///
@@ -85,9 +87,9 @@ impl AutoBatch {
 /// got no answer.
 pub(crate) type Answer = Result<Result<Box<RawValue>, ErrorObject>, Error>;
 
-/// A call waiting to be sent.
+/// A call (or, without an id, a notification) waiting to be sent.
 struct Pending {
-    id: u64,
+    id: Option<u64>,
     body: Vec<u8>,
     idempotent: bool,
     reply: oneshot::Sender<Answer>,
@@ -108,13 +110,14 @@ impl Batcher {
         }
     }
 
-    /// Queues the call `body` (with id `id`) of `inner`'s client, starting the task on first
-    /// use. Gives the body back when there is no task to take it (no tokio runtime, or the
-    /// runtime the task ran on has shut down): the caller then sends it alone.
+    /// Queues the call `body` (with id `id`; a notification without) of `inner`'s client,
+    /// starting the task on first use. Gives the body back when there is no task to take it
+    /// (no tokio runtime, or the runtime the task ran on has shut down): the caller then sends
+    /// it alone. A notification's answer is `null` once its request was delivered.
     pub(crate) fn queue(
         &self,
         inner: &Arc<Inner>,
-        id: u64,
+        id: Option<u64>,
         body: Vec<u8>,
         idempotent: bool,
     ) -> Result<oneshot::Receiver<Answer>, Vec<u8>> {
@@ -205,10 +208,21 @@ async fn send(client: Client, mut calls: Vec<Pending>) {
         Ok(bytes) => bytes,
         Err(error) => return fail_all(calls, error),
     };
-    if calls.len() == 1
+    let alone = calls.len() == 1;
+    let (mut calls, notifications): (Vec<_>, Vec<_>) =
+        calls.into_iter().partition(|call| call.id.is_some());
+    // The request was delivered: that is all a notification gets.
+    for notification in notifications {
+        let _ = notification.reply.send(Ok(Ok(Box::default())));
+    }
+    if alone
         && let Some(one) = calls.pop()
+        && let Some(id) = one.id
     {
-        let _ = one.reply.send(single_answer(&bytes, one.id));
+        let _ = one.reply.send(single_answer(&bytes, id));
+        return;
+    }
+    if calls.is_empty() {
         return;
     }
     let responses = match Response::parse_batch(&bytes) {
@@ -235,12 +249,11 @@ async fn send(client: Client, mut calls: Vec<Pending>) {
             Some((id, answer))
         })
         .collect();
+    // (Only calls are left: every one has an id.)
     for call in calls {
-        let answer = answers.remove(&call.id).ok_or_else(|| {
-            Error::Malformed(format!(
-                "the batch response has no answer with id {}",
-                call.id
-            ))
+        let id = call.id.unwrap_or_default();
+        let answer = answers.remove(&id).ok_or_else(|| {
+            Error::Malformed(format!("the batch response has no answer with id {id}"))
         });
         let _ = call.reply.send(answer);
     }

@@ -260,7 +260,7 @@ impl Client {
         let mut body = Vec::with_capacity(128);
         wire::write_request(&mut body, method.name, params, Some(id)).map_err(encode_error)?;
         if let Some(batcher) = &self.inner.auto_batch {
-            body = match batcher.queue(&self.inner, id, body, method.idempotent) {
+            body = match batcher.queue(&self.inner, Some(id), body, method.idempotent) {
                 Ok(answer) => {
                     let answer = answer.await.unwrap_or_else(|_| {
                         Err(Error::Request("the auto-batching task has stopped".into()))
@@ -313,6 +313,18 @@ impl Client {
         let method = method.into();
         let mut body = Vec::with_capacity(128);
         wire::write_request(&mut body, method.name, params, None).map_err(encode_error)?;
+        if let Some(batcher) = &self.inner.auto_batch {
+            body = match batcher.queue(&self.inner, None, body, method.idempotent) {
+                Ok(delivered) => {
+                    return match delivered.await {
+                        Ok(answer) => answer.map(drop),
+                        Err(_) => Err(Error::Request("the auto-batching task has stopped".into())),
+                    };
+                }
+                // No task to batch it: it goes alone.
+                Err(body) => body,
+            };
+        }
         self.post(body, method.idempotent).await.map(drop)
     }
 

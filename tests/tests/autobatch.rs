@@ -1,7 +1,8 @@
 //! Automatic batching against a real server on 127.0.0.1 that counts the HTTP requests it
 //! gets: calls from many tasks share requests, each caller gets its own answer or error, a
 //! failed batch fails each of its calls (and is sent again only when all are idempotent), a
-//! lone call goes out at once, and callers or clients that go away stop cleanly.
+//! lone call goes out at once, notifications join the batches, and callers or clients that go
+//! away stop cleanly.
 
 mod common;
 
@@ -285,4 +286,63 @@ async fn batches_go_over_a_websocket_too() {
     assert_eq!(server.counts.calls.load(Ordering::SeqCst), 100);
     // One HTTP request: the upgrade.
     assert_eq!(server.requests.load(Ordering::SeqCst), 1);
+}
+
+#[tokio::test]
+async fn notifications_from_many_tasks_join_the_batches_and_each_runs_once() {
+    let server = start(0).await;
+    let client = batching(&server.url, AutoBatch::new().max_size(64));
+    let tasks: Vec<_> = (0..100)
+        .map(|n| {
+            let client = client.clone();
+            tokio::spawn(async move {
+                // Calls and notifications mixed in the same batches.
+                if n % 2 == 0 {
+                    client.client().notify("tally", None::<&()>).await
+                } else {
+                    client.square(n).await.map(drop)
+                }
+            })
+        })
+        .collect();
+    for task in tasks {
+        task.await.unwrap().unwrap();
+    }
+    let requests = server.requests.load(Ordering::SeqCst);
+    assert!(
+        requests < 50,
+        "100 calls and notifications in batches: {requests} requests"
+    );
+    // A notification's caller returns once its request is delivered; the server may still be
+    // running it.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while server.counts.tallies.load(Ordering::SeqCst) < 50 && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!(server.counts.tallies.load(Ordering::SeqCst), 50);
+    assert_eq!(server.counts.calls.load(Ordering::SeqCst), 100);
+
+    // Notifications alone, in one batch the server answers with no body at all.
+    let before = server.requests.load(Ordering::SeqCst);
+    let alone = (0..10).map(|_| {
+        let client = client.clone();
+        async move { client.client().notify("tally", None::<&()>).await }
+    });
+    for delivered in futures_util::future::join_all(alone).await {
+        delivered.unwrap();
+    }
+    assert!(server.requests.load(Ordering::SeqCst) - before < 10);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while server.counts.tallies.load(Ordering::SeqCst) < 60 && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!(server.counts.tallies.load(Ordering::SeqCst), 60);
+
+    // A notification whose request fails reports the failure to its caller.
+    let down = common::RefusingPort::new();
+    let client = batching(&down.url("/"), AutoBatch::new());
+    assert!(matches!(
+        client.client().notify("tally", None::<&()>).await,
+        Err(Error::Transport(_))
+    ));
 }
