@@ -109,6 +109,23 @@ fi
 say "headless browser ready ($(chromium --version 2>/dev/null | head -n1); $(
     chromedriver --version 2>/dev/null | cut -d' ' -f1-2))"
 
+# --- CA certificates (tests/tests/tls.rs) ------------------------------------------------------
+# A `wss://` client verifies servers against the platform's root certificates beside any it is
+# given, and refuses to be built when there are none at all; the TLS and client tests build such
+# clients. Debian keeps the roots in ca-certificates, missing from the slimmest images.
+if command -v dpkg-query >/dev/null 2>&1 && ! deb_installed ca-certificates; then
+    if [ "$(id -u)" -ne 0 ]; then
+        say "installing ca-certificates needs root: run me as root, or install it yourself"
+        exit 1
+    fi
+    say "installing ca-certificates"
+    export DEBIAN_FRONTEND=noninteractive
+    if ! apt-get install -y -qq --no-install-recommends ca-certificates >/dev/null 2>&1; then
+        apt-get update -qq >/dev/null
+        apt-get install -y -qq --no-install-recommends ca-certificates >/dev/null
+    fi
+fi
+
 # --- nginx (scripts/scale-out.sh) -------------------------------------------------------------
 # Debian's nginx, which the scale-out test runs as an ordinary process with a prefix of its own.
 # (Where an init system runs, the package also starts the system's nginx on port 80; the test

@@ -358,13 +358,13 @@ impl<C: From<Client>> ClientBuilder<C> {
             }
             Some(Endpoints::new(urls, self.failover.unwrap_or_default()))
         };
-        if self.http.is_some() && matches!(url.scheme(), "ws" | "wss") {
+        let websocket = |url: &reqwest::Url| matches!(url.scheme(), "ws" | "wss");
+        if self.http.is_some() && websocket(&url) {
             return Err(Error::Request(format!(
                 "`http_client` is for http:// and https:// URLs: a reqwest client cannot carry \
                  the WebSocket of `{url}` (its proxy and TLS settings would go unused)"
             )));
         }
-        let websocket = |url: &reqwest::Url| matches!(url.scheme(), "ws" | "wss");
         let mixed = endpoints
             .iter()
             .flat_map(|e| e.urls())
@@ -379,9 +379,10 @@ impl<C: From<Client>> ClientBuilder<C> {
         #[cfg(feature = "tls")]
         let tls = {
             let mut urls = std::iter::once(&url).chain(endpoints.iter().flat_map(|e| e.urls()));
-            match urls.any(|url| url.scheme() == "wss") {
-                true => Some(crate::tls::ws_config(&self.roots)?),
-                false => None,
+            if urls.any(|url| url.scheme() == "wss") {
+                Some(crate::tls::ws_config(&self.roots)?)
+            } else {
+                None
             }
         };
         let ws = websocket(&url).then(|| {
