@@ -328,8 +328,10 @@ impl<S: Service, M: Calls> RpcService<S, M> {
     }
 
     /// Runs `check` before every call (notifications and built-in methods included) with the
-    /// method's name, the request's [`RequestContext`] in scope; an `Err` is sent back instead
-    /// of running the call. The same as `.layer(middleware::Authorize(check))`.
+    /// method's declared name (an alias resolved to its method, the namespace included: the
+    /// caller's spelling cannot walk past a rule), the request's [`RequestContext`] in scope;
+    /// an `Err` is sent back instead of running the call. The same as
+    /// `.layer(middleware::Authorize(check))`.
     pub fn authorize<F>(self, check: F) -> RpcService<S, Stack<Authorize<F>, M>>
     where
         F: Fn(&str) -> Result<(), ErrorObject> + Send + Sync + 'static,

@@ -236,6 +236,12 @@ impl<L: Layer, C: Calls> Calls for Stack<L, C> {
 
 /// A check by method name, with the request's [`RequestContext`](crate::RequestContext) in
 /// scope: `Err` refuses the call with that error object. Added by `RpcService::authorize`.
+///
+/// The check sees the method's declared name ([`Call::known_method`]): an alias is resolved to
+/// the method it names and a namespace is included, so a rule written against declared names
+/// holds however the caller spells the method (by alias, in a batch, as a notification, over
+/// HTTP or a WebSocket). A name the endpoint does not serve is passed as the caller sent it; it
+/// runs nothing, and is answered `-32601` if the check lets it through.
 pub struct Authorize<F>(pub F);
 
 impl<F> std::fmt::Debug for Authorize<F> {
@@ -249,7 +255,7 @@ where
     F: Fn(&str) -> Result<(), ErrorObject> + Send + Sync + 'static,
 {
     async fn call<'a, N: Calls>(&'a self, call: Call<'a>, next: Next<'a, N>) -> Outcome {
-        (self.0)(call.method())?;
+        (self.0)(call.known_method().unwrap_or(call.method()))?;
         next.run(call).await
     }
 }

@@ -1,0 +1,46 @@
+//! One client cannot take over: authorization that no spelling of a method walks past, and
+//! the budgets and per-peer limits that keep one client from holding the server's memory or
+//! every slot, each tried over HTTP and WebSocket against a real server.
+//!
+//! - `authorize`: a deny rule on a declared name holds for its alias and namespace, over HTTP
+//!   (single, batch member, notification) and WebSocket.
+
+#[path = "../common/mod.rs"]
+mod common;
+mod authorize;
+
+pub(crate) use futures_util::{SinkExt as _, StreamExt as _};
+pub(crate) use serde_json::{Value, json};
+pub(crate) use std::time::Duration;
+pub(crate) use tokio_tungstenite::tungstenite::Message;
+
+pub(crate) type Socket =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+pub(crate) async fn connect(url: &str) -> Socket {
+    let (socket, response) = tokio_tungstenite::connect_async(url).await.unwrap();
+    assert_eq!(response.status(), 101);
+    socket
+}
+
+/// Sends `value` and reads the next text message as JSON, failing after 10 s.
+pub(crate) async fn exchange(socket: &mut Socket, value: Value) -> Value {
+    socket.send(Message::text(value.to_string())).await.unwrap();
+    next(socket).await
+}
+
+/// The next text message as JSON, failing after 10 s.
+pub(crate) async fn next(socket: &mut Socket) -> Value {
+    loop {
+        let message = tokio::time::timeout(Duration::from_secs(10), socket.next())
+            .await
+            .expect("a message within 10 s")
+            .expect("the socket is open")
+            .unwrap();
+        match message {
+            Message::Text(text) => return serde_json::from_str(&text).unwrap(),
+            Message::Ping(_) | Message::Pong(_) => continue,
+            other => panic!("expected a text message, got {other:?}"),
+        }
+    }
+}
