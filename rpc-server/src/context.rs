@@ -57,6 +57,14 @@ impl RequestContext {
         Self::with(|cx| cx.parts.headers.get(name).cloned()).flatten()
     }
 
+    /// The address of the peer the current call came from: the TCP peer under
+    /// [`serve`](crate::serve) (or `axum::serve` with `into_make_service_with_connect_info`).
+    /// Behind a proxy it is the proxy's; a header the proxy sets (`X-Forwarded-For`) names the
+    /// client, and is to be trusted only when such a proxy is the only way in.
+    pub fn peer_addr() -> Option<std::net::SocketAddr> {
+        Self::extension::<axum::extract::ConnectInfo<std::net::SocketAddr>>().map(|c| c.0)
+    }
+
     /// The request's headers.
     pub fn headers(&self) -> &HeaderMap {
         &self.parts.headers

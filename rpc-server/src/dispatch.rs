@@ -236,8 +236,18 @@ async fn run<S: Service, M: Calls>(ep: Endpoint<'_, S, M>, entry: Entry<'_>, out
     );
     let config = ep.config;
     wire::start_result(out);
+    // While the answers already made wait unread past the outbound budget, nothing new runs.
+    let spent = config.outbound.over();
     // Built-in methods answer from memory at once: they take no slot and need no timer.
     let work = async {
+        if spent {
+            metrics::counter!("rpc.server.calls.refused", "reason" => "outbound_budget")
+                .increment(1);
+            return Ok(Err(ErrorObject::new(ErrorCode::SERVER_BUSY, "Server busy")
+                .with_data(
+                    "the server holds too many answers its clients have not read",
+                )));
+        }
         let _slot = match builtin {
             true => None,
             false => match admit(config).await {

@@ -9,6 +9,8 @@ use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use rpc_core::Service;
 
+use crate::budget::HeldBytes;
+use crate::hosts::{LocalAddr, clipped};
 use crate::middleware::Calls;
 use crate::{RequestContext, RpcService, dispatch, explorer, serve, ws};
 
@@ -16,6 +18,23 @@ impl<S: Service, M: Calls> RpcService<S, M> {
     /// Handles one HTTP request: the whole endpoint, for use outside a `Router` too.
     pub async fn handle(&self, request: Request) -> Response {
         let (parts, body) = request.into_parts();
+        let local = parts.extensions.get::<LocalAddr>().map(|l| l.0);
+        if !self.config.hosts.allow(&parts.headers, local) {
+            let host = parts
+                .headers
+                .get(header::HOST)
+                .and_then(|h| h.to_str().ok());
+            tracing::debug!(
+                host = host.map(|h| clipped(h, 128)),
+                "a request naming a host the endpoint does not serve is refused"
+            );
+            metrics::counter!("rpc.server.refused", "reason" => "host").increment(1);
+            return (
+                StatusCode::FORBIDDEN,
+                "this host name is not served here (see RpcService::allowed_hosts)",
+            )
+                .into_response();
+        }
         if parts.method == Method::GET
             && self.config.websocket_on
             && wants_websocket(&parts.headers)
@@ -75,6 +94,12 @@ impl<S: Service, M: Calls> RpcService<S, M> {
         let answer = RequestContext::scope(parts, dispatch::handle(endpoint, &body)).await;
         match answer {
             Some(json) => {
+                // Counted against the outbound budget until the HTTP server has written it.
+                let held = self.config.outbound.hold(json.len());
+                let json = Bytes::from_owner(HeldBytes {
+                    bytes: json,
+                    _held: held,
+                });
                 let mut response = Response::new(Body::from(json));
                 response.headers_mut().insert(
                     header::CONTENT_TYPE,
@@ -90,8 +115,12 @@ impl<S: Service, M: Calls> RpcService<S, M> {
     async fn upgrade(&self, mut parts: axum::http::request::Parts) -> Response {
         use axum::extract::FromRequestParts as _;
         if !origin_allowed(&parts.headers, &self.config.websocket_origins) {
+            let origin = parts
+                .headers
+                .get(header::ORIGIN)
+                .map(|o| o.to_str().unwrap_or("(not text)"));
             tracing::warn!(
-                origin = ?parts.headers.get(header::ORIGIN),
+                origin = origin.map(|o| clipped(o, 128)),
                 "a WebSocket handshake from another site's page is refused"
             );
             metrics::counter!("rpc.server.websocket.refused", "reason" => "origin").increment(1);
@@ -135,8 +164,17 @@ fn body_error(e: axum::Error, too_large: impl FnOnce() -> Response) -> Response 
         if c.is::<http_body_util::LengthLimitError>() {
             return too_large();
         }
+        if c.is::<serve::BodyShed>() {
+            let msg = "the server is receiving too much; try again later";
+            return (
+                StatusCode::SERVICE_UNAVAILABLE,
+                [(header::CONNECTION, "close"), (header::RETRY_AFTER, "1")],
+                msg,
+            )
+                .into_response();
+        }
         if c.is::<serve::BodyTimedOut>() {
-            let msg = "the request body stalled";
+            let msg = "the request body stalled or took too long";
             return (
                 StatusCode::REQUEST_TIMEOUT,
                 [(header::CONNECTION, "close")],

@@ -52,11 +52,13 @@
 //! - A panic in a method fails that call only, with `-32603 Internal error`; the message stays
 //!   in the server's log.
 
+mod budget;
 mod builtin;
 mod context;
 mod dispatch;
 mod explorer;
 mod handle;
+mod hosts;
 mod merge;
 pub mod middleware;
 mod mount;
@@ -105,6 +107,12 @@ pub(crate) struct Config {
     pub(crate) websocket: WsLimits,
     /// The subscriptions open on all the endpoint's WebSocket connections.
     pub(crate) subscriptions: Arc<std::sync::atomic::AtomicUsize>,
+    /// The subscriptions of each peer address.
+    pub(crate) peer_subscriptions: Arc<ws::PeerSubscriptions>,
+    /// Every byte of answers and items made and not yet handed to a socket.
+    pub(crate) outbound: Arc<budget::Budget>,
+    /// The hosts a request's `Host` may name.
+    pub(crate) hosts: hosts::Hosts,
     openrpc: OnceLock<Box<RawValue>>,
 }
 
@@ -118,6 +126,9 @@ impl Config {
         })
     }
 }
+
+/// The default of [`RpcService::max_outbound_bytes`].
+const DEFAULT_OUTBOUND_BYTES: usize = 128 * 1024 * 1024;
 
 /// The default of [`RpcService::max_concurrent_calls`].
 const DEFAULT_CONCURRENT_CALLS: usize = 4096;
@@ -141,6 +152,9 @@ impl Default for Config {
             websocket_origins: Vec::new(),
             websocket: WsLimits::default(),
             subscriptions: Arc::default(),
+            peer_subscriptions: Arc::default(),
+            outbound: Arc::new(budget::Budget::new(DEFAULT_OUTBOUND_BYTES)),
+            hosts: hosts::Hosts::default(),
             openrpc: OnceLock::new(),
         }
     }
@@ -321,6 +335,19 @@ impl<S: Service, M: Calls> RpcService<S, M> {
         })
     }
 
+    /// The most bytes of answers and subscription items the endpoint holds for its peers
+    /// before they are handed to their sockets, every HTTP answer and WebSocket together
+    /// (default 128 MiB): what clients that ask and never read can make the server hold.
+    /// While it is spent, new calls are answered
+    /// [`ErrorCode::SERVER_BUSY`](rpc_core::ErrorCode::SERVER_BUSY) (`-32005`, retryable)
+    /// without running, subscription items wait for room (a subscriber left waiting past
+    /// [`WsLimits::slow_reader_grace`] loses the subscription), and an answer that takes it
+    /// past closes the WebSocket holding the most unread bytes (close code 1008). Each
+    /// WebSocket has its own, smaller cap too ([`WsLimits::max_queued_bytes`]).
+    pub fn max_outbound_bytes(self, bytes: usize) -> Self {
+        self.with(|c| c.outbound = Arc::new(budget::Budget::new(bytes)))
+    }
+
     /// How long a call waits for a slot when [`max_concurrent_calls`](Self::max_concurrent_calls)
     /// are running (default 100 ms) before it is answered "server busy".
     pub fn busy_wait(self, wait: Duration) -> Self {
@@ -403,6 +430,33 @@ impl<S: Service, M: Calls> RpcService<S, M> {
     {
         let origins: Vec<String> = origins.into_iter().map(Into::into).collect();
         self.with(|c| c.websocket_origins = origins)
+    }
+
+    /// The hosts whose name a request's `Host` may carry, over HTTP and WebSocket alike; any
+    /// other is answered `403 Forbidden` before anything runs. Each entry is a name (any port),
+    /// `name:port`, `*.suffix`, or `"*"` for any host.
+    ///
+    /// By default, an endpoint reached on a loopback address (`127.0.0.1`, `::1`) answers
+    /// loopback names only (`localhost`, `*.localhost`, `127.x.x.x`, `[::1]`): a web page on
+    /// another site whose name is made to resolve to `127.0.0.1` (DNS rebinding) sends its
+    /// own name, and gets nothing. Reached on another address, any name is answered unless a
+    /// list is set. The address is known under [`serve`]; under `axum::serve` the default
+    /// checks nothing, so set the list for a local server there.
+    ///
+    /// ```
+    /// # #[rpc_core::rpc(server)] pub trait Ping { async fn ping(&self) -> String; }
+    /// # struct P; impl Ping for P { async fn ping(&self) -> String { "pong".into() } }
+    /// let route = rpc_server::RpcService::new(PingServer(P))
+    ///     .allowed_hosts(["localhost", "rpc.example.com", "*.internal.example.com"]);
+    /// # drop(route);
+    /// ```
+    pub fn allowed_hosts<I>(self, hosts: I) -> Self
+    where
+        I: IntoIterator,
+        I::Item: Into<String>,
+    {
+        let hosts = hosts::Hosts::List(hosts.into_iter().map(Into::into).collect());
+        self.with(|c| c.hosts = hosts)
     }
 
     /// The limits of each WebSocket connection: calls in flight, subscriptions, each

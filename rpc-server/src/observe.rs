@@ -176,8 +176,11 @@ where
                 Fault::Server => {
                     tracing::error!(parent: &span, duration_ms = millis, code, message, "call failed")
                 }
-                Fault::Caller => {
+                Fault::Caller if loud() => {
                     tracing::warn!(parent: &span, duration_ms = millis, code, message, "call refused or failed")
+                }
+                Fault::Caller => {
+                    tracing::debug!(parent: &span, duration_ms = millis, code, message, "call refused or failed")
                 }
             }
         }
@@ -194,7 +197,33 @@ pub(crate) fn refused(e: &ErrorObject) {
         "rpc.jsonrpc.error_code" => e.code.to_string(),
     )
     .record(0.0);
-    tracing::warn!(code = e.code, message = %e.message, "request refused");
+    if loud() {
+        tracing::warn!(code = e.code, message = %e.message, "request refused");
+    } else {
+        tracing::debug!(code = e.code, message = %e.message, "request refused");
+    }
+}
+
+/// The most WARN lines a second that callers' mistakes may write; past them the same lines go
+/// to DEBUG (and `rpc.server.log.quieted` counts them), so that a batch of a thousand unknown
+/// methods, or a flood of them, cannot flood the log.
+const CALLER_WARNINGS_PER_SECOND: u32 = 20;
+
+/// Whether a caller's mistake may be logged at WARN now.
+fn loud() -> bool {
+    use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+    static SECOND: AtomicU64 = AtomicU64::new(0);
+    static COUNT: AtomicU32 = AtomicU32::new(0);
+    static EPOCH: std::sync::OnceLock<Instant> = std::sync::OnceLock::new();
+    let now = EPOCH.get_or_init(Instant::now).elapsed().as_secs();
+    if SECOND.swap(now, Ordering::Relaxed) != now {
+        COUNT.store(0, Ordering::Relaxed);
+    }
+    if COUNT.fetch_add(1, Ordering::Relaxed) < CALLER_WARNINGS_PER_SECOND {
+        return true;
+    }
+    metrics::counter!("rpc.server.log.quieted").increment(1);
+    false
 }
 
 /// A batch of `len` calls arrived.

@@ -5,7 +5,6 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::task::{Context, Poll};
-use std::time::Duration;
 
 use axum::body::{Body, Bytes};
 use hyper::body::{Frame, Incoming, SizeHint};
@@ -86,32 +85,57 @@ impl Drop for Unsent {
 }
 
 /// The error of a request body that sent nothing for the server's
-/// [`body_timeout`](Serve::body_timeout).
+/// [`body_timeout`](Serve::body_timeout), or was not whole within its
+/// [`receive_deadline`](Serve::receive_deadline).
 #[derive(Debug)]
 pub(crate) struct BodyTimedOut;
 
 impl std::fmt::Display for BodyTimedOut {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("the request body stalled")
+        f.write_str("the request body stalled or took too long")
     }
 }
 
 impl std::error::Error for BodyTimedOut {}
 
-/// A request body that fails when it sends nothing for too long.
+/// The error of a request body whose connection the server closed while it was read: it held
+/// the most of the bytes being received when they went past their budget.
+#[derive(Debug)]
+pub(crate) struct BodyShed;
+
+impl std::fmt::Display for BodyShed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("the server is receiving too many bytes; this body was the largest")
+    }
+}
+
+impl std::error::Error for BodyShed {}
+
+/// A request body that fails when it sends nothing for too long, or is not whole within the
+/// receive deadline; its bytes count as being received until it is whole or dropped.
 pub(super) struct TimedBody {
-    pub(super) body: Incoming,
-    pub(super) timeout: Duration,
-    pub(super) timer: Option<Pin<Box<Sleep>>>,
+    body: Incoming,
+    server: Arc<Server>,
+    conn: Arc<Conn>,
+    timer: Option<Pin<Box<Sleep>>>,
+    deadline: Option<Pin<Box<Sleep>>>,
 }
 
 impl TimedBody {
-    pub(super) fn new(body: Incoming, timeout: Duration) -> Self {
+    pub(super) fn new(body: Incoming, server: Arc<Server>, conn: Arc<Conn>) -> Self {
         TimedBody {
             body,
-            timeout,
+            server,
+            conn,
             timer: None,
+            deadline: None,
         }
+    }
+}
+
+impl Drop for TimedBody {
+    fn drop(&mut self) {
+        self.server.done_receiving(&self.conn);
     }
 }
 
@@ -124,12 +148,30 @@ impl hyper::body::Body for TimedBody {
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
         let this = self.get_mut();
+        if this.conn.evicted.load(Ordering::Acquire) {
+            return Poll::Ready(Some(Err(Box::new(BodyShed))));
+        }
+        let deadline = this.server.limits.receive_deadline;
+        if expired(&mut this.deadline, deadline, cx) {
+            return Poll::Ready(Some(Err(Box::new(BodyTimedOut))));
+        }
         match Pin::new(&mut this.body).poll_frame(cx) {
             Poll::Ready(frame) => {
                 this.timer = None;
+                match &frame {
+                    Some(Ok(frame)) => {
+                        if let Some(data) = frame.data_ref() {
+                            this.server.add_receiving(&this.conn, data.len() as u64);
+                        }
+                    }
+                    _ => this.server.done_receiving(&this.conn),
+                }
+                if this.body.is_end_stream() {
+                    this.server.done_receiving(&this.conn);
+                }
                 Poll::Ready(frame.map(|f| f.map_err(BoxError::from)))
             }
-            Poll::Pending if expired(&mut this.timer, this.timeout, cx) => {
+            Poll::Pending if expired(&mut this.timer, this.server.limits.body_timeout, cx) => {
                 Poll::Ready(Some(Err(Box::new(BodyTimedOut))))
             }
             Poll::Pending => Poll::Pending,

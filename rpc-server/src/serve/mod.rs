@@ -1,7 +1,6 @@
 //! Serving an app on the open internet: [`serve`], with limits on what slow, stalled and
 //! flooding clients may hold, and graceful shutdown.
 
-use std::collections::HashMap;
 use std::future::{Future, IntoFuture};
 use std::io;
 use std::pin::Pin;
@@ -21,9 +20,9 @@ type BoxError = Box<dyn std::error::Error + Send + Sync>;
 mod body;
 mod conn;
 
-pub(crate) use body::BodyTimedOut;
-use conn::Server;
-pub(crate) use conn::Upgrade;
+pub(crate) use body::{BodyShed, BodyTimedOut};
+pub(crate) use conn::{Closed, Closing, Upgrade};
+use conn::{Conns, Server};
 
 /// Serves `app` on `listener` the way a public endpoint should be served: every client is
 /// held to time and size limits, connections stay below the process's file limit, and
@@ -36,10 +35,13 @@ pub(crate) use conn::Upgrade;
 /// | [`header_timeout`](Serve::header_timeout) | 30 s | a client sending its request head slowly, to hold a connection |
 /// | [`max_header_bytes`](Serve::max_header_bytes) | 64 KiB | a huge head (answered `431`) |
 /// | [`body_timeout`](Serve::body_timeout) | 30 s | a body that stalls (answered `408`, then closed) |
-/// | [`idle_timeout`](Serve::idle_timeout) | 60 s | idle keep-alive connections piling up |
+/// | [`receive_deadline`](Serve::receive_deadline) | 60 s | a body or WebSocket message sent a byte now and then, to be held forever (`408`, or the socket closed) |
+/// | [`max_receiving_bytes`](Serve::max_receiving_bytes) | 64 MiB | many slow bodies or unfinished WebSocket messages together: past it, the connection receiving the most is closed |
+/// | [`idle_timeout`](Serve::idle_timeout) | 60 s | idle keep-alive connections, and WebSockets with no call and no subscription, piling up |
 /// | [`send_timeout`](Serve::send_timeout) | 60 s | a client that does not read its answer |
 /// | [`max_unsent_bytes`](Serve::max_unsent_bytes) | 256 MiB | many clients that do not read large answers: past it, the connections stalled longest are closed |
 /// | [`max_connections`](Serve::max_connections) | 10 000, and below the file limit | running out of files: at the cap the longest-idle connection is closed to let a new one in |
+/// | [`max_connections_per_peer`](Serve::max_connections_per_peer) | 256, or half the cap when less | one client address holding every slot: past it, its own idlest connection is closed, else the new one is refused |
 /// | [`shutdown_deadline`](Serve::shutdown_deadline) | 20 s | a shutdown waiting forever on a slow call |
 /// | [`shutdown_idle_grace`](Serve::shutdown_idle_grace) | 1 s | a shutdown closing a kept-alive connection under a request its client (a load balancer) is sending |
 ///
@@ -69,7 +71,9 @@ pub fn serve(listener: TcpListener, app: Router) -> Serve {
         app,
         limits: Limits::default(),
         max_connections: 10_000,
+        max_connections_per_peer: None,
         max_unsent_bytes: 256 * 1024 * 1024,
+        max_receiving_bytes: 64 * 1024 * 1024,
         raise_file_limit: true,
         shutdown: Box::pin(std::future::pending()),
         shutdown_deadline: Duration::from_secs(20),
@@ -111,7 +115,9 @@ pub struct Serve {
     app: Router,
     limits: Limits,
     max_connections: usize,
+    max_connections_per_peer: Option<usize>,
     max_unsent_bytes: u64,
+    max_receiving_bytes: u64,
     raise_file_limit: bool,
     shutdown: Pin<Box<dyn Future<Output = ()> + Send>>,
     shutdown_deadline: Duration,
@@ -124,6 +130,7 @@ struct Limits {
     header_timeout: Duration,
     max_header_bytes: usize,
     body_timeout: Duration,
+    receive_deadline: Duration,
     idle_timeout: Duration,
     send_timeout: Duration,
 }
@@ -134,6 +141,7 @@ impl Default for Limits {
             header_timeout: Duration::from_secs(30),
             max_header_bytes: 64 * 1024,
             body_timeout: Duration::from_secs(30),
+            receive_deadline: Duration::from_secs(60),
             idle_timeout: Duration::from_secs(60),
             send_timeout: Duration::from_secs(60),
         }
@@ -145,7 +153,9 @@ impl std::fmt::Debug for Serve {
         f.debug_struct("Serve")
             .field("limits", &self.limits)
             .field("max_connections", &self.max_connections)
+            .field("max_connections_per_peer", &self.max_connections_per_peer)
             .field("max_unsent_bytes", &self.max_unsent_bytes)
+            .field("max_receiving_bytes", &self.max_receiving_bytes)
             .field("raise_file_limit", &self.raise_file_limit)
             .field("shutdown_deadline", &self.shutdown_deadline)
             .field("shutdown_idle_grace", &self.shutdown_idle_grace)
@@ -157,8 +167,9 @@ impl std::fmt::Debug for Serve {
 const MIN_HEADER_BYTES: usize = 8 * 1024;
 
 impl Serve {
-    /// How long a client has to send a whole request head, from the moment the server waits
-    /// for it (default 30 s); the connection is closed after.
+    /// How long a client has to send a whole request head, from its first byte (default 30 s);
+    /// the connection is closed after. A connection that sends nothing is held to
+    /// [`idle_timeout`](Self::idle_timeout) instead.
     pub fn header_timeout(mut self, timeout: Duration) -> Self {
         self.limits.header_timeout = timeout;
         self
@@ -178,11 +189,43 @@ impl Serve {
         self
     }
 
-    /// How long a keep-alive connection may wait for its next request (default 60 s) before it
-    /// is closed. A connection also waits at most [`header_timeout`](Self::header_timeout)
-    /// for a head it has started.
+    /// How long a connection may wait for its next request (default 60 s) before it is
+    /// closed: a new connection that sends nothing, and a keep-alive one between requests. A
+    /// WebSocket with no call running and no subscription open for this long is closed too
+    /// (close code 1000), whatever pings and pongs cross it. A connection also waits at most
+    /// [`header_timeout`](Self::header_timeout) for a head it has started.
     pub fn idle_timeout(mut self, timeout: Duration) -> Self {
         self.limits.idle_timeout = timeout;
+        self
+    }
+
+    /// How long one request body, or one WebSocket message, may take to arrive whole, from its
+    /// first byte (default 60 s), however steadily it trickles in: past it the body is answered
+    /// `408 Request Timeout` and the connection closed, and a WebSocket is closed.
+    /// [`body_timeout`](Self::body_timeout) bounds the time between two bytes; this bounds the
+    /// whole.
+    pub fn receive_deadline(mut self, deadline: Duration) -> Self {
+        self.limits.receive_deadline = deadline;
+        self
+    }
+
+    /// The most bytes of request bodies and unfinished WebSocket messages the server holds
+    /// while they arrive, all connections together (default 64 MiB). When a read takes it past
+    /// this, the connection receiving the most is closed (its body, if it was reading one, is
+    /// answered `503`), so that many clients each sending a large message slowly cannot fill
+    /// the memory, and a client sending a small one is still served.
+    pub fn max_receiving_bytes(mut self, bytes: usize) -> Self {
+        self.max_receiving_bytes = u64::try_from(bytes).unwrap_or(u64::MAX);
+        self
+    }
+
+    /// The most connections one peer address may hold at once (default: 256, or half of
+    /// [`max_connections`](Self::max_connections) when that is less), so that no one client
+    /// takes every slot. A peer at its share that connects again has its own idlest connection closed to
+    /// make room; when none of its connections is idle, the new one is closed at once.
+    /// Behind a proxy every client has the proxy's address: raise it there.
+    pub fn max_connections_per_peer(mut self, connections: usize) -> Self {
+        self.max_connections_per_peer = Some(connections.max(1));
         self
     }
 
@@ -285,17 +328,26 @@ impl Serve {
             None => self.max_connections,
         };
         tracing::debug!(max_connections = cap, limits = ?self.limits, "serving");
+        let per_peer = self
+            .max_connections_per_peer
+            .unwrap_or((cap / 2).clamp(1, 256))
+            .min(cap);
         let mut http = hyper::server::conn::http1::Builder::new();
+        // The head's timeout is the socket's (`Guarded`): hyper's runs from the moment it waits
+        // for a head, which would close idle keep-alive connections at the header timeout.
         http.timer(TokioTimer::new())
-            .header_read_timeout(self.limits.header_timeout)
+            .header_read_timeout(None)
             .max_header_size(self.limits.max_header_bytes)
             .max_buf_size(self.limits.max_header_bytes);
         let server = Arc::new(Server {
             http,
             app: self.app,
             limits: self.limits,
-            conns: Mutex::new(HashMap::new()),
+            conns: Mutex::new(Conns::default()),
             next_id: AtomicU64::new(0),
+            per_peer,
+            receiving: AtomicU64::new(0),
+            max_receiving: self.max_receiving_bytes,
             unsent: AtomicU64::new(0),
             max_unsent: self.max_unsent_bytes,
             epoch: Instant::now(),
@@ -318,11 +370,13 @@ impl Serve {
                             Ok(slot) => slot,
                             Err(_) => break,
                         },
+                        // A connection too fresh to evict now may be idle later.
+                        () = tokio::time::sleep(Duration::from_millis(250)) => continue,
                         () = &mut shutdown => break,
                     }
                 }
             };
-            let (stream, _) = tokio::select! {
+            let (stream, peer) = tokio::select! {
                 accepted = listener.accept() => match accepted {
                     Ok(accepted) => accepted,
                     Err(e) => {
@@ -338,17 +392,20 @@ impl Serve {
                 // not at the next client, which may come much later.
                 Some(_) = tasks.join_next() => continue,
             };
+            let Some(conn) = server.admit(peer, false) else {
+                continue;
+            };
             tasks.spawn(
                 server
                     .clone()
-                    .serve_accepted(stream, stop_rx.clone(), Some(slot)),
+                    .serve_accepted(stream, conn, stop_rx.clone(), Some(slot)),
             );
         }
         // Connections the kernel has completed but the server has not taken yet would be reset
         // when the listener closes, after their clients may have written a request that then
         // cannot safely be sent elsewhere: take them and answer them, past the connection cap
         // if need be (the listen queue bounds them).
-        while let Some(Ok((stream, _))) = std::future::poll_fn(|cx| {
+        while let Some(Ok((stream, peer))) = std::future::poll_fn(|cx| {
             Poll::Ready(match listener.poll_accept(cx) {
                 Poll::Ready(accepted) => Some(accepted),
                 Poll::Pending => None,
@@ -357,7 +414,14 @@ impl Serve {
         .await
         {
             let slot = slots.clone().try_acquire_owned().ok();
-            tasks.spawn(server.clone().serve_accepted(stream, stop_rx.clone(), slot));
+            let Some(conn) = server.admit(peer, true) else {
+                continue;
+            };
+            tasks.spawn(
+                server
+                    .clone()
+                    .serve_accepted(stream, conn, stop_rx.clone(), slot),
+            );
         }
         drop(listener);
         server.draining.store(true, Ordering::Release);

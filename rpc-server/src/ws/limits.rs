@@ -25,6 +25,17 @@ pub struct WsLimits {
     /// Subscriptions all the endpoint's connections may hold together (default 100,000): the
     /// bound on what many connections, each under its own limit, can make the server hold.
     pub max_endpoint_subscriptions: usize,
+    /// Subscriptions the connections of one peer address may hold together (default 10,000),
+    /// so that no one client takes the endpoint's whole share. Counted when the server knows
+    /// the peer's address ([`serve`](crate::serve), or `axum::serve` with `ConnectInfo`).
+    pub max_peer_subscriptions: usize,
+    /// Bytes of answers and items one connection may have waiting to be written (default
+    /// 4 MiB). Past it the connection's next message is not read (TCP pushes back on the
+    /// client), and its subscriptions' items wait for room like a full
+    /// [`subscription_buffer`](Self::subscription_buffer). An answer to a call already read is
+    /// always queued; the endpoint's [outbound budget](crate::RpcService::max_outbound_bytes)
+    /// bounds them all.
+    pub max_queued_bytes: usize,
     /// Items of one subscription that may wait to be written (default 256). When the buffer is
     /// full the subscription's stream is not polled; if it stays full for
     /// [`slow_reader_grace`](Self::slow_reader_grace), the subscriber is reading too slowly
@@ -43,6 +54,8 @@ impl Default for WsLimits {
             max_calls: 64,
             max_subscriptions: 1024,
             max_endpoint_subscriptions: 100_000,
+            max_peer_subscriptions: 10_000,
+            max_queued_bytes: 4 * 1024 * 1024,
             subscription_buffer: 256,
             slow_reader_grace: Duration::from_secs(5),
             ping_interval: Duration::from_secs(30),
@@ -66,6 +79,18 @@ impl WsLimits {
     /// See [`max_endpoint_subscriptions`](Self::max_endpoint_subscriptions).
     pub fn max_endpoint_subscriptions(mut self, subscriptions: usize) -> Self {
         self.max_endpoint_subscriptions = subscriptions;
+        self
+    }
+
+    /// See [`max_peer_subscriptions`](Self::max_peer_subscriptions).
+    pub fn max_peer_subscriptions(mut self, subscriptions: usize) -> Self {
+        self.max_peer_subscriptions = subscriptions;
+        self
+    }
+
+    /// See [`max_queued_bytes`](Self::max_queued_bytes); at least 64 KiB.
+    pub fn max_queued_bytes(mut self, bytes: usize) -> Self {
+        self.max_queued_bytes = bytes.max(64 * 1024);
         self
     }
 

@@ -1,16 +1,17 @@
 //! Subscriptions on a connection: made and ended by calls, each pumped by a task of its own
 //! into the connection's writer, under its buffer's limit.
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::net::IpAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Duration;
+use std::sync::{Arc, Mutex, PoisonError};
 
 use futures_util::StreamExt as _;
 use rpc_core::subscription::ItemStream;
 use rpc_core::{ErrorCode, ErrorObject};
 use serde_json::value::RawValue;
 
-use super::{CALL, Outbound, Pending, Socket};
+use super::{CALL, Live, Pending, Socket};
 
 /// Subscribes for the call running now: the subscription id's JSON, written into `out`.
 pub(crate) fn subscribe(
@@ -34,10 +35,27 @@ pub(crate) fn subscribe(
                 ),
             ));
         }
+        let per_peer = scope.socket.limits.max_peer_subscriptions;
+        if !scope
+            .socket
+            .peer_subscriptions
+            .take(scope.socket.peer, per_peer)
+        {
+            metrics::counter!("rpc.server.subscriptions.refused", "reason" => "peer_limit")
+                .increment(1);
+            return Err(ErrorObject::new(
+                ErrorCode::TOO_MANY_SUBSCRIPTIONS,
+                format!("Too many subscriptions: your address holds {per_peer}, the most one may"),
+            ));
+        }
         let limit = scope.socket.limits.max_endpoint_subscriptions;
         let total = &scope.socket.endpoint_subscriptions;
         if total.fetch_add(1, Ordering::AcqRel) >= limit {
             total.fetch_sub(1, Ordering::AcqRel);
+            scope
+                .socket
+                .peer_subscriptions
+                .release(scope.socket.peer, 1);
             metrics::counter!("rpc.server.subscriptions.refused", "reason" => "endpoint_limit")
                 .increment(1);
             return Err(ErrorObject::new(
@@ -45,7 +63,18 @@ pub(crate) fn subscribe(
                 format!("Too many subscriptions: the server holds {limit}, the most it may"),
             ));
         }
-        subscriptions.insert(id.clone(), None);
+        subscriptions.insert(
+            id.clone(),
+            Live {
+                pump: None,
+                pending: Arc::new(Pending::default()),
+                _busy: scope
+                    .socket
+                    .upgrade
+                    .as_ref()
+                    .map(|u| Box::new(u.busy()) as Box<dyn Send + Sync>),
+            },
+        );
         metrics::gauge!("rpc.server.subscriptions.active").increment(1);
     }
     // A string holds no character JSON escapes: the id is hexadecimal.
@@ -67,13 +96,11 @@ pub(crate) fn unsubscribe(params: Option<&RawValue>, out: &mut Vec<u8>) -> Resul
         .map_err(|_| ErrorObject::internal_error())?;
     let id = subscription_id(params)?;
     let removed = scope.socket.subscriptions().remove(id.as_str());
-    if let Some(pump) = &removed {
-        if let Some(pump) = pump {
-            pump.abort();
-        }
-        scope.socket.forget(1);
-    }
-    out.extend_from_slice(if removed.is_some() { b"true" } else { b"false" });
+    let held = removed.is_some();
+    scope
+        .socket
+        .forget(&removed.into_iter().collect::<Vec<_>>(), true);
+    out.extend_from_slice(if held { b"true" } else { b"false" });
     Ok(())
 }
 
@@ -127,11 +154,12 @@ pub(super) fn start(
     items: ItemStream,
 ) {
     let mut subscriptions = socket.subscriptions();
-    let Some(slot) = subscriptions.get_mut(&id) else {
+    let Some(live) = subscriptions.get_mut(&id) else {
         return;
     };
-    let pump = tokio::spawn(pump(socket.clone(), id, notification, items));
-    *slot = Some(pump.abort_handle());
+    let pending = live.pending.clone();
+    let pump = tokio::spawn(pump(socket.clone(), id, notification, items, pending));
+    live.pump = Some(pump.abort_handle());
 }
 
 /// Pushes a subscription's items until its stream ends or fails, or its subscriber falls
@@ -141,9 +169,10 @@ async fn pump(
     id: Arc<str>,
     notification: &'static str,
     mut items: ItemStream,
+    pending: Arc<Pending>,
 ) {
-    let pending = Arc::new(Pending::default());
     let limit = socket.limits.subscription_buffer;
+    let _sender = socket.outbox.sender();
     loop {
         let item = items.next().await;
         let last = !matches!(item, Some(Ok(_)));
@@ -157,11 +186,18 @@ async fn pump(
                 );
                 let error = ErrorObject::new(ErrorCode::RESPONSE_TOO_LARGE, "Response too large");
                 write_notification(&mut text, notification, &id, Err(Some(&error)));
-                send_last(&socket, &id, text);
+                send_last(&socket, &id, text, false);
                 return;
             }
             Some(Ok(json)) => {
-                if !room(&pending, limit, socket.limits.slow_reader_grace).await {
+                let grace = socket.limits.slow_reader_grace;
+                // The item's own room, then the connection's and the endpoint's bytes, all
+                // within one grace.
+                let roomy = tokio::time::timeout(grace, async {
+                    room(&pending, limit).await;
+                    socket.outbox.room(json.len() + 128, None).await
+                });
+                if roomy.await.is_err() {
                     tracing::warn!(notification, subscription = %id, buffered = limit, "a subscriber reads too slowly; its subscription is dropped");
                     metrics::counter!("rpc.server.subscriptions.dropped", "reason" => "slow_reader")
                         .increment(1);
@@ -170,7 +206,7 @@ async fn pump(
                         "Subscription dropped: the subscriber reads too slowly",
                     );
                     write_notification(&mut text, notification, &id, Err(Some(&error)));
-                    send_last(&socket, &id, text);
+                    send_last(&socket, &id, text, true);
                     return;
                 }
                 write_notification(&mut text, notification, &id, Ok(&json));
@@ -179,46 +215,67 @@ async fn pump(
             None => write_notification(&mut text, notification, &id, Err(None)),
         }
         if last {
-            send_last(&socket, &id, text);
+            send_last(&socket, &id, text, false);
             return;
         }
-        pending.count.fetch_add(1, Ordering::AcqRel);
         metrics::counter!("rpc.server.subscriptions.items").increment(1);
-        let sent = socket.out.send(Outbound {
-            text,
-            pending: Some(pending.clone()),
-            _permit: None,
-        });
-        if sent.is_err() {
-            return;
-        }
+        socket.outbox.item(text, Some(pending.clone()));
     }
 }
 
-/// Waits until fewer than `limit` items are pending, for at most `grace`: `false` when the
-/// buffer stayed full.
-async fn room(pending: &Pending, limit: usize, grace: Duration) -> bool {
-    let deadline = tokio::time::Instant::now() + grace;
+/// Waits until fewer than `limit` items are pending.
+async fn room(pending: &Pending, limit: usize) {
     loop {
         let written = pending.written.notified();
+        let mut written = std::pin::pin!(written);
+        written.as_mut().enable();
         if pending.count.load(Ordering::Acquire) < limit {
-            return true;
+            return;
         }
-        if tokio::time::timeout_at(deadline, written).await.is_err() {
-            return pending.count.load(Ordering::Acquire) < limit;
-        }
+        written.await;
     }
 }
 
 /// Sends a subscription's last notification and forgets it.
-fn send_last(socket: &Socket, id: &str, text: Vec<u8>) {
-    if socket.subscriptions().remove(id).is_some() {
-        socket.forget(1);
-        let _ = socket.out.send(Outbound {
-            text,
-            pending: None,
-            _permit: None,
-        });
+/// `dropped`: the subscription is cut short, and its items still waiting are not sent.
+fn send_last(socket: &Socket, id: &str, text: Vec<u8>, dropped: bool) {
+    let removed = socket.subscriptions().remove(id);
+    if let Some(mut live) = removed {
+        // This pump is the caller: it ends by itself.
+        live.pump = None;
+        socket.forget(std::slice::from_ref(&live), dropped);
+        socket.outbox.item(text, None);
+    }
+}
+
+/// The subscriptions each peer address holds on the endpoint's connections.
+#[derive(Default)]
+pub(crate) struct PeerSubscriptions(Mutex<HashMap<IpAddr, usize>>);
+
+impl PeerSubscriptions {
+    /// Counts one more for `peer`, unless it holds `limit` already (`false`). A peer the
+    /// server does not know is not counted.
+    fn take(&self, peer: Option<IpAddr>, limit: usize) -> bool {
+        let Some(peer) = peer else { return true };
+        let mut held = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        let count = held.entry(peer).or_default();
+        if *count >= limit {
+            return false;
+        }
+        *count += 1;
+        true
+    }
+
+    /// Counts `ended` fewer for `peer`.
+    pub(super) fn release(&self, peer: Option<IpAddr>, ended: usize) {
+        let Some(peer) = peer else { return };
+        let mut held = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(count) = held.get_mut(&peer) {
+            *count = count.saturating_sub(ended);
+            if *count == 0 {
+                held.remove(&peer);
+            }
+        }
     }
 }
 

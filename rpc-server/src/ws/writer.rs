@@ -6,35 +6,40 @@ use std::time::{Duration, Instant};
 
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, close_code};
 use futures_util::SinkExt as _;
-use tokio::sync::{mpsc, watch};
+use tokio::sync::watch;
 
-use super::{Outbound, millis};
-use crate::serve::Upgrade;
+use super::millis;
+use super::outbox::{Next, Outbox};
+use crate::serve::{Closed, Closing, Upgrade};
 
 /// The writer: sends what the connection's tasks queue, pings, and closes the socket when the
-/// server shuts down or the client stops answering pings.
+/// server shuts down or closes it, the socket stays idle, or the client stops answering pings.
 pub(super) async fn write(
     mut sink: futures_util::stream::SplitSink<WebSocket, Message>,
-    mut outbound: mpsc::UnboundedReceiver<Outbound>,
+    outbox: Arc<Outbox>,
     upgrade: Option<Upgrade>,
     interval: Duration,
     heard: Arc<AtomicU64>,
     started: Instant,
     done: watch::Sender<bool>,
 ) {
-    let stopping = async move {
+    let closing = async move {
         match upgrade {
-            Some(upgrade) => upgrade.stopping().await,
+            Some(upgrade) => upgrade.closing().await,
             None => std::future::pending().await,
         }
     };
-    tokio::pin!(stopping);
+    tokio::pin!(closing);
     let mut ping = tokio::time::interval_at(tokio::time::Instant::now() + interval, interval);
     ping.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let close = loop {
         tokio::select! {
-            message = outbound.recv() => {
-                let Some(message) = message else { break None };
+            next = outbox.next() => {
+                let (message, more) = match next {
+                    Next::Message(message, more) => (message, more),
+                    Next::End(close) => break close,
+                    Next::Shed => break Some((close_code::POLICY, "too many unread messages")),
+                };
                 // Built by the server from JSON it wrote: always UTF-8.
                 let text = match String::from_utf8(message.text) {
                     Ok(text) => text,
@@ -43,15 +48,15 @@ pub(super) async fn write(
                 // A message with more queued behind it is only buffered: the last of a burst
                 // flushes them all in one write, not one write (one syscall) each.
                 let text = Message::Text(Utf8Bytes::from(text));
-                let written = if outbound.is_empty() {
-                    sink.send(text).await
-                } else {
+                let written = if more {
                     sink.feed(text).await
+                } else {
+                    sink.send(text).await
                 };
                 if written.is_err() {
                     break None;
                 }
-                if let Some(pending) = message.pending {
+                if let Some(pending) = message.subscription {
                     pending.count.fetch_sub(1, Ordering::AcqRel);
                     pending.written.notify_one();
                 }
@@ -66,10 +71,18 @@ pub(super) async fn write(
                     break None;
                 }
             }
-            () = &mut stopping => break Some((close_code::AWAY, "server shutting down")),
+            closing = &mut closing => break Some(match closing {
+                Closing::Stopping => (close_code::AWAY, "server shutting down"),
+                Closing::Idle => (close_code::NORMAL, "idle"),
+                Closing::Closed(Closed::Evicted) => (close_code::AGAIN, "server at capacity"),
+                Closing::Closed(Closed::Unsent) => (close_code::POLICY, "too many unread messages"),
+                Closing::Closed(Closed::Receiving) => (close_code::AGAIN, "server receiving too much"),
+            }),
         }
     };
     if let Some((code, reason)) = close {
+        tracing::debug!(code, reason, "websocket closed by the server");
+        metrics::counter!("rpc.server.websocket.closed", "reason" => reason).increment(1);
         let frame = CloseFrame {
             code,
             reason: Utf8Bytes::from_static(reason),

@@ -15,7 +15,7 @@ pub(crate) async fn slow_heads_are_dropped_at_the_header_timeout() {
     honest_call(&server.url()).await;
     let before = server.rss_kib();
     let sampler = server.sample_rss();
-    let mut head = b"POST /rpc HTTP/1.1\r\nHost: a\r\nX-Pad: ".to_vec();
+    let mut head = b"POST /rpc HTTP/1.1\r\nHost: localhost\r\nX-Pad: ".to_vec();
     head.resize(head.len() + 8 * 1024, b'a');
     let mut attackers = Vec::new();
     for _ in 0..1000 {
@@ -155,7 +155,7 @@ pub(crate) async fn idle_flood_over_the_file_limit_still_serves_new_clients() {
     let sampler = server.sample_rss();
     let call = br#"{"jsonrpc":"2.0","method":"subtract","params":[1,1],"id":1}"#;
     let request = format!(
-        "POST /rpc HTTP/1.1\r\nHost: a\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
+        "POST /rpc HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
         call.len()
     );
     let mut idle = Vec::new();
@@ -274,7 +274,7 @@ pub(crate) async fn oversize_bodies_are_refused_before_they_are_read() {
     // `Expect: 100-continue` with 200 MiB announced: 413 at once, without `100 Continue`.
     let answer = exchange(
         server.addr,
-        b"POST /rpc HTTP/1.1\r\nHost: a\r\nContent-Type: application/json\r\nExpect: 100-continue\r\nContent-Length: 209715200\r\n\r\n",
+        b"POST /rpc HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nExpect: 100-continue\r\nContent-Length: 209715200\r\n\r\n",
         Duration::from_secs(2),
     )
     .await;
@@ -285,7 +285,7 @@ pub(crate) async fn oversize_bodies_are_refused_before_they_are_read() {
     // reading it.
     let mut stream = TcpStream::connect(server.addr).await.expect("connects");
     stream
-        .write_all(b"POST /rpc HTTP/1.1\r\nHost: a\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n")
+        .write_all(b"POST /rpc HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n")
         .await
         .expect("sends");
     let chunk = format!("100000\r\n{}\r\n", " ".repeat(0x100000));
@@ -306,14 +306,14 @@ pub(crate) async fn oversize_bodies_are_refused_before_they_are_read() {
     // Broken chunked framing is a bad request, not a large one.
     let answer = exchange(
         server.addr,
-        b"POST /rpc HTTP/1.1\r\nHost: a\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\nZZ\r\nabc\r\n0\r\n\r\n",
+        b"POST /rpc HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\nZZ\r\nabc\r\n0\r\n\r\n",
         Duration::from_secs(2),
     )
     .await;
     assert!(answer.starts_with("HTTP/1.1 400"), "{answer}");
 
     // A head over the 64 KiB limit.
-    let mut big = b"GET /rpc HTTP/1.1\r\nHost: a\r\nX-Big: ".to_vec();
+    let mut big = b"GET /rpc HTTP/1.1\r\nHost: localhost\r\nX-Big: ".to_vec();
     big.resize(big.len() + 70_000, b'a');
     big.extend_from_slice(b"\r\n\r\n");
     let answer = exchange(server.addr, &big, Duration::from_secs(2)).await;
@@ -322,13 +322,13 @@ pub(crate) async fn oversize_bodies_are_refused_before_they_are_read() {
     // `HEAD` is `GET` (the explorer page) without the body.
     let get = exchange(
         server.addr,
-        b"GET /rpc HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n",
+        b"GET /rpc HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n",
         Duration::from_secs(2),
     )
     .await;
     let head = exchange(
         server.addr,
-        b"HEAD /rpc HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n",
+        b"HEAD /rpc HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n",
         Duration::from_secs(2),
     )
     .await;

@@ -150,7 +150,7 @@ pub(crate) async fn discover_batch(server: &SpecServer) -> (String, usize) {
     let discover = r#"{"jsonrpc":"2.0","method":"rpc.discover","id":1}"#;
     let batch = format!("[{}]", vec![discover; 1000].join(","));
     let request = format!(
-        "POST /rpc HTTP/1.1\r\nHost: a\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{batch}",
+        "POST /rpc HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{batch}",
         batch.len()
     );
     let full = reqwest::Client::new()

@@ -5,9 +5,9 @@
 //! - `authorize`: a deny rule on a declared name holds for its alias and namespace, over HTTP
 //!   (single, batch member, notification) and WebSocket.
 
+mod authorize;
 #[path = "../common/mod.rs"]
 mod common;
-mod authorize;
 
 pub(crate) use futures_util::{SinkExt as _, StreamExt as _};
 pub(crate) use serde_json::{Value, json};
