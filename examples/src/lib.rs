@@ -37,3 +37,38 @@ pub async fn spawn(app: axum::Router, addr: &str) -> std::io::Result<SocketAddr>
     });
     Ok(local)
 }
+
+/// Applies `--flag VALUE` options from `args` to `server`, times in milliseconds: every limit
+/// of [`rpc_server::serve`] can be changed from the command line of `spec_server` and `pubsub`
+/// (the attack tests shorten the timeouts so that they do not wait a minute).
+///
+/// `--header-timeout MS`, `--body-timeout MS`, `--receive-deadline MS`, `--idle-timeout MS`,
+/// `--send-timeout MS`, `--max-connections N`, `--max-connections-per-peer N`,
+/// `--max-header-bytes N`, `--max-unsent-bytes N`, `--max-receiving-bytes N`.
+pub fn serve_options(
+    mut server: rpc_server::Serve,
+    mut args: impl Iterator<Item = String>,
+) -> Result<rpc_server::Serve, String> {
+    while let Some(flag) = args.next() {
+        let value: u64 = match args.next().map(|v| v.parse()) {
+            Some(Ok(value)) => value,
+            _ => return Err(format!("`{flag}` needs a number after it")),
+        };
+        let ms = std::time::Duration::from_millis(value);
+        let n = usize::try_from(value).map_err(|e| format!("`{flag}`: {e}"))?;
+        server = match flag.as_str() {
+            "--header-timeout" => server.header_timeout(ms),
+            "--body-timeout" => server.body_timeout(ms),
+            "--receive-deadline" => server.receive_deadline(ms),
+            "--idle-timeout" => server.idle_timeout(ms),
+            "--send-timeout" => server.send_timeout(ms),
+            "--max-connections" => server.max_connections(n),
+            "--max-connections-per-peer" => server.max_connections_per_peer(n),
+            "--max-header-bytes" => server.max_header_bytes(n),
+            "--max-unsent-bytes" => server.max_unsent_bytes(n),
+            "--max-receiving-bytes" => server.max_receiving_bytes(n),
+            _ => return Err(format!("unknown option `{flag}`")),
+        };
+    }
+    Ok(server)
+}

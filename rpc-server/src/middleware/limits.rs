@@ -31,33 +31,48 @@ fn method_key(call: &Call<'_>) -> &'static str {
 
 type Keyed<K> = RateLimiter<K, governor::state::keyed::DefaultKeyedStateStore<K>, DefaultClock>;
 
-/// A rate limit per method, and optionally per caller within each method: a token bucket
-/// (GCRA, through `governor`) of `per_second` calls a second with bursts of up to `burst`.
-/// A call over the limit is refused with [`RATE_LIMITED`] without running.
+/// A rate limit per method and caller: a token bucket (GCRA, through `governor`) of
+/// `per_second` calls a second with bursts of up to `burst`. A call over the limit is refused
+/// with [`RATE_LIMITED`] without running.
 ///
-/// Per caller, `key` names the caller from the call and its request (for example an API key
-/// header through [`RequestContext`](crate::RequestContext)); `None` puts the call in one
-/// shared bucket. The buckets a client can make are bounded: methods the service does not have
-/// share one bucket, and at most `max_callers` (default 10,000) caller keys are tracked at once;
-/// when that many are live, idle ones are dropped, and if none is idle a new caller is refused.
+/// [`per_peer`](RateLimit::per_peer) is the one to start with: each peer address (the TCP
+/// peer, which a client cannot choose; [`RequestContext::peer_addr`](crate::RequestContext::peer_addr))
+/// has its own bucket per method, so a flooding client uses up its own and no one else's.
+/// [`per_caller`](RateLimit::per_caller) keys on anything else: an authenticated user, an API
+/// key. A key taken from a header such as `X-Forwarded-For` is the client's to choose, and
+/// means something only behind a proxy that sets it and is the only way in; otherwise every
+/// request can bring a fresh key and a fresh bucket. [`per_method`](RateLimit::per_method) is
+/// one bucket per method shared by everyone: it protects the method, and one client can use
+/// it all up.
+///
+/// The buckets a client can make are bounded: methods the service does not have share one
+/// bucket; a caller key is kept as a 64-bit keyed hash, whatever its size; and at most
+/// `max_callers` (default 10,000) caller keys are tracked at once: when that many are live,
+/// idle ones are dropped, and if none is idle a new caller is refused.
 ///
 /// ```
 /// use rpc_server::middleware::RateLimit;
 /// use rpc_server::RequestContext;
 ///
-/// // 100 calls a second per method, bursts of 20; and 5 a second per API key and method.
-/// let per_method = RateLimit::per_method(100, 20);
+/// // 5 calls a second per peer address and method, bursts of 10.
+/// let per_peer = RateLimit::per_peer(5, 10);
+/// // 5 a second per API key and method (the key checked by an earlier layer).
 /// let per_key = RateLimit::per_caller(5, 5, |_call| RequestContext::header("x-api-key"));
-/// # let _ = (per_method, per_key);
+/// // 100 calls a second per method, everyone together.
+/// let per_method = RateLimit::per_method(100, 20);
+/// # let _ = (per_peer, per_key, per_method);
 /// ```
 pub struct RateLimit<F, K: Hash + Eq + Clone = ()> {
     quota: Quota,
     /// Calls without a caller key: one bucket per method, found by its name's address.
     methods: RwLock<HashMap<usize, Arc<Direct>, BuildHasherDefault<AddressHasher>>>,
-    /// Calls with a caller key: one bucket per method and caller.
-    callers: Keyed<(&'static str, K)>,
+    /// Calls with a caller key: one bucket per method (its name's address) and caller (its
+    /// key's keyed hash).
+    callers: Keyed<(usize, u64)>,
     key: F,
+    hasher: std::collections::hash_map::RandomState,
     max_callers: usize,
+    _key: std::marker::PhantomData<fn() -> K>,
 }
 
 type Direct = RateLimiter<governor::state::NotKeyed, governor::state::InMemoryState, DefaultClock>;
@@ -81,9 +96,24 @@ fn quota(per_second: u32, burst: u32) -> Quota {
 type NoCaller = fn(&Call<'_>) -> Option<()>;
 
 impl RateLimit<NoCaller> {
-    /// `per_second` calls a second for each method, bursts of up to `burst`.
+    /// `per_second` calls a second for each method, bursts of up to `burst`, all callers
+    /// together.
     pub fn per_method(per_second: u32, burst: u32) -> Self {
         RateLimit::new(quota(per_second, burst), |_| None)
+    }
+}
+
+/// The key of a per-peer limit: the peer's IP address.
+type PeerKey = fn(&Call<'_>) -> Option<std::net::IpAddr>;
+
+impl RateLimit<PeerKey, std::net::IpAddr> {
+    /// `per_second` calls a second for each peer address and method, bursts of up to `burst`.
+    /// Calls whose peer the server does not know (an app not served by
+    /// [`serve`](crate::serve) nor with axum's `ConnectInfo`) share one bucket per method.
+    pub fn per_peer(per_second: u32, burst: u32) -> Self {
+        RateLimit::new(quota(per_second, burst), |_| {
+            crate::RequestContext::peer_addr().map(|a| a.ip())
+        })
     }
 }
 
@@ -104,7 +134,9 @@ where
             methods: RwLock::default(),
             callers: RateLimiter::keyed(quota),
             key,
+            hasher: std::collections::hash_map::RandomState::new(),
             max_callers: 10_000,
+            _key: std::marker::PhantomData,
         }
     }
 
@@ -126,7 +158,9 @@ where
                         return Err(refused(Duration::from_secs(1)));
                     }
                 }
-                self.callers.check_key(&(method, caller))
+                use std::hash::BuildHasher as _;
+                let caller = self.hasher.hash_one(&caller);
+                self.callers.check_key(&(method.as_ptr() as usize, caller))
             }
         };
         checked

@@ -352,12 +352,23 @@ impl Server {
             return;
         }
         let conns = self.lock();
+        // Connections closed already free theirs as their tasks end: only what is left over
+        // after them calls for another.
+        let closing: u64 = conns
+            .by_id
+            .values()
+            .filter(|c| c.evicted.load(Ordering::Relaxed))
+            .map(|c| c.receiving.load(Ordering::Relaxed))
+            .sum();
+        if total.saturating_sub(closing) <= self.max_receiving {
+            return;
+        }
         let costliest = conns
             .by_id
             .values()
             .filter(|c| !c.evicted.load(Ordering::Relaxed))
             .max_by_key(|c| c.receiving.load(Ordering::Relaxed));
-        if let Some(costliest) = costliest {
+        if let Some(costliest) = costliest.filter(|c| c.receiving.load(Ordering::Relaxed) > 0) {
             tracing::debug!(
                 peer = %costliest.peer,
                 bytes = costliest.receiving.load(Ordering::Relaxed),
@@ -688,6 +699,13 @@ impl AsyncRead for Guarded {
         buf: &mut ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
         let this = self.get_mut();
+        // A connection the server closed takes in nothing more while it winds down.
+        if this.conn.evicted.load(Ordering::Acquire) {
+            return Poll::Ready(Err(io::Error::new(
+                io::ErrorKind::ConnectionAborted,
+                "closed by the server",
+            )));
+        }
         if this.conn.upgraded.load(Ordering::Acquire) {
             return this.poll_upgraded(cx, buf);
         }

@@ -1,8 +1,9 @@
-//! A connection's outbox: what waits for the writer, in order, counted in bytes against the
-//! connection's own cap and the endpoint's outbound budget. A subscription that ends takes its
-//! waiting items out at once.
+//! A connection's outbox: what waits for the writer, counted in bytes against the connection's
+//! own cap and the endpoint's outbound budget. Answers go first, in order; then the
+//! subscriptions' items, each subscription's in order, the subscriptions taking turns. A
+//! subscription that is dropped takes its waiting items out at once.
 
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 use std::pin::pin;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
@@ -40,7 +41,11 @@ pub(super) enum Next {
 }
 
 struct Queue {
-    messages: VecDeque<Outbound>,
+    answers: VecDeque<Outbound>,
+    /// Each subscription's items, by its [`Pending`]'s address.
+    items: HashMap<usize, VecDeque<Outbound>>,
+    /// The subscriptions with items waiting, in turn.
+    turns: VecDeque<usize>,
     bytes: usize,
     /// Producers alive: the reader, call tasks, subscription pumps.
     senders: usize,
@@ -69,11 +74,15 @@ impl Holder for Outbox {
             let mut queue = self.lock();
             queue.shed = true;
             queue.bytes = 0;
-            std::mem::take(&mut queue.messages)
+            queue.turns.clear();
+            (
+                std::mem::take(&mut queue.answers),
+                std::mem::take(&mut queue.items),
+            )
         };
-        for message in &dropped {
-            if let Some(pending) = &message.subscription {
-                pending.count.fetch_sub(1, Ordering::AcqRel);
+        for items in dropped.1.values() {
+            if let Some(pending) = items.front().and_then(|m| m.subscription.as_ref()) {
+                pending.count.fetch_sub(items.len(), Ordering::AcqRel);
             }
         }
         drop(dropped);
@@ -86,7 +95,9 @@ impl Outbox {
     pub(super) fn new(max_bytes: usize, budget: Arc<Budget>) -> Self {
         Outbox {
             queue: Mutex::new(Queue {
-                messages: VecDeque::new(),
+                answers: VecDeque::new(),
+                items: HashMap::new(),
+                turns: VecDeque::new(),
                 bytes: 0,
                 senders: 0,
                 close: None,
@@ -142,15 +153,33 @@ impl Outbox {
                 return;
             }
             queue.bytes += message.text.len();
-            queue.messages.push_back(message);
+            match &message.subscription {
+                None => queue.answers.push_back(message),
+                Some(pending) => {
+                    let key = Arc::as_ptr(pending) as usize;
+                    let queue = &mut *queue;
+                    let items = queue.items.entry(key).or_default();
+                    if items.is_empty() {
+                        queue.turns.push_back(key);
+                    }
+                    items.push_back(message);
+                }
+            }
         }
         self.ready.notify_one();
     }
 
-    /// Whether the connection's queue and the endpoint's budget have room for `bytes` more.
-    fn has_room(&self, bytes: usize) -> bool {
+    /// Whether the connection's queue and the endpoint's budget have room for `bytes` more:
+    /// `None` when they do, else whether it is the endpoint's budget that is short.
+    fn short(&self, bytes: usize) -> Option<bool> {
         let queue = self.lock();
-        queue.shed || (queue.bytes + bytes <= self.max_bytes && self.budget.fits(bytes))
+        if queue.shed {
+            return None;
+        }
+        if queue.bytes + bytes > self.max_bytes {
+            return Some(false);
+        }
+        (!self.budget.fits(bytes)).then_some(true)
     }
 
     /// Waits until `bytes` more fit, for at most `grace` (`None`: no limit); `false` when they
@@ -161,13 +190,16 @@ impl Outbox {
                 let notified = self.room.notified();
                 let mut notified = pin!(notified);
                 notified.as_mut().enable();
-                if self.has_room(bytes) {
-                    return;
-                }
-                // The endpoint's budget frees when any socket writes: look again now and then.
-                tokio::select! {
-                    () = notified => {}
-                    () = tokio::time::sleep(std::time::Duration::from_millis(50)) => {}
+                match self.short(bytes) {
+                    None => return,
+                    // This socket's writes free its own room, and wake the waiters.
+                    Some(false) => notified.await,
+                    // The endpoint's budget frees when any socket writes: look again now and
+                    // then.
+                    Some(true) => tokio::select! {
+                        () = notified => {}
+                        () = tokio::time::sleep(std::time::Duration::from_millis(200)) => {}
+                    },
                 }
             }
         };
@@ -180,29 +212,24 @@ impl Outbox {
         }
     }
 
-    /// Takes out the waiting items of an ended subscription.
+    /// Takes out the waiting items of a dropped subscription.
     pub(super) fn forget(&self, subscription: &Arc<Pending>) {
+        let key = Arc::as_ptr(subscription) as usize;
         let removed = {
             let mut queue = self.lock();
-            let before = queue.messages.len();
-            let mut freed = 0;
-            queue.messages.retain(|m| {
-                let mine = m
-                    .subscription
-                    .as_ref()
-                    .is_some_and(|p| Arc::ptr_eq(p, subscription));
-                if mine {
-                    freed += m.text.len();
-                }
-                !mine
-            });
-            queue.bytes -= freed;
-            before - queue.messages.len()
+            let Some(items) = queue.items.remove(&key) else {
+                return;
+            };
+            queue.bytes -= items.iter().map(|m| m.text.len()).sum::<usize>();
+            // At most one turn per subscription, and at most as many as it holds.
+            queue.turns.retain(|k| *k != key);
+            items
         };
-        if removed > 0 {
-            subscription.count.fetch_sub(removed, Ordering::AcqRel);
-            self.room.notify_waiters();
-        }
+        subscription
+            .count
+            .fetch_sub(removed.len(), Ordering::AcqRel);
+        drop(removed);
+        self.room.notify_waiters();
     }
 
     /// Asks the writer to close with `code` once everything queued is written.
@@ -221,9 +248,9 @@ impl Outbox {
                 if queue.shed {
                     return Next::Shed;
                 }
-                if let Some(message) = queue.messages.pop_front() {
+                if let Some(message) = queue.pop() {
                     queue.bytes -= message.text.len();
-                    let more = !queue.messages.is_empty();
+                    let more = !queue.answers.is_empty() || !queue.turns.is_empty();
                     drop(queue);
                     self.room.notify_waiters();
                     return Next::Message(message, more);
@@ -234,6 +261,30 @@ impl Outbox {
             }
             notified.await;
         }
+    }
+}
+
+impl Queue {
+    /// The next message: an answer, else the item of the subscription whose turn it is.
+    fn pop(&mut self) -> Option<Outbound> {
+        if let Some(answer) = self.answers.pop_front() {
+            return Some(answer);
+        }
+        while let Some(key) = self.turns.pop_front() {
+            let Some(items) = self.items.get_mut(&key) else {
+                continue;
+            };
+            let item = items.pop_front();
+            if items.is_empty() {
+                self.items.remove(&key);
+            } else {
+                self.turns.push_back(key);
+            }
+            if item.is_some() {
+                return item;
+            }
+        }
+        None
     }
 }
 

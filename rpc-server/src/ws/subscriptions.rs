@@ -244,7 +244,8 @@ fn send_last(socket: &Socket, id: &str, text: Vec<u8>, dropped: bool) {
         // This pump is the caller: it ends by itself.
         live.pump = None;
         socket.forget(std::slice::from_ref(&live), dropped);
-        socket.outbox.item(text, None);
+        // After the items still waiting, when the stream ended by itself.
+        socket.outbox.item(text, Some(live.pending.clone()));
     }
 }
 

@@ -8,6 +8,8 @@
 //!
 //! - `spec_server`: the harness: the program as a child process, its memory, an honest client;
 //! - `attacks`: the attacks on that program;
+//! - `budgets`: one client taking over: WebSocket queues, unfinished messages, slow bodies,
+//!   every slot (against `pubsub` and `spec_server`, from another peer address);
 //! - `limits`: the RPC layer's limits, in this process;
 //! - `shutdown`: graceful shutdown, in this process.
 
@@ -15,6 +17,7 @@
 mod common;
 
 mod attacks;
+mod budgets;
 mod limits;
 mod shutdown;
 mod spec_server;

@@ -12,12 +12,21 @@ pub(crate) struct SpecServer {
 impl SpecServer {
     /// Starts `spec_server` on a free port under a limit of `files` open files, with `options`.
     pub(crate) fn start(files: u32, options: &[&str]) -> SpecServer {
+        Self::launch(env!("CARGO_BIN_EXE_spec_server"), files, options)
+    }
+
+    /// Starts the `pubsub` example (subscriptions over WebSocket) the same way.
+    pub(crate) fn pubsub(files: u32, options: &[&str]) -> SpecServer {
+        Self::launch(env!("CARGO_BIN_EXE_pubsub"), files, options)
+    }
+
+    fn launch(program: &str, files: u32, options: &[&str]) -> SpecServer {
         let mut child = Command::new("sh")
             .arg("-c")
             .arg(r#"ulimit -n "$1" && shift && exec "$@""#)
             .arg("sh")
             .arg(files.to_string())
-            .arg(env!("CARGO_BIN_EXE_spec_server"))
+            .arg(program)
             .arg("127.0.0.1:0")
             .args(options)
             .stdin(Stdio::null())
@@ -30,10 +39,11 @@ impl SpecServer {
         BufReader::new(stdout)
             .read_line(&mut line)
             .expect("spec_server prints its address");
+        // `spec_server listening at http://ADDR/rpc`, `pubsub listening at ws://ADDR/rpc and ...`
         let addr = line
-            .trim()
-            .strip_prefix("spec_server listening at http://")
-            .and_then(|rest| rest.strip_suffix("/rpc"))
+            .split("://")
+            .nth(1)
+            .and_then(|rest| rest.split("/rpc").next())
             .unwrap_or_else(|| panic!("unexpected first line: {line:?}"))
             .parse()
             .expect("a socket address");
@@ -68,7 +78,7 @@ impl SpecServer {
     pub(crate) fn assert_alive(&mut self) {
         assert!(
             self.child.try_wait().expect("waiting works").is_none(),
-            "spec_server exited"
+            "the server exited"
         );
     }
 }
