@@ -119,10 +119,18 @@ impl<S: Service, M: Calls> RpcService<S, M> {
                 .headers
                 .get(header::ORIGIN)
                 .map(|o| o.to_str().unwrap_or("(not text)"));
-            tracing::warn!(
-                origin = origin.map(|o| clipped(o, 128)),
-                "a WebSocket handshake from another site's page is refused"
-            );
+            let origin = origin.map(|o| clipped(o, 128));
+            if crate::observe::loud() {
+                tracing::warn!(
+                    origin,
+                    "a WebSocket handshake from another site's page is refused"
+                );
+            } else {
+                tracing::debug!(
+                    origin,
+                    "a WebSocket handshake from another site's page is refused"
+                );
+            }
             metrics::counter!("rpc.server.websocket.refused", "reason" => "origin").increment(1);
             return (
                 StatusCode::FORBIDDEN,

@@ -210,7 +210,7 @@ pub(crate) fn refused(e: &ErrorObject) {
 const CALLER_WARNINGS_PER_SECOND: u32 = 20;
 
 /// Whether a caller's mistake may be logged at WARN now.
-fn loud() -> bool {
+pub(crate) fn loud() -> bool {
     use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
     static SECOND: AtomicU64 = AtomicU64::new(0);
     static COUNT: AtomicU32 = AtomicU32::new(0);

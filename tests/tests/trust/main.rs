@@ -3,11 +3,21 @@
 //! every slot, each tried over HTTP and WebSocket against a real server.
 //!
 //! - `authorize`: a deny rule on a declared name holds for its alias and namespace, over HTTP
-//!   (single, batch member, notification) and WebSocket.
+//!   (single, batch member, notification) and WebSocket;
+//! - `hosts`: the `Host` allow-list against DNS rebinding, over HTTP and WebSocket;
+//! - `fairness`: a rate limit per peer address that no header moves, subscriptions per peer;
+//! - `protocol`: close codes for protocol errors, a log that callers cannot flood, the idle
+//!   and head timeouts of a keep-alive connection.
+//!
+//! The attacks that need a server's memory measured run against child processes in
+//! `tests/hardening/budgets.rs`.
 
 mod authorize;
 #[path = "../common/mod.rs"]
 mod common;
+mod fairness;
+mod hosts;
+mod protocol;
 
 pub(crate) use futures_util::{SinkExt as _, StreamExt as _};
 pub(crate) use serde_json::{Value, json};
@@ -24,13 +34,22 @@ pub(crate) async fn connect(url: &str) -> Socket {
 }
 
 /// Sends `value` and reads the next text message as JSON, failing after 10 s.
-pub(crate) async fn exchange(socket: &mut Socket, value: Value) -> Value {
+pub(crate) async fn exchange<S>(
+    socket: &mut tokio_tungstenite::WebSocketStream<S>,
+    value: Value,
+) -> Value
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+{
     socket.send(Message::text(value.to_string())).await.unwrap();
     next(socket).await
 }
 
 /// The next text message as JSON, failing after 10 s.
-pub(crate) async fn next(socket: &mut Socket) -> Value {
+pub(crate) async fn next<S>(socket: &mut tokio_tungstenite::WebSocketStream<S>) -> Value
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+{
     loop {
         let message = tokio::time::timeout(Duration::from_secs(10), socket.next())
             .await
