@@ -70,6 +70,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
     };
     rpc_server::serve(listener, app(replica))
+        // Behind the load balancer every client has its address: the per-peer share is the
+        // balancer's, which has its own limits (worker_connections).
+        .max_connections_per_peer(10_000)
         .with_graceful_shutdown(stopping)
         .await?;
     println!("replica {name} stopped");
