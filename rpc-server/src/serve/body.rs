@@ -10,7 +10,7 @@ use axum::body::{Body, Bytes};
 use hyper::body::{Frame, Incoming, SizeHint};
 
 use super::BoxError;
-use super::conn::{Conn, Server, expired};
+use super::server::{Conn, Server, expired};
 use tokio::time::Sleep;
 
 /// Answers from this size on count against [`Serve::max_unsent_bytes`]; smaller ones cost

@@ -19,10 +19,13 @@ type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 mod body;
 mod conn;
+mod server;
+mod socket;
 
 pub(crate) use body::{BodyShed, BodyTimedOut};
-pub(crate) use conn::{Closed, Closing, Upgrade};
-use conn::{Conns, Server};
+pub(crate) use conn::{Closing, Upgrade};
+pub(crate) use server::Closed;
+use server::{Conns, Server};
 
 /// Serves `app` on `listener` the way a public endpoint should be served: every client is
 /// held to time and size limits, connections stay below the process's file limit, and
