@@ -3,8 +3,12 @@
 //! ```text
 //! cargo run -p examples --example calculator            # the demo, then exit
 //! cargo run -p examples --example calculator -- --serve # the demo, then keep serving
+//! cargo run -p examples --example calculator -- --stdio # serve over stdin and stdout
 //! ```
-//! With `--serve`, open the printed URL in a browser for the explorer page.
+//! With `--serve`, open the printed URL in a browser for the explorer page. With `--stdio` the
+//! calculator is a child process's server: one JSON-RPC message per line on standard input,
+//! the answers one per line on standard output (`--stdio content-length` for LSP's headers);
+//! it ends at the end of its input.
 
 use examples::calculator::{CalculatorClient, MathError};
 use rpc_core::CallError;
@@ -12,6 +16,24 @@ use serde_json::json;
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if let Some(at) = args.iter().position(|a| a == "--stdio") {
+        use rpc_core::framing::Framing;
+        let framing = match args.get(at + 1).map(String::as_str) {
+            None | Some("newline") => Framing::Newline,
+            Some("content-length") => Framing::ContentLength,
+            Some("ethereum") => Framing::Ethereum,
+            Some(other) => {
+                return Err(format!(
+                    "unknown framing `{other}`, expected one of: newline, content-length, ethereum"
+                )
+                .into());
+            }
+        };
+        // Standard output carries messages only: anything else goes to standard error.
+        examples::calculator::endpoint().serve_stdio(framing).await;
+        return Ok(());
+    }
     let addr = examples::spawn(examples::calculator::app(), "127.0.0.1:0").await?;
     let url = format!("http://{addr}/rpc");
     println!("calculator serving at {url}\n");

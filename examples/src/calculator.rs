@@ -105,12 +105,16 @@ impl Calculator for LocalCalculator {
     }
 }
 
-/// The calculator at `/rpc`, with `rpc.discover`, `system.*` introspection and the explorer
-/// page on `GET /rpc`.
-pub fn app() -> axum::Router {
-    let rpc = rpc_server::RpcService::new(CalculatorServer(LocalCalculator))
+/// The calculator's endpoint, with `rpc.discover`, `system.*` introspection and the explorer
+/// page.
+pub fn endpoint() -> rpc_server::RpcService<CalculatorServer<LocalCalculator>> {
+    rpc_server::RpcService::new(CalculatorServer(LocalCalculator))
         .introspection(true)
         .explorer(true)
-        .api_version("1.0.0");
-    axum::Router::new().route("/rpc", rpc.into_method_router())
+        .api_version("1.0.0")
+}
+
+/// The calculator at `/rpc` (the explorer on `GET /rpc`).
+pub fn app() -> axum::Router {
+    axum::Router::new().route("/rpc", endpoint().into_method_router())
 }

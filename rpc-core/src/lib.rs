@@ -34,6 +34,7 @@
 //! The [`rpc`] attribute is documented in full on its own page.
 
 pub mod error;
+pub mod framing;
 pub mod json;
 pub mod meta;
 pub mod openrpc;

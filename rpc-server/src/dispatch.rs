@@ -15,15 +15,18 @@ use rpc_core::wire::{self, Body, Entry};
 use rpc_core::{ErrorCode, ErrorObject, Service};
 use tokio::sync::SemaphorePermit;
 
-use crate::middleware::{Call, Calls};
+use crate::call::{Call, Method, Pushes};
+use crate::middleware::Calls;
 use crate::{Config, builtin, observe};
 
 /// What every call of a request runs against: the service (to know its methods), the chain of
-/// layers ending in it, and the settings.
+/// layers ending in it, the endpoint's settings and state, and what the request's connection
+/// lends its calls (nothing over HTTP; a push sink over a message connection).
 pub(crate) struct Endpoint<'a, S, M> {
     pub(crate) service: &'a S,
     pub(crate) stack: &'a M,
     pub(crate) config: &'a Config,
+    pub(crate) push: Option<&'a dyn Pushes>,
 }
 
 impl<S, M> Clone for Endpoint<'_, S, M> {
@@ -226,14 +229,12 @@ async fn run<S: Service, M: Calls>(ep: Endpoint<'_, S, M>, entry: Entry<'_>, out
     } else {
         ep.service.known(&request.method)
     };
-    let call = Call::new(
-        &request.method,
+    let method = Method {
+        name: &request.method,
         known,
         builtin,
-        ep.config,
-        request.params,
-        request.id,
-    );
+    };
+    let call = Call::new(method, ep.config, request.params, request.id, ep.push);
     let config = ep.config;
     wire::start_result(out);
     // While the answers already made wait unread past the outbound budget, nothing new runs.
@@ -278,10 +279,12 @@ async fn run<S: Service, M: Calls>(ep: Endpoint<'_, S, M>, entry: Entry<'_>, out
             )
         }))
     };
-    let outcome = observe::call(call, work).await.unwrap_or_else(|()| {
-        tracing::error!(method = %request.method, "a call panicked; it is answered -32603");
-        Err(ErrorObject::internal_error())
-    });
+    let outcome = observe::call(call, &config.metrics, work)
+        .await
+        .unwrap_or_else(|()| {
+            tracing::error!(method = %request.method, "a call panicked; it is answered -32603");
+            Err(ErrorObject::internal_error())
+        });
     match (request.id, outcome) {
         (None, _) => out.truncate(start),
         (Some(id), Ok(())) => wire::finish(out, Some(id)),

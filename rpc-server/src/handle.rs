@@ -12,7 +12,7 @@ use rpc_core::Service;
 use crate::budget::HeldBytes;
 use crate::hosts::{LocalAddr, clipped};
 use crate::middleware::Calls;
-use crate::{RequestContext, RpcService, dispatch, explorer, serve, ws};
+use crate::{RequestContext, RpcService, connection, dispatch, explorer, serve, ws};
 
 impl<S: Service, M: Calls> RpcService<S, M> {
     /// Handles one HTTP request: the whole endpoint, for use outside a `Router` too.
@@ -90,6 +90,8 @@ impl<S: Service, M: Calls> RpcService<S, M> {
             service: &*self.service,
             stack: &*self.stack,
             config: &self.config,
+            // Over HTTP there is no connection to push to.
+            push: None,
         };
         let answer = RequestContext::scope(parts, dispatch::handle(endpoint, &body)).await;
         match answer {
@@ -159,7 +161,21 @@ impl<S: Service, M: Calls> RpcService<S, M> {
             // message is gathered across reads as before.
             .read_buffer_size(8 * 1024)
             .on_failed_upgrade(|e| tracing::debug!(error = %e, "a websocket upgrade failed"))
-            .on_upgrade(move |socket| ws::run(socket, service, stack, config, parts, serving))
+            .on_upgrade(move |socket| {
+                let transport = connection::Transport {
+                    protocol: "websocket",
+                    network: "tcp",
+                };
+                connection::run(
+                    transport,
+                    ws::halves(socket),
+                    service,
+                    stack,
+                    config,
+                    parts,
+                    serving,
+                )
+            })
     }
 }
 

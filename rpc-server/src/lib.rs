@@ -54,6 +54,9 @@
 
 mod budget;
 mod builtin;
+mod call;
+mod config;
+mod connection;
 mod context;
 mod dispatch;
 mod explorer;
@@ -64,101 +67,27 @@ pub mod middleware;
 mod mount;
 mod observe;
 mod serve;
+mod stream;
 #[cfg(feature = "opentelemetry")]
 mod trace_context;
 mod ws;
 
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::Request;
 use axum::routing::{MethodRouter, any};
-use rpc_core::meta::ServiceInfo;
 use rpc_core::{ErrorObject, Service};
 
+use config::{Config, Settings};
 use middleware::{Authorize, Calls, Endpoint, Layer, Stack};
-use serde_json::value::RawValue;
 use tokio::sync::Semaphore;
 
+pub use connection::WsLimits;
 pub use context::RequestContext;
 pub use merge::{MergeError, Merged};
 pub use mount::RouterExt;
 pub use serve::{Serve, serve, shutdown_signal};
-pub use ws::WsLimits;
-
-/// An endpoint's settings, shared by every request it serves.
-#[derive(Clone)]
-pub(crate) struct Config {
-    pub(crate) max_body_bytes: usize,
-    pub(crate) max_batch_len: usize,
-    pub(crate) max_response_bytes: usize,
-    pub(crate) call_timeout: Option<Duration>,
-    pub(crate) calls: Arc<Semaphore>,
-    pub(crate) max_concurrent_calls: usize,
-    pub(crate) busy_wait: Duration,
-    pub(crate) discover: bool,
-    pub(crate) introspection: bool,
-    pub(crate) explorer: bool,
-    pub(crate) api_version: String,
-    pub(crate) metrics: Arc<observe::Metrics>,
-    pub(crate) websocket_on: bool,
-    /// Origins besides the endpoint's own whose pages may open a WebSocket; `*` is any.
-    pub(crate) websocket_origins: Vec<String>,
-    pub(crate) websocket: WsLimits,
-    /// The subscriptions open on all the endpoint's WebSocket connections.
-    pub(crate) subscriptions: Arc<std::sync::atomic::AtomicUsize>,
-    /// The subscriptions of each peer address.
-    pub(crate) peer_subscriptions: Arc<ws::PeerSubscriptions>,
-    /// Every byte of answers and items made and not yet handed to a socket.
-    pub(crate) outbound: Arc<budget::Budget>,
-    /// The hosts a request's `Host` may name.
-    pub(crate) hosts: hosts::Hosts,
-    openrpc: OnceLock<Box<RawValue>>,
-}
-
-impl Config {
-    /// The OpenRPC document of every service served, built on first use.
-    pub(crate) fn openrpc(&self, services: &[&ServiceInfo]) -> &RawValue {
-        self.openrpc.get_or_init(|| {
-            let doc = rpc_core::openrpc::document_for(services, &self.api_version);
-            // A `Value` always serializes.
-            serde_json::value::to_raw_value(&doc).unwrap_or_default()
-        })
-    }
-}
-
-/// The default of [`RpcService::max_outbound_bytes`].
-const DEFAULT_OUTBOUND_BYTES: usize = 128 * 1024 * 1024;
-
-/// The default of [`RpcService::max_concurrent_calls`].
-const DEFAULT_CONCURRENT_CALLS: usize = 4096;
-
-impl Default for Config {
-    fn default() -> Self {
-        Config {
-            max_body_bytes: 10 * 1024 * 1024,
-            max_batch_len: 1024,
-            max_response_bytes: 4 * 1024 * 1024,
-            call_timeout: Some(Duration::from_secs(30)),
-            calls: Arc::new(Semaphore::new(DEFAULT_CONCURRENT_CALLS)),
-            max_concurrent_calls: DEFAULT_CONCURRENT_CALLS,
-            busy_wait: Duration::from_millis(100),
-            discover: true,
-            introspection: false,
-            explorer: false,
-            api_version: "0.0.0".into(),
-            metrics: Arc::default(),
-            websocket_on: true,
-            websocket_origins: Vec::new(),
-            websocket: WsLimits::default(),
-            subscriptions: Arc::default(),
-            peer_subscriptions: Arc::default(),
-            outbound: Arc::new(budget::Budget::new(DEFAULT_OUTBOUND_BYTES)),
-            hosts: hosts::Hosts::default(),
-            openrpc: OnceLock::new(),
-        }
-    }
-}
 
 /// A JSON-RPC endpoint over a [`Service`]: the builder for its axum route.
 ///
@@ -235,7 +164,7 @@ impl<S: Service> RpcService<S> {
                 service: service.clone(),
             }),
             service,
-            config: Arc::new(Config::default()),
+            config: Arc::new(Config::new(Settings::default())),
         }
     }
 
@@ -260,8 +189,8 @@ impl<S: Service> RpcService<S> {
         other: S2,
     ) -> Result<RpcService<Merged<Arc<S>, S2>>, MergeError> {
         let merged = Arc::new(Merged::new(self.service, other)?);
-        let mut config = self.config;
-        Arc::make_mut(&mut config).openrpc = OnceLock::new();
+        // Fresh state: the OpenRPC document covers the merged services.
+        let config = Arc::new(Config::new(self.config.settings.clone()));
         Ok(RpcService {
             stack: Arc::new(Endpoint {
                 service: merged.clone(),
@@ -273,8 +202,12 @@ impl<S: Service> RpcService<S> {
 }
 
 impl<S: Service, M: Calls> RpcService<S, M> {
-    fn with(mut self, edit: impl FnOnce(&mut Config)) -> Self {
-        edit(Arc::make_mut(&mut self.config));
+    /// Changes a setting. The endpoint's state (its slots, budgets, counters) is made anew from
+    /// the settings: a clone taken before keeps its own, and a setting is checked once, here.
+    fn with(mut self, edit: impl FnOnce(&mut Settings)) -> Self {
+        let mut settings = self.config.settings.clone();
+        edit(&mut settings);
+        self.config = Arc::new(Config::new(settings));
         self
     }
 
@@ -329,10 +262,7 @@ impl<S: Service, M: Calls> RpcService<S, M> {
     /// ```
     pub fn max_concurrent_calls(self, calls: usize) -> Self {
         let calls = calls.clamp(1, Semaphore::MAX_PERMITS);
-        self.with(|c| {
-            c.max_concurrent_calls = calls;
-            c.calls = Arc::new(Semaphore::new(calls));
-        })
+        self.with(|c| c.max_concurrent_calls = calls)
     }
 
     /// The most bytes of answers and subscription items the endpoint holds for its peers
@@ -345,7 +275,7 @@ impl<S: Service, M: Calls> RpcService<S, M> {
     /// past closes the WebSocket holding the most unread bytes (close code 1008). Each
     /// WebSocket has its own, smaller cap too ([`WsLimits::max_queued_bytes`]).
     pub fn max_outbound_bytes(self, bytes: usize) -> Self {
-        self.with(|c| c.outbound = Arc::new(budget::Budget::new(bytes)))
+        self.with(|c| c.max_outbound_bytes = bytes)
     }
 
     /// How long a call waits for a slot when [`max_concurrent_calls`](Self::max_concurrent_calls)
@@ -387,10 +317,7 @@ impl<S: Service, M: Calls> RpcService<S, M> {
     /// The API version the OpenRPC document states (default `0.0.0`).
     pub fn api_version(self, version: impl Into<String>) -> Self {
         let version = version.into();
-        self.with(|c| {
-            c.api_version = version;
-            c.openrpc = OnceLock::new();
-        })
+        self.with(|c| c.api_version = version)
     }
 
     /// Whether a `GET` asking to upgrade to a WebSocket gets one (default: on). Over the socket

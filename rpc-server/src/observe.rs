@@ -35,7 +35,7 @@ use std::time::Instant;
 use rpc_core::{ErrorCode, ErrorObject};
 use tracing::Instrument as _;
 
-use crate::middleware::{Call, Outcome};
+use crate::call::{Call, Outcome};
 
 /// The `rpc.method` of a name the endpoint does not have.
 pub(crate) const OTHER: &str = "_OTHER";
@@ -115,7 +115,7 @@ fn fault(code: i64) -> Fault {
 
 /// Runs `fut`, the call's way through the layers to the method, inside its span, and records
 /// its outcome. `Err(())` (a panic, caught inside) is recorded as `-32603`.
-pub(crate) async fn call<F>(call: Call<'_>, fut: F) -> Result<Outcome, ()>
+pub(crate) async fn call<F>(call: Call<'_>, metrics: &Metrics, fut: F) -> Result<Outcome, ()>
 where
     F: Future<Output = Result<Outcome, ()>>,
 {
@@ -141,7 +141,7 @@ where
     if !span.is_disabled() {
         crate::trace_context::join_caller(&span);
     }
-    let handles = call.config().metrics.handles(method);
+    let handles = metrics.handles(method);
     handles.active.increment(1.0);
     let started = Instant::now();
     let outcome = fut.instrument(span.clone()).await;

@@ -45,93 +45,11 @@ use std::future::Future;
 
 use rpc_core::subscription::Subscribing;
 use rpc_core::{ErrorObject, Service};
-use serde_json::value::RawValue;
 
-use crate::{Config, builtin};
+use crate::builtin;
+pub use crate::call::{Call, Outcome};
 
 pub use limits::{BUSY, ConcurrencyLimit, RATE_LIMITED, RateLimit};
-
-/// How a call ended: `Ok` when its result was written, or the error object sent instead.
-pub type Outcome = Result<(), ErrorObject>;
-
-/// One call as a layer sees it.
-#[derive(Clone, Copy)]
-pub struct Call<'a> {
-    method: &'a str,
-    known: Option<&'static str>,
-    builtin: bool,
-    config: &'a Config,
-    params: Option<&'a RawValue>,
-    id: Option<&'a RawValue>,
-}
-
-impl std::fmt::Debug for Call<'_> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Call")
-            .field("method", &self.method)
-            .field("known", &self.known)
-            .field("params", &self.params)
-            .field("id", &self.id)
-            .finish()
-    }
-}
-
-impl<'a> Call<'a> {
-    pub(crate) fn new(
-        method: &'a str,
-        known: Option<&'static str>,
-        builtin: bool,
-        config: &'a Config,
-        params: Option<&'a RawValue>,
-        id: Option<&'a RawValue>,
-    ) -> Self {
-        Call {
-            method,
-            known,
-            builtin,
-            config,
-            params,
-            id,
-        }
-    }
-
-    /// The endpoint's settings.
-    pub(crate) fn config(&self) -> &'a Config {
-        self.config
-    }
-
-    /// Whether the endpoint answers the call itself (`rpc.discover`, `system.*`).
-    pub fn is_builtin(&self) -> bool {
-        self.builtin
-    }
-
-    /// The method's name, as the caller sent it.
-    pub fn method(&self) -> &'a str {
-        self.method
-    }
-
-    /// The method's name as the service declares it (an alias resolved to its method, a
-    /// built-in to its own name), or `None` when neither the service nor the endpoint has it.
-    /// The name to key anything on: unlike [`method`](Self::method), its values are bounded.
-    pub fn known_method(&self) -> Option<&'static str> {
-        self.known
-    }
-
-    /// The params as raw JSON, when the caller sent any.
-    pub fn params(&self) -> Option<&'a RawValue> {
-        self.params
-    }
-
-    /// The request's id as raw JSON; `None` for a notification, whose outcome no one sees.
-    pub fn id(&self) -> Option<&'a RawValue> {
-        self.id
-    }
-
-    /// Whether the call is a notification.
-    pub fn is_notification(&self) -> bool {
-        self.id.is_none()
-    }
-}
 
 /// The rest of the chain after a layer: the layers inside it, then the method.
 pub struct Next<'a, N> {
@@ -188,26 +106,26 @@ impl<S> std::fmt::Debug for Endpoint<S> {
 
 impl<S: Service> Calls for Endpoint<S> {
     async fn call<'a>(&'a self, call: Call<'a>, out: &'a mut Vec<u8>) -> Outcome {
-        if call.builtin {
+        if call.is_builtin() {
             let services = self.service.services();
-            return builtin::call(services, call.config, call.method, call.params, out);
+            return builtin::call(services, call.config(), call.method(), call.params(), out);
         }
         // Only a method the service knows can be a subscription's: one `match` for the rest.
-        if call.known.is_some()
-            && let Some(subscribing) = self.service.subscription(call.method)
+        if call.known_method().is_some()
+            && let Some(subscribing) = self.service.subscription(call.method())
         {
-            if !crate::ws::in_socket() {
-                return Err(ErrorObject::subscription_needs_websocket(call.method));
-            }
+            let Some(push) = call.push() else {
+                return Err(ErrorObject::subscription_needs_websocket(call.method()));
+            };
             return match subscribing {
                 Subscribing::Subscribe(info) => {
-                    let items = self.service.subscribe(call.method, call.params).await?;
-                    crate::ws::subscribe(info.notification, items, out)
+                    let items = self.service.subscribe(call.method(), call.params()).await?;
+                    push.subscribe(info.notification, items, out)
                 }
-                Subscribing::Unsubscribe => crate::ws::unsubscribe(call.params, out),
+                Subscribing::Unsubscribe => push.unsubscribe(call.params(), out),
             };
         }
-        self.service.call(call.method, call.params, out).await
+        self.service.call(call.method(), call.params(), out).await
     }
 }
 

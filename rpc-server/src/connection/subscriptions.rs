@@ -11,17 +11,31 @@ use rpc_core::subscription::ItemStream;
 use rpc_core::{ErrorCode, ErrorObject};
 use serde_json::value::RawValue;
 
-use super::{CALL, Live, Pending, Socket};
+use super::{CallScope, Live, Pending, Socket};
+use crate::call::Pushes;
 
-/// Subscribes for the call running now: the subscription id's JSON, written into `out`.
-pub(crate) fn subscribe(
+impl Pushes for CallScope {
+    fn subscribe(
+        &self,
+        notification: &'static str,
+        items: ItemStream,
+        out: &mut Vec<u8>,
+    ) -> Result<(), ErrorObject> {
+        subscribe(self, notification, items, out)
+    }
+
+    fn unsubscribe(&self, params: Option<&RawValue>, out: &mut Vec<u8>) -> Result<(), ErrorObject> {
+        unsubscribe(self, params, out)
+    }
+}
+
+/// Subscribes for a call of `scope`: the subscription id's JSON, written into `out`.
+fn subscribe(
+    scope: &CallScope,
     notification: &'static str,
     items: ItemStream,
     out: &mut Vec<u8>,
 ) -> Result<(), ErrorObject> {
-    let scope = CALL
-        .try_with(Arc::clone)
-        .map_err(|_| ErrorObject::internal_error())?;
     let id = new_id();
     {
         let mut subscriptions = scope.socket.subscriptions();
@@ -90,10 +104,11 @@ pub(crate) fn subscribe(
 }
 
 /// Ends a subscription of the call's connection: `true` (written into `out`) when it held it.
-pub(crate) fn unsubscribe(params: Option<&RawValue>, out: &mut Vec<u8>) -> Result<(), ErrorObject> {
-    let scope = CALL
-        .try_with(Arc::clone)
-        .map_err(|_| ErrorObject::internal_error())?;
+fn unsubscribe(
+    scope: &CallScope,
+    params: Option<&RawValue>,
+    out: &mut Vec<u8>,
+) -> Result<(), ErrorObject> {
     let id = subscription_id(params)?;
     let removed = scope.socket.subscriptions().remove(id.as_str());
     let held = removed.is_some();

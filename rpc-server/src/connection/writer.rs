@@ -1,21 +1,20 @@
-//! A connection's writer: the only task that sends on the socket.
+//! A connection's writer: the only task that sends on the transport.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, close_code};
-use futures_util::SinkExt as _;
+use super::close_code;
 use tokio::sync::watch;
 
-use super::millis;
 use super::outbox::{Next, Outbox};
+use super::{MessagesOut, millis};
 use crate::serve::{Closed, Closing, Upgrade};
 
 /// The writer: sends what the connection's tasks queue, pings, and closes the socket when the
 /// server shuts down or closes it, the socket stays idle, or the client stops answering pings.
-pub(super) async fn write(
-    mut sink: futures_util::stream::SplitSink<WebSocket, Message>,
+pub(super) async fn write<W: MessagesOut>(
+    mut sink: W,
     outbox: Arc<Outbox>,
     upgrade: Option<Upgrade>,
     interval: Duration,
@@ -40,20 +39,9 @@ pub(super) async fn write(
                     Next::End(close) => break close,
                     Next::Shed => break Some((close_code::POLICY, "too many unread messages")),
                 };
-                // Built by the server from JSON it wrote: always UTF-8.
-                let text = match String::from_utf8(message.text) {
-                    Ok(text) => text,
-                    Err(_) => continue,
-                };
                 // A message with more queued behind it is only buffered: the last of a burst
                 // flushes them all in one write, not one write (one syscall) each.
-                let text = Message::Text(Utf8Bytes::from(text));
-                let written = if more {
-                    sink.feed(text).await
-                } else {
-                    sink.send(text).await
-                };
-                if written.is_err() {
+                if sink.send(message.text, more).await.is_err() {
                     break None;
                 }
                 if let Some(pending) = message.subscription {
@@ -61,13 +49,13 @@ pub(super) async fn write(
                     pending.written.notify_one();
                 }
             }
-            _ = ping.tick() => {
+            _ = ping.tick(), if W::PINGS => {
                 let silent = millis(started).saturating_sub(heard.load(Ordering::Relaxed));
                 if silent > 2 * u64::try_from(interval.as_millis()).unwrap_or(u64::MAX) {
                     tracing::debug!(silent_ms = silent, "websocket peer stopped answering pings");
                     break Some((close_code::POLICY, "keep-alive timed out"));
                 }
-                if sink.send(Message::Ping(axum::body::Bytes::new())).await.is_err() {
+                if sink.ping().await.is_err() {
                     break None;
                 }
             }
@@ -81,22 +69,10 @@ pub(super) async fn write(
         }
     };
     if let Some((code, reason)) = close {
-        tracing::debug!(code, reason, "websocket closed by the server");
+        tracing::debug!(code, reason, "connection closed by the server");
         metrics::counter!("rpc.server.websocket.closed", "reason" => reason).increment(1);
-        let frame = CloseFrame {
-            code,
-            reason: Utf8Bytes::from_static(reason),
-        };
-        // Bounded: a peer that reads nothing gets no more of the server's time.
-        let _ = tokio::time::timeout(
-            Duration::from_secs(1),
-            sink.send(Message::Close(Some(frame))),
-        )
-        .await;
-    } else {
-        // The peer closed: the reply to its close frame is queued in the socket, and goes out
-        // only on a flush. Without it the peer sees the connection drop (1006), not a close.
-        let _ = tokio::time::timeout(Duration::from_secs(1), sink.close()).await;
     }
+    // Bounded: a peer that reads nothing gets no more of the server's time.
+    let _ = tokio::time::timeout(Duration::from_secs(1), sink.close(close)).await;
     let _ = done.send(true);
 }

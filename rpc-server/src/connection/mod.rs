@@ -1,20 +1,29 @@
-//! JSON-RPC over WebSocket, on the same route as HTTP: every message is a request or a batch,
-//! answered on the socket as it would be over HTTP, and subscriptions push their items as
-//! notifications (the format is in [`rpc_core::subscription`]).
+//! The message connection: one connection carrying JSON-RPC messages both ways, whatever
+//! carries them (a WebSocket today; any transport that delivers whole messages). Every message
+//! is a request or a batch, answered on the connection as it would be over HTTP, and
+//! subscriptions push their items as notifications (the format is in
+//! [`rpc_core::subscription`]).
 //!
 //! One connection is three kinds of task: this reader (the connection's own task), which
-//! parses nothing itself and hands each message to a call task; one writer, the only one that
-//! touches the socket's sending half, fed by a channel; and a pump per subscription, pulling
-//! its stream. Every buffer is bounded:
+//! parses nothing itself and hands each message to a call task, lending its calls the
+//! connection to push to ([`Pushes`](crate::call::Pushes)); one writer, the only one that
+//! touches the transport's sending half, fed by the connection's outbox; and a pump per
+//! subscription, pulling its stream. Every buffer is bounded:
 //! - calls: at most [`WsLimits::max_calls`] are in flight or have an answer waiting to be
-//!   written; past that the reader stops reading, and TCP pushes back on the client;
-//! - subscriptions: at most [`WsLimits::max_subscriptions`] per connection, and
+//!   written; past that the reader stops reading, and the transport pushes back on the client;
+//! - bytes: at most [`WsLimits::max_queued_bytes`] wait in the outbox before the reader stops
+//!   reading and items wait, all under the endpoint's outbound budget
+//!   ([`RpcService::max_outbound_bytes`](crate::RpcService::max_outbound_bytes));
+//! - subscriptions: at most [`WsLimits::max_subscriptions`] per connection,
+//!   [`WsLimits::max_peer_subscriptions`] per peer address, and
 //!   [`WsLimits::max_endpoint_subscriptions`] on all the endpoint's connections together;
 //! - items: at most [`WsLimits::subscription_buffer`] of a subscription's items wait to be
 //!   written; while the buffer is full the subscription's stream is not polled, and when it
 //!   stays full for [`WsLimits::slow_reader_grace`] the subscription is dropped with a last
 //!   notification saying so ([`ErrorCode::SUBSCRIPTION_DROPPED`]); the connection goes on;
 //! - messages: the endpoint's body limit applies to each message.
+//!
+//! [`ErrorCode::SUBSCRIPTION_DROPPED`]: rpc_core::ErrorCode::SUBSCRIPTION_DROPPED
 
 mod limits;
 mod outbox;
@@ -27,9 +36,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-use axum::extract::ws::{Message, WebSocket, close_code};
+use axum::body::Bytes;
 use axum::http::request::Parts;
-use futures_util::StreamExt as _;
 use rpc_core::Service;
 use rpc_core::subscription::ItemStream;
 use tokio::sync::{Semaphore, watch};
@@ -40,17 +48,12 @@ use crate::{Config, RequestContext, dispatch};
 
 pub use limits::WsLimits;
 use outbox::{Outbox, Pending};
+pub(crate) use subscriptions::PeerSubscriptions;
 use subscriptions::start;
-pub(crate) use subscriptions::{PeerSubscriptions, subscribe, unsubscribe};
 use writer::write;
 
-tokio::task_local! {
-    /// The connection a call came in on, while it runs: how the end of the middleware chain
-    /// starts and ends subscriptions.
-    static CALL: Arc<CallScope>;
-}
-
-/// One message's calls, on one connection.
+/// One message's calls, on one connection: what the connection lends them to push with
+/// ([`Pushes`](crate::call::Pushes)).
 struct CallScope {
     socket: Arc<Socket>,
     /// Subscriptions made by this message's calls, started once its answer is queued, so that
@@ -113,32 +116,94 @@ impl Socket {
     }
 }
 
-/// Whether the calls running now came over a WebSocket.
-pub(crate) fn in_socket() -> bool {
-    CALL.try_with(|_| ()).is_ok()
+/// The close codes the connection sends (WebSocket's, RFC 6455 section 7.4.1); a transport
+/// without close frames logs them.
+pub(crate) mod close_code {
+    pub(crate) const NORMAL: u16 = 1000;
+    pub(crate) const AWAY: u16 = 1001;
+    pub(crate) const PROTOCOL: u16 = 1002;
+    pub(crate) const INVALID: u16 = 1007;
+    pub(crate) const POLICY: u16 = 1008;
+    pub(crate) const SIZE: u16 = 1009;
+    pub(crate) const ERROR: u16 = 1011;
+    pub(crate) const AGAIN: u16 = 1013;
 }
 
-/// The close code and reason for a message the socket could not read.
-fn read_error_close(e: &axum::Error) -> (u16, &'static str) {
-    use tungstenite::error::Error;
-    let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(e);
-    while let Some(c) = cause {
-        if let Some(e) = c.downcast_ref::<Error>() {
-            return match e {
-                Error::Capacity(_) => (close_code::SIZE, "message too large"),
-                Error::Utf8(_) => (close_code::INVALID, "text message is not UTF-8"),
-                Error::Protocol(_) => (close_code::PROTOCOL, "protocol error"),
-                _ => (close_code::ERROR, "read failed"),
-            };
-        }
-        cause = c.source();
-    }
-    (close_code::ERROR, "read failed")
+/// What a transport's receiving half gives next.
+pub(crate) enum Inbound {
+    /// A whole message.
+    Message(Bytes),
+    /// Something that is no message but shows the peer is there (a ping, a pong).
+    Heard,
+    /// The peer closed, or the transport ended.
+    End,
+    /// The transport could not read a message: close with this code and reason.
+    Failed(u16, &'static str),
+    /// A message was refused (over the size limit, or not framed right): the peer is answered
+    /// an error with a `null` id saying `why`; with `fatal`, the stream cannot be followed
+    /// further and the connection ends after the answer.
+    Refused {
+        code: i64,
+        why: &'static str,
+        fatal: bool,
+    },
 }
 
-/// Serves one upgraded connection until either side closes it.
+/// Which transport a connection runs on, for metrics and spans.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Transport {
+    /// `websocket` or `stream`.
+    pub(crate) protocol: &'static str,
+    /// `tcp`, `unix` or `pipe` (OpenTelemetry's `network.transport`).
+    pub(crate) network: &'static str,
+}
+
+/// A message transport's receiving half.
+pub(crate) trait MessagesIn: Send + 'static {
+    /// The next message, or why there is none.
+    fn next(&mut self) -> impl Future<Output = Inbound> + Send;
+}
+
+/// A message transport's sending half.
+pub(crate) trait MessagesOut: Send + 'static {
+    /// Whether the transport pings its peer, and closes a silent one.
+    const PINGS: bool;
+
+    /// Sends `text`; with `more`, more follow at once and it may only be buffered.
+    fn send(&mut self, text: Vec<u8>, more: bool) -> impl Future<Output = Result<(), ()>> + Send;
+
+    /// Pings the peer.
+    fn ping(&mut self) -> impl Future<Output = Result<(), ()>> + Send;
+
+    /// Closes the transport: with a code and reason when the server closes it, without when
+    /// it answers the peer's close.
+    fn close(&mut self, code: Option<(u16, &'static str)>) -> impl Future<Output = ()> + Send;
+}
+
+/// Serves one message connection until either side closes it.
 pub(crate) async fn run<S: Service, M: Calls>(
-    socket: WebSocket,
+    transport: Transport,
+    halves: (impl MessagesIn, impl MessagesOut),
+    service: Arc<S>,
+    stack: Arc<M>,
+    config: Arc<Config>,
+    parts: Arc<Parts>,
+    upgrade: Option<Upgrade>,
+) {
+    use tracing::Instrument as _;
+    let span = tracing::debug_span!(
+        "connection",
+        rpc.transport = transport.protocol,
+        network.transport = transport.network,
+    );
+    serve_connection(transport, halves, service, stack, config, parts, upgrade)
+        .instrument(span)
+        .await
+}
+
+async fn serve_connection<S: Service, M: Calls>(
+    transport: Transport,
+    (mut incoming, outgoing): (impl MessagesIn, impl MessagesOut),
     service: Arc<S>,
     stack: Arc<M>,
     config: Arc<Config>,
@@ -173,12 +238,11 @@ pub(crate) async fn run<S: Service, M: Calls>(
         upgrade: upgrade.clone(),
     });
     let reader_sender = outbox.sender();
-    let (sink, mut stream) = socket.split();
     let heard = Arc::new(AtomicU64::new(0));
     let started = Instant::now();
     let (writer_done, mut writer_ended) = watch::channel(false);
     let writer = tokio::spawn(write(
-        sink,
+        outgoing,
         outbox.clone(),
         upgrade.clone(),
         limits.ping_interval,
@@ -186,8 +250,16 @@ pub(crate) async fn run<S: Service, M: Calls>(
         started,
         writer_done,
     ));
-    metrics::gauge!("rpc.server.websocket.connections").increment(1);
-    tracing::debug!("websocket opened");
+    let gauge = metrics::gauge!(
+        "rpc.server.connections.open",
+        "rpc.transport" => transport.protocol,
+        "network.transport" => transport.network,
+    );
+    gauge.increment(1);
+    if transport.protocol == "websocket" {
+        metrics::gauge!("rpc.server.websocket.connections").increment(1);
+    }
+    tracing::debug!("message connection opened");
     let calls = Arc::new(Semaphore::new(limits.max_calls));
     loop {
         let permit = tokio::select! {
@@ -204,7 +276,7 @@ pub(crate) async fn run<S: Service, M: Calls>(
             _ = writer_ended.wait_for(|ended| *ended) => break,
         }
         let message = tokio::select! {
-            message = stream.next() => message,
+            message = incoming.next() => message,
             _ = writer_ended.wait_for(|ended| *ended) => break,
         };
         heard.store(millis(started), Ordering::Relaxed);
@@ -212,16 +284,34 @@ pub(crate) async fn run<S: Service, M: Calls>(
             upgrade.message_done();
         }
         let body = match message {
-            Some(Ok(Message::Text(text))) => axum::body::Bytes::from(text),
-            Some(Ok(Message::Binary(bytes))) => bytes,
-            Some(Ok(Message::Ping(_) | Message::Pong(_))) => continue,
-            Some(Ok(Message::Close(_))) | None => break,
-            Some(Err(e)) => {
-                let (code, reason) = read_error_close(&e);
-                tracing::debug!(error = %e, code, "websocket read failed");
+            Inbound::Message(body) => body,
+            Inbound::Heard => continue,
+            Inbound::End => break,
+            Inbound::Failed(code, reason) => {
                 metrics::counter!("rpc.server.websocket.closed", "reason" => reason).increment(1);
                 outbox.close_with(code, reason);
                 break;
+            }
+            Inbound::Refused { code, why, fatal } => {
+                tracing::debug!(why, fatal, "a message was refused");
+                metrics::counter!("rpc.server.messages.refused", "reason" => why).increment(1);
+                let mut answer = Vec::with_capacity(128);
+                let error = rpc_core::ErrorObject::new(
+                    code,
+                    if code == rpc_core::ErrorCode::PARSE_ERROR {
+                        "Parse error"
+                    } else {
+                        "Invalid Request"
+                    },
+                )
+                .with_data(why);
+                rpc_core::wire::write_error(&mut answer, &error, None);
+                outbox.answer(answer, Some(permit));
+                if fatal {
+                    outbox.close_with(close_code::PROTOCOL, why);
+                    break;
+                }
+                continue;
             }
         };
         let scope = Arc::new(CallScope {
@@ -236,11 +326,12 @@ pub(crate) async fn run<S: Service, M: Calls>(
         );
         let sender = outbox.sender();
         let busy = upgrade.as_ref().map(Upgrade::busy);
-        tokio::spawn(CALL.scope(scope.clone(), async move {
+        tokio::spawn(async move {
             let endpoint = dispatch::Endpoint {
                 service: &*service,
                 stack: &*stack,
                 config: &config,
+                push: Some(&*scope),
             };
             let answer =
                 RequestContext::scope_shared(parts, dispatch::handle(endpoint, &body)).await;
@@ -259,7 +350,7 @@ pub(crate) async fn run<S: Service, M: Calls>(
             }
             drop(busy);
             drop(sender);
-        }));
+        });
     }
     // The subscriptions end with the connection; their pumps hold the outbox open.
     let ended: Vec<Live> = shared.subscriptions().drain().map(|(_, l)| l).collect();
@@ -270,8 +361,11 @@ pub(crate) async fn run<S: Service, M: Calls>(
     // The writer ends once every call task has queued its answer and dropped its sender.
     let _ = writer.await;
     config.outbound.unregister(registered);
-    metrics::gauge!("rpc.server.websocket.connections").decrement(1);
-    tracing::debug!(subscriptions_ended = ended, "websocket closed");
+    gauge.decrement(1);
+    if transport.protocol == "websocket" {
+        metrics::gauge!("rpc.server.websocket.connections").decrement(1);
+    }
+    tracing::debug!(subscriptions_ended = ended, "message connection closed");
 }
 
 fn millis(since: Instant) -> u64 {

@@ -1,0 +1,132 @@
+//! One call on its way through the endpoint: what the request said, what the endpoint knows of
+//! the method, and what the connection it came on lends it; and how it ended.
+
+use rpc_core::ErrorObject;
+use rpc_core::subscription::ItemStream;
+use serde_json::value::RawValue;
+
+use crate::Config;
+
+/// How a call ended: `Ok` when its result was written, or the error object sent instead.
+pub type Outcome = Result<(), ErrorObject>;
+
+/// What a connection that can push to its peer lends each of its calls: subscriptions. Over
+/// HTTP there is nothing to push to, and a call gets no such thing; over a message connection
+/// (a WebSocket) each message's calls get the connection's.
+pub(crate) trait Pushes: Send + Sync {
+    /// Starts a subscription to `items`, sent as `notification`s once the call's answer is
+    /// out; writes the subscription's id (JSON) into `out`.
+    fn subscribe(
+        &self,
+        notification: &'static str,
+        items: ItemStream,
+        out: &mut Vec<u8>,
+    ) -> Result<(), ErrorObject>;
+
+    /// Ends the subscription named in `params`: `true` (written into `out`) when it was one of
+    /// the connection's.
+    fn unsubscribe(&self, params: Option<&RawValue>, out: &mut Vec<u8>) -> Result<(), ErrorObject>;
+}
+
+/// One call as a layer sees it.
+#[derive(Clone, Copy)]
+pub struct Call<'a> {
+    method: &'a str,
+    known: Option<&'static str>,
+    builtin: bool,
+    config: &'a Config,
+    params: Option<&'a RawValue>,
+    id: Option<&'a RawValue>,
+    push: Option<&'a dyn Pushes>,
+}
+
+impl std::fmt::Debug for Call<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Call")
+            .field("method", &self.method)
+            .field("known", &self.known)
+            .field("params", &self.params)
+            .field("id", &self.id)
+            .field("can_push", &self.push.is_some())
+            .finish()
+    }
+}
+
+/// What the endpoint found out about a call's method.
+#[derive(Clone, Copy)]
+pub(crate) struct Method<'a> {
+    /// As the caller sent it.
+    pub(crate) name: &'a str,
+    /// As the service (or the endpoint) declares it.
+    pub(crate) known: Option<&'static str>,
+    /// Whether the endpoint answers it itself.
+    pub(crate) builtin: bool,
+}
+
+impl<'a> Call<'a> {
+    pub(crate) fn new(
+        method: Method<'a>,
+        config: &'a Config,
+        params: Option<&'a RawValue>,
+        id: Option<&'a RawValue>,
+        push: Option<&'a dyn Pushes>,
+    ) -> Self {
+        Call {
+            method: method.name,
+            known: method.known,
+            builtin: method.builtin,
+            config,
+            params,
+            id,
+            push,
+        }
+    }
+
+    /// The endpoint's settings and state, for the endpoint's own methods.
+    pub(crate) fn config(&self) -> &'a Config {
+        self.config
+    }
+
+    /// What the call's connection lends it to push with; `None` over HTTP.
+    pub(crate) fn push(&self) -> Option<&'a dyn Pushes> {
+        self.push
+    }
+
+    /// Whether the endpoint answers the call itself (`rpc.discover`, `system.*`).
+    pub fn is_builtin(&self) -> bool {
+        self.builtin
+    }
+
+    /// The method's name, as the caller sent it.
+    pub fn method(&self) -> &'a str {
+        self.method
+    }
+
+    /// The method's name as the service declares it (an alias resolved to its method, a
+    /// built-in to its own name), or `None` when neither the service nor the endpoint has it.
+    /// The name to key anything on: unlike [`method`](Self::method), its values are bounded.
+    pub fn known_method(&self) -> Option<&'static str> {
+        self.known
+    }
+
+    /// The params as raw JSON, when the caller sent any.
+    pub fn params(&self) -> Option<&'a RawValue> {
+        self.params
+    }
+
+    /// The request's id as raw JSON; `None` for a notification, whose outcome no one sees.
+    pub fn id(&self) -> Option<&'a RawValue> {
+        self.id
+    }
+
+    /// Whether the call is a notification.
+    pub fn is_notification(&self) -> bool {
+        self.id.is_none()
+    }
+
+    /// Whether the call came over a connection that can push to its caller (a WebSocket), so
+    /// that subscriptions work.
+    pub fn can_push(&self) -> bool {
+        self.push.is_some()
+    }
+}

@@ -1,0 +1,258 @@
+//! JSON-RPC over byte streams: the calculator served over a child process's standard input and
+//! output in each framing, subscriptions over a pipe, and bad input on each framing answered
+//! with a clear error, never a panic.
+
+mod common;
+
+use std::process::Stdio;
+use std::time::Duration;
+
+use rpc_core::framing::{Decoder, Frame, Framing, encode};
+use serde_json::{Value, json};
+use tokio::io::{AsyncRead, AsyncReadExt as _, AsyncWrite, AsyncWriteExt as _};
+
+/// Reads framed messages from a stream.
+struct Reader<R> {
+    stream: R,
+    decoder: Decoder,
+}
+
+impl<R: AsyncRead + Unpin> Reader<R> {
+    fn new(stream: R, framing: Framing) -> Self {
+        Reader {
+            stream,
+            decoder: Decoder::new(framing, 1 << 20),
+        }
+    }
+
+    /// The next message as JSON; `None` once the stream ends. Fails after 10 s.
+    async fn next(&mut self) -> Option<Value> {
+        loop {
+            if let Some(frame) = self.decoder.next_frame() {
+                let Frame::Message(bytes) = frame else {
+                    panic!("the server wrote a bad frame: {frame:?}")
+                };
+                return Some(serde_json::from_slice(&bytes).expect("JSON from the server"));
+            }
+            let mut chunk = [0u8; 4096];
+            let n = tokio::time::timeout(Duration::from_secs(10), self.stream.read(&mut chunk))
+                .await
+                .expect("the server answers within 10 s")
+                .expect("reads");
+            if n == 0 {
+                return None;
+            }
+            self.decoder.extend(&chunk[..n]);
+        }
+    }
+}
+
+async fn send(stream: &mut (impl AsyncWrite + Unpin), framing: Framing, message: &Value) {
+    let mut framed = Vec::new();
+    encode(framing, message.to_string().as_bytes(), &mut framed);
+    stream.write_all(&framed).await.expect("writes");
+}
+
+/// The calculator example as a child serving over its standard input and output.
+fn calculator(framing: &str) -> tokio::process::Child {
+    tokio::process::Command::new(env!("CARGO_BIN_EXE_calculator"))
+        .args(["--stdio", framing])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("the calculator starts")
+}
+
+#[tokio::test]
+async fn the_calculator_answers_over_stdio_in_each_framing() {
+    for (name, framing) in [
+        ("newline", Framing::Newline),
+        ("content-length", Framing::ContentLength),
+        ("ethereum", Framing::Ethereum),
+    ] {
+        let mut child = calculator(name);
+        let mut stdin = child.stdin.take().unwrap();
+        let mut stdout = Reader::new(child.stdout.take().unwrap(), framing);
+        send(
+            &mut stdin,
+            framing,
+            &json!({"jsonrpc": "2.0", "method": "add_together", "params": [1, 2, 3], "id": 1}),
+        )
+        .await;
+        assert_eq!(
+            stdout.next().await,
+            Some(json!({"jsonrpc": "2.0", "result": 6, "id": 1})),
+            "{name}"
+        );
+        // A batch with a notification and an error; a typed error's data comes back.
+        send(
+            &mut stdin,
+            framing,
+            &json!([
+                {"jsonrpc": "2.0", "method": "quadratic", "params": [1, 0, 1], "id": "q"},
+                {"jsonrpc": "2.0", "method": "add_together", "params": [1]},
+                {"jsonrpc": "2.0", "method": "nope", "id": 3},
+            ]),
+        )
+        .await;
+        let batch = stdout.next().await.expect("an answer");
+        assert_eq!(batch.as_array().map(Vec::len), Some(2), "{name}: {batch}");
+        assert_eq!(batch[0]["id"], "q");
+        assert!(batch[0]["error"]["data"].is_object(), "{batch}");
+        assert_eq!(batch[1]["error"]["code"], -32601);
+        // The end of input ends the server, after the calls in flight are answered.
+        send(
+            &mut stdin,
+            framing,
+            &json!({"jsonrpc": "2.0", "method": "add_together", "params": [2, 2], "id": 4}),
+        )
+        .await;
+        drop(stdin);
+        assert_eq!(
+            stdout.next().await,
+            Some(json!({"jsonrpc": "2.0", "result": 4, "id": 4}))
+        );
+        assert_eq!(
+            stdout.next().await,
+            None,
+            "{name}: nothing but messages on stdout"
+        );
+        let status = tokio::time::timeout(Duration::from_secs(10), child.wait())
+            .await
+            .expect("exits at the end of its input")
+            .unwrap();
+        assert!(status.success(), "{name}: {status}");
+    }
+}
+
+/// The `pubsub` example's endpoint served over an in-process pipe in `framing`.
+fn pubsub_over_pipe(framing: Framing) -> (impl AsyncWrite + Unpin, Reader<impl AsyncRead + Unpin>) {
+    let (client, server) = tokio::io::duplex(64 * 1024);
+    let (reader, writer) = tokio::io::split(server);
+    let endpoint =
+        rpc_server::RpcService::new(examples::pubsub::PubsubServer(examples::pubsub::Live));
+    tokio::spawn(async move { endpoint.serve_stream(reader, writer, framing).await });
+    let (from_server, to_server) = tokio::io::split(client);
+    (to_server, Reader::new(from_server, framing))
+}
+
+#[tokio::test]
+async fn subscriptions_push_over_a_stream() {
+    let (mut to, mut from) = pubsub_over_pipe(Framing::Newline);
+    send(
+        &mut to,
+        Framing::Newline,
+        &json!({"jsonrpc": "2.0", "method": "subscribe_counter", "params": [7, 3], "id": 1}),
+    )
+    .await;
+    let id = from.next().await.unwrap()["result"].clone();
+    assert!(id.is_string(), "{id}");
+    let mut items = Vec::new();
+    loop {
+        let message = from.next().await.unwrap();
+        assert_eq!(message["method"], "counter");
+        assert_eq!(message["params"]["subscription"], id);
+        match message["params"].get("result") {
+            Some(item) => items.push(item.as_u64().unwrap()),
+            None => {
+                assert_eq!(message["params"]["error"], Value::Null, "the end");
+                break;
+            }
+        }
+    }
+    assert_eq!(items, [7, 8, 9]);
+    // And unsubscribe from a clock.
+    send(
+        &mut to,
+        Framing::Newline,
+        &json!({"jsonrpc": "2.0", "method": "subscribe_ticks", "params": [60000], "id": 2}),
+    )
+    .await;
+    let id = from.next().await.unwrap()["result"].clone();
+    send(
+        &mut to,
+        Framing::Newline,
+        &json!({"jsonrpc": "2.0", "method": "unsubscribe_ticks", "params": [id], "id": 3}),
+    )
+    .await;
+    let answer = from.next().await.unwrap();
+    assert_eq!(answer["id"], 3, "{answer}");
+}
+
+/// Sends `bytes` raw to a fresh pubsub pipe in `framing`; the messages it answers until the
+/// stream ends or 1 s passes.
+async fn answers_to(framing: Framing, bytes: &[u8], then_close: bool) -> (Vec<Value>, bool) {
+    let (mut to, mut from) = pubsub_over_pipe(framing);
+    to.write_all(bytes).await.unwrap();
+    if then_close {
+        to.shutdown().await.unwrap();
+    } else {
+        std::mem::forget(to);
+    }
+    let mut answers = Vec::new();
+    loop {
+        match tokio::time::timeout(Duration::from_secs(1), from.next()).await {
+            Ok(Some(answer)) => answers.push(answer),
+            Ok(None) => return (answers, true),
+            Err(_) => return (answers, false),
+        }
+    }
+}
+
+#[tokio::test]
+async fn bad_input_on_each_framing_gets_a_clear_error() {
+    let call = br#"{"jsonrpc":"2.0","method":"add","params":[1,2],"id":9}"#;
+    // A head without a length: -32700 naming why, and the stream ends.
+    let (answers, ended) =
+        answers_to(Framing::ContentLength, b"Content-Type: x\r\n\r\n{}", false).await;
+    assert_eq!(answers[0]["error"]["code"], -32700, "{answers:?}");
+    assert_eq!(
+        answers[0]["error"]["data"],
+        "a message head without Content-Length"
+    );
+    assert!(ended);
+    // A negative length.
+    let (answers, ended) =
+        answers_to(Framing::ContentLength, b"Content-Length: -5\r\n\r\n", false).await;
+    assert_eq!(answers[0]["error"]["code"], -32700);
+    assert!(ended);
+    // A huge length: refused from its head, and the next message still answered.
+    let mut huge = b"Content-Length: 50000000\r\n\r\n".to_vec();
+    huge.extend_from_slice(b"xxxx");
+    let (answers, ended) = answers_to(Framing::ContentLength, &huge, false).await;
+    assert_eq!(answers[0]["error"]["code"], -32600, "{answers:?}");
+    assert!(!ended, "the stream goes on, skipping the refused message");
+    // A line of garbage, then invalid UTF-8: parse errors, and the next line answered.
+    let mut lines = b"garbage here\n\xff\xfe\n".to_vec();
+    lines.extend_from_slice(call);
+    lines.push(b'\n');
+    let (answers, _) = answers_to(Framing::Newline, &lines, false).await;
+    assert_eq!(answers.len(), 3, "{answers:?}");
+    assert_eq!(answers[0]["error"]["code"], -32700);
+    assert_eq!(answers[1]["error"]["code"], -32700);
+    assert_eq!(answers[2]["result"], 3);
+    // A line over the body limit (10 MiB): refused, the next line answered.
+    let mut long = vec![b'['; 11 * 1024 * 1024];
+    long.push(b'\n');
+    long.extend_from_slice(call);
+    long.push(b'\n');
+    let (answers, _) = answers_to(Framing::Newline, &long, false).await;
+    assert_eq!(answers[0]["error"]["code"], -32600, "{answers:?}");
+    assert_eq!(answers[1]["result"], 3);
+    // Ethereum: values back to back without a delimiter, then a truncated one and the end.
+    let mut values = call.to_vec();
+    values.extend_from_slice(call);
+    values.extend_from_slice(br#"{"jsonrpc":"2.0","#);
+    let (answers, ended) = answers_to(Framing::Ethereum, &values, true).await;
+    assert_eq!(answers.len(), 2, "{answers:?}");
+    assert!(
+        ended,
+        "the end of input ends it, the truncated value dropped"
+    );
+    // Ethereum: something that is no object or array.
+    let (answers, ended) = answers_to(Framing::Ethereum, b"  42 ", false).await;
+    assert_eq!(answers[0]["error"]["code"], -32700);
+    assert!(ended);
+}
