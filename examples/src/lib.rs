@@ -2,6 +2,8 @@
 //!
 //! - [`calculator`]: the calculator of the classic XML-RPC/JSON-RPC chapter: variadic
 //!   `add_together`, `quadratic` with a typed math-domain error, `remote_repr`, `lengths`.
+//! - [`eth`]: a small Ethereum-shaped node (chain id, blocks every 200 ms, balances, `newHeads`)
+//!   served over HTTP, WebSocket and IPC on a Unix socket.
 //! - [`pubsub`]: subscriptions over WebSocket (a counter, a clock) beside an ordinary method.
 //! - [`replica`]: a service run as several replicas behind a load balancer, with an idempotent
 //!   read and a counter whose every call is logged (the scale-out recipe).
@@ -10,6 +12,7 @@
 //!   layer with per-method access control.
 
 pub mod calculator;
+pub mod eth;
 pub mod observability;
 pub mod pubsub;
 pub mod replica;

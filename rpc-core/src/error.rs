@@ -143,7 +143,7 @@ impl ErrorObject {
         ErrorObject::new(
             ErrorCode::SUBSCRIPTION_NEEDS_WEBSOCKET,
             format!(
-                "`{method}` is a subscription: call it over a WebSocket connection to this endpoint"
+                "`{method}` is a subscription: call it over a connection that can push (a WebSocket, a Unix socket, a stream) to this endpoint"
             ),
         )
     }

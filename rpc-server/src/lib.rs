@@ -87,7 +87,9 @@ pub use connection::WsLimits;
 pub use context::RequestContext;
 pub use merge::{MergeError, Merged};
 pub use mount::RouterExt;
-pub use serve::{Serve, serve, shutdown_signal};
+#[cfg(unix)]
+pub use serve::UnixSocket;
+pub use serve::{Listener, Serve, serve, serve_messages, shutdown_signal};
 
 /// A JSON-RPC endpoint over a [`Service`]: the builder for its axum route.
 ///

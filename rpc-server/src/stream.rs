@@ -137,7 +137,7 @@ impl<S: rpc_core::Service, M: crate::middleware::Calls> crate::RpcService<S, M> 
     /// tokio::spawn(async move { endpoint.serve_stream(reader, writer, Framing::Newline).await });
     /// let (mut from_server, mut to_server) = tokio::io::split(client);
     /// to_server.write_all(b"{\"jsonrpc\":\"2.0\",\"method\":\"ping\",\"id\":1}\n").await.unwrap();
-    /// drop(to_server);
+    /// to_server.shutdown().await.unwrap(); // the end of input
     /// let mut answer = String::new();
     /// from_server.read_to_string(&mut answer).await.unwrap();
     /// assert_eq!(answer, "{\"jsonrpc\":\"2.0\",\"result\":\"pong\",\"id\":1}\n");
@@ -148,25 +148,45 @@ impl<S: rpc_core::Service, M: crate::middleware::Calls> crate::RpcService<S, M> 
         R: AsyncRead + Unpin + Send + 'static,
         W: AsyncWrite + Unpin + Send + 'static,
     {
-        let halves = (
-            Incoming::new(reader, framing, self.config.max_body_bytes),
-            Outgoing::new(writer, framing),
-        );
         let transport = crate::connection::Transport {
             protocol: "stream",
             network: "pipe",
         };
-        let parts = std::sync::Arc::new(axum::http::Request::new(()).into_parts().0);
+        self.messages_on(reader, writer, framing, None, transport)
+            .await;
+    }
+
+    /// Serves one stream's messages, lent what the server offers its connections (under
+    /// [`serve_messages`](crate::serve_messages)) or nothing.
+    pub(crate) fn messages_on<R, W>(
+        &self,
+        reader: R,
+        writer: W,
+        framing: Framing,
+        upgrade: Option<crate::serve::Upgrade>,
+        transport: crate::connection::Transport,
+    ) -> impl Future<Output = ()> + Send + 'static
+    where
+        R: AsyncRead + Unpin + Send + 'static,
+        W: AsyncWrite + Unpin + Send + 'static,
+    {
+        let halves = (
+            Incoming::new(reader, framing, self.config.max_body_bytes),
+            Outgoing::new(writer, framing),
+        );
+        let mut parts = axum::http::Request::new(()).into_parts().0;
+        if let Some(peer) = upgrade.as_ref().and_then(crate::serve::Upgrade::peer) {
+            parts.extensions.insert(axum::extract::ConnectInfo(peer));
+        }
         crate::connection::run(
             transport,
             halves,
             self.service.clone(),
             self.stack.clone(),
             self.config.clone(),
-            parts,
-            None,
+            std::sync::Arc::new(parts),
+            upgrade,
         )
-        .await;
     }
 
     /// Serves one connection over this process's standard input and output, framed by

@@ -35,6 +35,11 @@ fn venv_python() -> PathBuf {
 /// Runs `tests/interop/{script} {url}` with the virtualenv's Python and fails the test, showing
 /// its output, unless it exits successfully. Returns its stdout.
 async fn run_python_client(script: &str, url: &str) -> String {
+    run_python_script(script, &[url]).await
+}
+
+/// Runs `tests/interop/{script} ARGS...` as [`run_python_client`] does.
+async fn run_python_script(script: &str, args: &[&str]) -> String {
     let python = venv_python();
     let script_path = workspace_root().join("tests").join("interop").join(script);
     assert!(
@@ -51,7 +56,7 @@ async fn run_python_client(script: &str, url: &str) -> String {
     } = common::run_child(
         Command::new(&python)
             .arg(&script_path)
-            .arg(url)
+            .args(args)
             .current_dir(workspace_root())
             .env("PYTHONDONTWRITEBYTECODE", "1")
             .env("PYTHONUNBUFFERED", "1")
@@ -238,4 +243,64 @@ async fn python_websocket_client_subscribes_and_calls() {
         .find_map(|line| line.strip_prefix("websockets=="))
         .expect("websockets is pinned");
     assert_eq!(got["websockets"], pinned.trim(), "the pinned client: {got}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs Python and the interop clients: run scripts/setup-test-deps.sh"]
+async fn web3_py_talks_to_the_eth_example_over_ipc_and_websocket() {
+    use std::io::BufRead as _;
+    venv_python();
+    let dir = std::env::temp_dir().join(format!("rpc-eth-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("a temporary directory");
+    let ipc = dir.join("node.ipc");
+    let mut node = std::process::Command::new(env!("CARGO_BIN_EXE_eth"))
+        .arg("127.0.0.1:0")
+        .arg("--ipc")
+        .arg(&ipc)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::inherit())
+        .spawn()
+        .expect("the eth example starts");
+    let mut line = String::new();
+    // Kept until the node stops: it prints its last line as it does.
+    let mut printed = std::io::BufReader::new(node.stdout.take().expect("piped"));
+    printed
+        .read_line(&mut line)
+        .expect("the node prints where it listens");
+    let ws = line
+        .split_whitespace()
+        .find(|w| w.starts_with("ws://"))
+        .unwrap_or_else(|| panic!("no ws:// address in {line:?}"))
+        .to_owned();
+    let stdout =
+        run_python_script("web3_eth.py", &[ipc.to_str().expect("a UTF-8 path"), &ws]).await;
+    assert!(
+        stdout.contains("ipc: chain id 31337") && stdout.contains("websocket: chain id 31337"),
+        "{stdout}"
+    );
+    // The socket file is the node's while it runs, and gone once it stops.
+    use std::os::unix::fs::PermissionsExt as _;
+    let mode = std::fs::metadata(&ipc)
+        .expect("the socket file")
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o777, 0o600, "the socket's mode");
+    let signalled = Command::new("kill")
+        .args(["-TERM", &node.id().to_string()])
+        .status()
+        .expect("kill runs");
+    assert!(signalled.success());
+    let started = Instant::now();
+    while node.try_wait().expect("waits").is_none() {
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "the node did not stop on SIGTERM"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(!ipc.exists(), "the socket file was removed on shutdown");
+    let mut last = String::new();
+    let _ = printed.read_line(&mut last);
+    assert_eq!(last.trim(), "eth stopped");
+    let _ = std::fs::remove_dir(&dir);
 }

@@ -221,12 +221,16 @@ async fn serve_connection<S: Service, M: Calls>(
     let holder: Arc<dyn crate::budget::Holder> = outbox.clone();
     let registered = config.outbound.register(Arc::downgrade(&holder));
     drop(holder);
-    let peer = upgrade.as_ref().map(|u| u.peer().ip()).or_else(|| {
-        parts
-            .extensions
-            .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
-            .map(|c| c.0.ip())
-    });
+    let peer = upgrade
+        .as_ref()
+        .and_then(|u| u.peer())
+        .map(|a| a.ip())
+        .or_else(|| {
+            parts
+                .extensions
+                .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+                .map(|c| c.0.ip())
+        });
     let shared = Arc::new(Socket {
         outbox: outbox.clone(),
         limits,

@@ -11,43 +11,60 @@ use std::time::Duration;
 use axum::body::Body;
 use hyper::body::Incoming;
 use hyper_util::rt::TokioIo;
-use tokio::net::TcpStream;
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::sync::watch;
 
 use super::body::{TRACKED_ANSWER_BYTES, TimedBody, TrackedBody};
 use super::server::{Closed, Conn, Registered, Server};
 use super::socket::Guarded;
+use super::{Listener, Mode};
+use crate::connection::Transport;
 
 impl Server {
     /// Serves an accepted connection, holding its `slot` of the connection cap until it ends.
-    pub(super) async fn serve_accepted(
+    pub(super) async fn serve_accepted<L: Listener>(
         self: Arc<Self>,
-        stream: TcpStream,
+        stream: L::Io,
         (id, conn): (u64, Arc<Conn>),
         stop: watch::Receiver<bool>,
         slot: Option<tokio::sync::OwnedSemaphorePermit>,
     ) {
         let _slot = slot;
-        let _ = stream.set_nodelay(true);
+        let local = L::prepare(&stream);
         // Removed however the connection ends, a panic in the app included.
         let _registered = Registered {
             server: self.clone(),
             id,
         };
-        self.connection(stream, conn, stop).await;
+        match &self.mode {
+            Mode::Http(_) => self.connection(stream, local, conn, stop).await,
+            Mode::Messages(serve) => {
+                let serve = serve.clone();
+                let upgrade = Upgrade {
+                    stop,
+                    server: self.clone(),
+                    conn: conn.clone(),
+                };
+                let (alive, _socket_closed) = tokio::sync::oneshot::channel::<()>();
+                let io = self.guard(stream, &conn, alive);
+                let (reader, writer) = tokio::io::split(io);
+                let transport = Transport {
+                    protocol: "stream",
+                    network: L::NETWORK,
+                };
+                serve(Box::new(reader), Box::new(writer), upgrade, transport).await;
+            }
+        }
     }
 
-    async fn connection(
-        self: Arc<Self>,
-        stream: TcpStream,
-        conn: Arc<Conn>,
-        mut stop: watch::Receiver<bool>,
-    ) {
-        let local = stream.local_addr().ok().map(crate::hosts::LocalAddr);
-        // Dropped with the socket: when the connection is upgraded (to a WebSocket), the
-        // socket outlives hyper's part of the connection, and the connection still counts.
-        let (alive, socket_closed) = tokio::sync::oneshot::channel::<()>();
-        let io = TokioIo::new(Guarded {
+    /// `stream` under the server's timers and budgets.
+    fn guard<I>(
+        self: &Arc<Self>,
+        stream: I,
+        conn: &Arc<Conn>,
+        alive: tokio::sync::oneshot::Sender<()>,
+    ) -> Guarded<I> {
+        Guarded {
             stream,
             server: self.clone(),
             conn: conn.clone(),
@@ -58,16 +75,36 @@ impl Server {
             message_timer: None,
             write_timer: None,
             _alive: alive,
-        });
+        }
+    }
+
+    async fn connection<I>(
+        self: Arc<Self>,
+        stream: I,
+        local: Option<SocketAddr>,
+        conn: Arc<Conn>,
+        mut stop: watch::Receiver<bool>,
+    ) where
+        I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    {
+        let Mode::Http(app) = &self.mode else { return };
+        let app = app.clone();
+        let local = local.map(crate::hosts::LocalAddr);
+        // Dropped with the socket: when the connection is upgraded (to a WebSocket), the
+        // socket outlives hyper's part of the connection, and the connection still counts.
+        let (alive, socket_closed) = tokio::sync::oneshot::channel::<()>();
+        let io = TokioIo::new(self.guard(stream, &conn, alive));
         let server = self.clone();
         let on_request = conn.clone();
         let upgrade_stop = stop.clone();
-        let peer = axum::extract::ConnectInfo(conn.peer);
+        let peer = conn.peer.map(axum::extract::ConnectInfo);
         let service = hyper::service::service_fn(move |request: hyper::Request<Incoming>| {
             let busy = Busy::new(&server, &on_request);
             let mut request = request
                 .map(|body| Body::new(TimedBody::new(body, server.clone(), on_request.clone())));
-            request.extensions_mut().insert(peer);
+            if let Some(peer) = peer {
+                request.extensions_mut().insert(peer);
+            }
             if let Some(local) = local {
                 request.extensions_mut().insert(local);
             }
@@ -76,7 +113,7 @@ impl Server {
                 server: server.clone(),
                 conn: on_request.clone(),
             });
-            let app = server.app.clone();
+            let app = app.clone();
             let server = server.clone();
             let conn = on_request.clone();
             async move {
@@ -196,8 +233,8 @@ impl Upgrade {
         }
     }
 
-    /// The peer's address.
-    pub(crate) fn peer(&self) -> SocketAddr {
+    /// The peer's address; `None` over a Unix socket.
+    pub(crate) fn peer(&self) -> Option<SocketAddr> {
         self.conn.peer
     }
 

@@ -11,7 +11,6 @@ use std::time::{Duration, Instant};
 
 use axum::Router;
 use hyper_util::rt::TokioTimer;
-use tokio::net::TcpListener;
 use tokio::sync::{Semaphore, watch};
 use tokio::task::JoinSet;
 
@@ -19,12 +18,35 @@ type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 mod body;
 mod conn;
+mod listener;
 mod server;
 mod socket;
 
 pub(crate) use body::{BodyShed, BodyTimedOut};
 pub(crate) use conn::{Closing, Upgrade};
+pub use listener::Listener;
+#[cfg(unix)]
+pub use listener::UnixSocket;
 pub(crate) use server::Closed;
+
+/// What a connection carries: HTTP requests for an app, or JSON-RPC messages for one endpoint.
+#[derive(Clone)]
+pub(crate) enum Mode {
+    Http(Router),
+    Messages(MessageHandler),
+}
+
+/// Serves one connection's messages: its two halves, what the server lends it, its transport.
+pub(crate) type MessageHandler = Arc<
+    dyn Fn(
+            Box<dyn tokio::io::AsyncRead + Unpin + Send>,
+            Box<dyn tokio::io::AsyncWrite + Unpin + Send>,
+            Upgrade,
+            crate::connection::Transport,
+        ) -> Pin<Box<dyn Future<Output = ()> + Send>>
+        + Send
+        + Sync,
+>;
 use server::{Conns, Server};
 
 /// Serves `app` on `listener` the way a public endpoint should be served: every client is
@@ -68,19 +90,61 @@ use server::{Conns, Server};
 ///     .await
 /// # }
 /// ```
-pub fn serve(listener: TcpListener, app: Router) -> Serve {
-    Serve {
-        listener,
-        app,
-        limits: Limits::default(),
-        max_connections: 10_000,
-        max_connections_per_peer: None,
-        max_unsent_bytes: 256 * 1024 * 1024,
-        max_receiving_bytes: 64 * 1024 * 1024,
-        raise_file_limit: true,
-        shutdown: Box::pin(std::future::pending()),
-        shutdown_deadline: Duration::from_secs(20),
-        shutdown_idle_grace: Duration::from_secs(1),
+pub fn serve<L: Listener>(listener: L, app: Router) -> Serve<L> {
+    Serve::new(listener, Mode::Http(app))
+}
+
+/// Serves `endpoint` on `listener` with one message connection per client: JSON-RPC messages
+/// framed by `framing` both ways, without HTTP, as Ethereum nodes serve IPC on a Unix socket
+/// and local daemons serve their clients. Each connection carries calls, batches, notifications
+/// and subscriptions under the endpoint's limits ([`WsLimits`](crate::WsLimits), its body
+/// limit per message) and [`Serve`]'s (connection cap, idle timeout, receive deadline and
+/// budget, graceful shutdown).
+///
+/// ```no_run
+/// # #[rpc_core::rpc(server)] pub trait Ping { async fn ping(&self) -> String; }
+/// # struct P; impl Ping for P { async fn ping(&self) -> String { "pong".into() } }
+/// use rpc_core::framing::Framing;
+///
+/// # async fn run() -> std::io::Result<()> {
+/// let endpoint = rpc_server::RpcService::new(PingServer(P));
+/// let socket = rpc_server::UnixSocket::bind("/tmp/node.ipc")?;
+/// rpc_server::serve_messages(socket, endpoint, Framing::Ethereum)
+///     .with_graceful_shutdown(rpc_server::shutdown_signal())
+///     .await
+/// # }
+/// ```
+pub fn serve_messages<L, S, M>(
+    listener: L,
+    endpoint: crate::RpcService<S, M>,
+    framing: rpc_core::framing::Framing,
+) -> Serve<L>
+where
+    L: Listener,
+    S: rpc_core::Service,
+    M: crate::middleware::Calls,
+{
+    let handler: MessageHandler = Arc::new(move |reader, writer, upgrade, transport| {
+        Box::pin(endpoint.messages_on(reader, writer, framing, Some(upgrade), transport))
+    });
+    Serve::new(listener, Mode::Messages(handler))
+}
+
+impl<L: Listener> Serve<L> {
+    fn new(listener: L, mode: Mode) -> Self {
+        Serve {
+            listener,
+            mode,
+            limits: Limits::default(),
+            max_connections: 10_000,
+            max_connections_per_peer: None,
+            max_unsent_bytes: 256 * 1024 * 1024,
+            max_receiving_bytes: 64 * 1024 * 1024,
+            raise_file_limit: true,
+            shutdown: Box::pin(std::future::pending()),
+            shutdown_deadline: Duration::from_secs(20),
+            shutdown_idle_grace: Duration::from_secs(1),
+        }
     }
 }
 
@@ -113,9 +177,9 @@ pub async fn shutdown_signal() {
 
 /// A server in the making, from [`serve`]: set its limits, then `.await` it.
 #[must_use = "a server does nothing until it is awaited"]
-pub struct Serve {
-    listener: TcpListener,
-    app: Router,
+pub struct Serve<L = tokio::net::TcpListener> {
+    listener: L,
+    mode: Mode,
     limits: Limits,
     max_connections: usize,
     max_connections_per_peer: Option<usize>,
@@ -151,7 +215,7 @@ impl Default for Limits {
     }
 }
 
-impl std::fmt::Debug for Serve {
+impl<L> std::fmt::Debug for Serve<L> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Serve")
             .field("limits", &self.limits)
@@ -169,7 +233,7 @@ impl std::fmt::Debug for Serve {
 /// The smallest head limit the HTTP server can work with.
 const MIN_HEADER_BYTES: usize = 8 * 1024;
 
-impl Serve {
+impl<L: Listener> Serve<L> {
     /// How long a client has to send a whole request head, from its first byte (default 30 s);
     /// the connection is closed after. A connection that sends nothing is held to
     /// [`idle_timeout`](Self::idle_timeout) instead.
@@ -344,7 +408,7 @@ impl Serve {
             .max_buf_size(self.limits.max_header_bytes);
         let server = Arc::new(Server {
             http,
-            app: self.app,
+            mode: self.mode,
             limits: self.limits,
             conns: Mutex::new(Conns::default()),
             next_id: AtomicU64::new(0),
@@ -361,7 +425,7 @@ impl Serve {
         let (stop_tx, stop_rx) = watch::channel(false);
         let mut tasks = JoinSet::new();
         let mut shutdown = self.shutdown;
-        let listener = self.listener;
+        let mut listener = self.listener;
         loop {
             while tasks.try_join_next().is_some() {}
             let slot = match slots.clone().try_acquire_owned() {
@@ -380,7 +444,7 @@ impl Serve {
                 }
             };
             let (stream, peer) = tokio::select! {
-                accepted = listener.accept() => match accepted {
+                accepted = std::future::poll_fn(|cx| listener.poll_accept(cx)) => match accepted {
                     Ok(accepted) => accepted,
                     Err(e) => {
                         // Out of files or memory, or a connection reset before it was accepted:
@@ -398,11 +462,12 @@ impl Serve {
             let Some(conn) = server.admit(peer, false) else {
                 continue;
             };
-            tasks.spawn(
-                server
-                    .clone()
-                    .serve_accepted(stream, conn, stop_rx.clone(), Some(slot)),
-            );
+            tasks.spawn(server.clone().serve_accepted::<L>(
+                stream,
+                conn,
+                stop_rx.clone(),
+                Some(slot),
+            ));
         }
         // Connections the kernel has completed but the server has not taken yet would be reset
         // when the listener closes, after their clients may have written a request that then
@@ -423,7 +488,7 @@ impl Serve {
             tasks.spawn(
                 server
                     .clone()
-                    .serve_accepted(stream, conn, stop_rx.clone(), slot),
+                    .serve_accepted::<L>(stream, conn, stop_rx.clone(), slot),
             );
         }
         drop(listener);
@@ -444,7 +509,7 @@ impl Serve {
     }
 }
 
-impl IntoFuture for Serve {
+impl<L: Listener> IntoFuture for Serve<L> {
     type Output = io::Result<()>;
     type IntoFuture = Pin<Box<dyn Future<Output = io::Result<()>> + Send>>;
 

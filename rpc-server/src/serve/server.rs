@@ -11,7 +11,6 @@ use std::sync::{Arc, Mutex};
 use std::task::Context;
 use std::time::{Duration, Instant};
 
-use axum::Router;
 use tokio::sync::Notify;
 use tokio::time::Sleep;
 
@@ -20,7 +19,7 @@ use super::Limits;
 /// What every connection shares.
 pub(super) struct Server {
     pub(super) http: hyper::server::conn::http1::Builder,
-    pub(super) app: Router,
+    pub(super) mode: super::Mode,
     pub(super) limits: Limits,
     pub(super) conns: Mutex<Conns>,
     pub(super) next_id: AtomicU64,
@@ -84,7 +83,8 @@ const FRESH_GRACE_MS: u64 = 1000;
 
 /// One open connection, as the eviction of idle connections sees it.
 pub(super) struct Conn {
-    pub(super) peer: SocketAddr,
+    /// The peer's address; `None` over a Unix socket.
+    pub(super) peer: Option<SocketAddr>,
     /// Milliseconds from the server's start to the connection's accept.
     pub(super) accepted_at: u64,
     /// Whether it has had a request.
@@ -127,15 +127,23 @@ impl Server {
     /// the connections already and none of them is idle (then `None`: the caller drops it).
     /// A connection taken from the listen queue during a shutdown is always admitted: the queue
     /// bounds them, and its client may have sent a call already.
-    pub(super) fn admit(&self, peer: SocketAddr, draining: bool) -> Option<(u64, Arc<Conn>)> {
+    /// Peers without an address (a Unix socket's, whose file mode says who may connect) have
+    /// no share of their own.
+    pub(super) fn admit(
+        &self,
+        peer: Option<SocketAddr>,
+        draining: bool,
+    ) -> Option<(u64, Arc<Conn>)> {
         let mut conns = self.lock();
-        let held = conns.per_peer.get(&peer.ip()).copied().unwrap_or(0);
-        if !draining && held >= self.per_peer && !self.evict_idlest(&conns, Some(peer.ip())) {
-            drop(conns);
-            metrics::counter!("rpc.server.connections.refused", "reason" => "per_peer")
-                .increment(1);
-            tracing::debug!(peer = %peer, held, "a connection is refused: its peer holds its share");
-            return None;
+        if let Some(peer) = peer {
+            let held = conns.per_peer.get(&peer.ip()).copied().unwrap_or(0);
+            if !draining && held >= self.per_peer && !self.evict_idlest(&conns, Some(peer.ip())) {
+                drop(conns);
+                metrics::counter!("rpc.server.connections.refused", "reason" => "per_peer")
+                    .increment(1);
+                tracing::debug!(peer = %peer, held, "a connection is refused: its peer holds its share");
+                return None;
+            }
         }
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         let now = self.now();
@@ -157,7 +165,9 @@ impl Server {
             activity: Notify::new(),
         });
         conns.by_id.insert(id, conn.clone());
-        *conns.per_peer.entry(peer.ip()).or_default() += 1;
+        if let Some(peer) = peer {
+            *conns.per_peer.entry(peer.ip()).or_default() += 1;
+        }
         Some((id, conn))
     }
 
@@ -230,7 +240,7 @@ impl Server {
             .max_by_key(|c| c.receiving.load(Ordering::Relaxed));
         if let Some(costliest) = costliest.filter(|c| c.receiving.load(Ordering::Relaxed) > 0) {
             tracing::debug!(
-                peer = %costliest.peer,
+                peer = ?costliest.peer,
                 bytes = costliest.receiving.load(Ordering::Relaxed),
                 "the connection receiving the most is closed: too many bytes being received"
             );
@@ -260,7 +270,7 @@ impl Server {
         let idlest = conns
             .by_id
             .values()
-            .filter(|c| peer.is_none_or(|p| c.peer.ip() == p))
+            .filter(|c| peer.is_none_or(|p| c.peer.map(|a| a.ip()) == Some(p)))
             .filter(|c| c.in_flight.load(Ordering::Acquire) == 0)
             .filter(|c| !c.evicted.load(Ordering::Relaxed))
             .filter(|c| {
@@ -320,8 +330,9 @@ impl Drop for Registered {
         let mut conns = self.server.lock();
         if let Some(conn) = conns.by_id.remove(&self.id) {
             self.server.done_receiving(&conn);
-            let ip = conn.peer.ip();
-            if let Some(held) = conns.per_peer.get_mut(&ip) {
+            if let Some(ip) = conn.peer.map(|a| a.ip())
+                && let Some(held) = conns.per_peer.get_mut(&ip)
+            {
                 *held -= 1;
                 if *held == 0 {
                     conns.per_peer.remove(&ip);

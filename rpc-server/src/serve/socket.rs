@@ -9,7 +9,6 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
-use tokio::net::TcpStream;
 use tokio::time::Sleep;
 
 use super::Limits;
@@ -17,8 +16,8 @@ use super::server::{Conn, Server, expired};
 
 /// A connection's socket, closed when it stays idle, a head or a WebSocket message takes too
 /// long, or its reader stalls for too long.
-pub(super) struct Guarded {
-    pub(super) stream: TcpStream,
+pub(super) struct Guarded<I> {
+    pub(super) stream: I,
     pub(super) server: Arc<Server>,
     pub(super) conn: Arc<Conn>,
     pub(super) limits: Limits,
@@ -39,11 +38,11 @@ fn timed_out(why: &'static str) -> Poll<io::Result<()>> {
     Poll::Ready(Err(io::Error::new(io::ErrorKind::TimedOut, why)))
 }
 
-impl Guarded {
+impl<I: AsyncRead + AsyncWrite + Unpin> Guarded<I> {
     fn poll_send<T>(
         &mut self,
         cx: &mut Context<'_>,
-        op: impl FnOnce(Pin<&mut TcpStream>, &mut Context<'_>) -> Poll<io::Result<T>>,
+        op: impl FnOnce(Pin<&mut I>, &mut Context<'_>) -> Poll<io::Result<T>>,
     ) -> Poll<io::Result<T>> {
         match op(Pin::new(&mut self.stream), cx) {
             Poll::Ready(done) => {
@@ -114,7 +113,7 @@ impl Guarded {
     }
 }
 
-impl AsyncRead for Guarded {
+impl<I: AsyncRead + AsyncWrite + Unpin> AsyncRead for Guarded<I> {
     fn poll_read(
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,
@@ -169,7 +168,7 @@ impl AsyncRead for Guarded {
     }
 }
 
-impl AsyncWrite for Guarded {
+impl<I: AsyncRead + AsyncWrite + Unpin> AsyncWrite for Guarded<I> {
     fn poll_write(
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,
