@@ -56,6 +56,7 @@ pub struct ClientBuilder<C = Client> {
 /// The settings only a `ws://` client uses.
 #[derive(Debug, Default)]
 struct WsOptions {
+    framing: Option<rpc_core::framing::Framing>,
     reconnect: Option<Retry>,
     max_message_size: Option<usize>,
     subscription_buffer: Option<usize>,
@@ -251,6 +252,23 @@ impl<C: From<Client>> ClientBuilder<C> {
         self
     }
 
+    /// Over a `unix://` URL: how messages are framed on the socket (default
+    /// [`Framing::Ethereum`](rpc_core::framing::Framing::Ethereum), as Ethereum nodes' IPC:
+    /// values back to back, each written with a newline).
+    ///
+    /// ```
+    /// use rpc_core::framing::Framing;
+    /// let client = rpc_client::Client::builder("unix:///run/app/rpc.sock")
+    ///     .framing(Framing::Newline)
+    ///     .build()
+    ///     .unwrap();
+    /// # let _ = client;
+    /// ```
+    pub fn framing(mut self, framing: rpc_core::framing::Framing) -> Self {
+        self.ws.framing = Some(framing);
+        self
+    }
+
     /// Over a `ws://` URL: how many items each [`Subscription`](crate::Subscription) holds for
     /// a consumer that reads them slower than they arrive. When it is full the subscription
     /// ends with an error and the server is told to stop; memory stays bounded. Default: 1024.
@@ -358,7 +376,8 @@ impl<C: From<Client>> ClientBuilder<C> {
             }
             Some(Endpoints::new(urls, self.failover.unwrap_or_default()))
         };
-        let websocket = |url: &reqwest::Url| matches!(url.scheme(), "ws" | "wss");
+        // The URLs served by a message connection: a WebSocket, or a Unix socket.
+        let websocket = |url: &reqwest::Url| matches!(url.scheme(), "ws" | "wss" | "unix");
         if self.http.is_some() && websocket(&url) {
             return Err(Error::Request(format!(
                 "`http_client` is for http:// and https:// URLs: a reqwest client cannot carry \
@@ -401,6 +420,10 @@ impl<C: From<Client>> ClientBuilder<C> {
                         .subscription_buffer
                         .unwrap_or(ws::DEFAULT_SUBSCRIPTION_BUFFER),
                     ping_interval: self.ws.ping_interval.unwrap_or(ws::DEFAULT_PING_INTERVAL),
+                    framing: self
+                        .ws
+                        .framing
+                        .unwrap_or(rpc_core::framing::Framing::Ethereum),
                     reconnect: self.ws.reconnect.map(Retrier::new),
                     headers: self.headers.clone(),
                     #[cfg(feature = "tls")]
@@ -479,9 +502,13 @@ fn endpoint_url(text: &str, own_http_client: bool) -> Result<reqwest::Url, Error
             }
         ))),
         "http" | "https" | "ws" | "wss" => Err(invalid("the URL has no host")),
+        "unix" if cfg!(unix) && !url.has_host() && url.path().len() > 1 => Ok(url),
+        "unix" if cfg!(unix) => Err(invalid(
+            "a Unix socket's URL is `unix:///path/to/socket` (three slashes, an absolute path)",
+        )),
         // `localhost:1/rpc` parses, with `localhost` as its scheme.
         scheme => Err(invalid(&format!(
-            "URL scheme is not allowed: `{scheme}`; a JSON-RPC endpoint is `http://host:port/path`, `https://...`, or `ws://...`/`wss://...` for a WebSocket"
+            "URL scheme is not allowed: `{scheme}`; a JSON-RPC endpoint is `http://host:port/path`, `https://...`, `ws://...`/`wss://...` for a WebSocket, or `unix:///path` for a Unix socket"
         ))),
     }
 }

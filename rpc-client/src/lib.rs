@@ -24,7 +24,9 @@
 //! subscriptions: see [`Client::subscribe`] and [`Subscription`], and the WebSocket settings of
 //! [`ClientBuilder`] ([`reconnect`](ClientBuilder::reconnect),
 //! [`subscription_buffer`](ClientBuilder::subscription_buffer),
-//! [`max_message_size`](ClientBuilder::max_message_size)).
+//! [`max_message_size`](ClientBuilder::max_message_size)). A `unix:///path/to/socket` URL does
+//! the same over a Unix socket, its messages framed as [`ClientBuilder::framing`] says (Ethereum
+//! IPC's by default), without pings: the socket's end is the server's.
 //!
 //! Every failure is an [`rpc_core::Error`] that says what went wrong: the transport, the
 //! timeout, an HTTP status with no JSON-RPC answer, a malformed answer, or an error object the

@@ -19,7 +19,7 @@ use tokio_tungstenite::tungstenite::{self, Message, Utf8Bytes};
 use super::reader::{Reader, reader_task};
 use super::subscription::Slot;
 use super::writer::write;
-use super::{OUTGOING_QUEUE, Shared, closed, own_id};
+use super::{FrameSink, Frames, OUTGOING_QUEUE, Shared, closed, own_id};
 use crate::retry::Failure;
 
 /// A request waiting for its answer.
@@ -74,6 +74,70 @@ impl Connection {
         shared: &Arc<Shared>,
         url: &reqwest::Url,
     ) -> Result<Arc<Self>, (Error, Option<Failure>)> {
+        let (stream, sink, pings) = if url.scheme() == "unix" {
+            let (stream, sink) = Self::unix(shared, url).await?;
+            (stream, sink, false)
+        } else {
+            let (stream, sink) = Self::websocket(shared, url).await?;
+            (stream, sink, true)
+        };
+        let settings = &shared.settings;
+        let (outgoing, queued) = mpsc::channel(OUTGOING_QUEUE);
+        let (stop, stopped) = oneshot::channel();
+        let (writer_done, writer_gone) = oneshot::channel();
+        let table = Arc::new(Table {
+            state: Mutex::new(State::default()),
+        });
+        tokio::spawn(write(sink, queued, stopped, writer_done));
+        let reader = Reader {
+            table: table.clone(),
+            outgoing: outgoing.downgrade(),
+            shared: Arc::downgrade(shared),
+            ping_interval: pings.then_some(settings.ping_interval),
+        };
+        tokio::spawn(reader_task(stream, reader, stop, writer_gone));
+        Ok(Arc::new(Connection { outgoing, table }))
+    }
+
+    /// Connects to the Unix socket at the URL's path.
+    async fn unix(
+        shared: &Arc<Shared>,
+        url: &reqwest::Url,
+    ) -> Result<(Frames, FrameSink), (Error, Option<Failure>)> {
+        let not_sent = |e: Error| (e, Some(Failure::NotSent));
+        let settings = &shared.settings;
+        #[cfg(unix)]
+        {
+            let connect = tokio::net::UnixStream::connect(url.path());
+            let socket = match tokio::time::timeout(settings.connect_timeout, connect).await {
+                Err(_) => return Err(not_sent(Error::Timeout)),
+                Ok(Err(e)) => {
+                    let why = format!("cannot connect to the Unix socket {}: {e}", url.path());
+                    return Err(not_sent(Error::Transport(why.into())));
+                }
+                Ok(Ok(socket)) => socket,
+            };
+            tracing::debug!(path = url.path(), "Unix socket connected");
+            let (reader, writer) = socket.into_split();
+            Ok((
+                super::framed::frames(reader, settings.framing, settings.max_message_size),
+                super::framed::sink(writer, settings.framing),
+            ))
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = (settings, url);
+            Err(not_sent(Error::Request(
+                "Unix sockets need a Unix system".into(),
+            )))
+        }
+    }
+
+    /// Opens a WebSocket to `url`.
+    async fn websocket(
+        shared: &Arc<Shared>,
+        url: &reqwest::Url,
+    ) -> Result<(Frames, FrameSink), (Error, Option<Failure>)> {
         let not_sent = |e: Error| (e, Some(Failure::NotSent));
         let settings = &shared.settings;
         let mut request = url
@@ -105,21 +169,7 @@ impl Connection {
         };
         tracing::debug!(url = %crate::shown(url), "WebSocket connected");
         let (sink, stream) = socket.split();
-        let (outgoing, queued) = mpsc::channel(OUTGOING_QUEUE);
-        let (stop, stopped) = oneshot::channel();
-        let (writer_done, writer_gone) = oneshot::channel();
-        let table = Arc::new(Table {
-            state: Mutex::new(State::default()),
-        });
-        tokio::spawn(write(sink, queued, stopped, writer_done));
-        let reader = Reader {
-            table: table.clone(),
-            outgoing: outgoing.downgrade(),
-            shared: Arc::downgrade(shared),
-            ping_interval: settings.ping_interval,
-        };
-        tokio::spawn(reader_task(stream, reader, stop, writer_gone));
-        Ok(Arc::new(Connection { outgoing, table }))
+        Ok((Box::pin(stream), Box::pin(sink)))
     }
 
     pub(crate) fn is_open(&self) -> bool {

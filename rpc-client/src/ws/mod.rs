@@ -10,6 +10,7 @@
 //! [`Client`]: crate::Client
 
 mod connection;
+mod framed;
 mod reader;
 mod reconnect;
 mod subscription;
@@ -40,6 +41,28 @@ pub(crate) const DEFAULT_SUBSCRIPTION_BUFFER: usize = 1024;
 /// How often the client pings by default; two intervals without a frame from the server end
 /// the connection.
 pub(crate) const DEFAULT_PING_INTERVAL: Duration = Duration::from_secs(30);
+/// A connection's incoming frames, whatever carries them.
+pub(super) type Frames = std::pin::Pin<
+    Box<
+        dyn futures_core::Stream<
+                Item = Result<
+                    tokio_tungstenite::tungstenite::Message,
+                    tokio_tungstenite::tungstenite::Error,
+                >,
+            > + Send,
+    >,
+>;
+
+/// A connection's outgoing frames, whatever carries them.
+pub(super) type FrameSink = std::pin::Pin<
+    Box<
+        dyn futures_util::Sink<
+                tokio_tungstenite::tungstenite::Message,
+                Error = tokio_tungstenite::tungstenite::Error,
+            > + Send,
+    >,
+>;
+
 /// How many frames may wait for the writer before callers wait for room.
 const OUTGOING_QUEUE: usize = 1024;
 
@@ -59,6 +82,8 @@ pub(crate) struct Settings {
     pub(crate) max_message_size: usize,
     pub(crate) subscription_buffer: usize,
     pub(crate) ping_interval: Duration,
+    /// How messages are framed over a Unix socket.
+    pub(crate) framing: rpc_core::framing::Framing,
     pub(crate) reconnect: Option<Retrier>,
     /// Sent with the opening handshake (auth, for one).
     pub(crate) headers: HeaderMap,

@@ -24,9 +24,7 @@ use super::{Shared, closed};
 /// How long the reader waits for the server's close frame after the writer sent ours.
 const CLOSE_GRACE: Duration = Duration::from_secs(2);
 
-type Stream = futures_util::stream::SplitStream<
-    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>,
->;
+type Stream = super::Frames;
 
 /// What the reader task holds: never the connection's sender itself, so that the connection
 /// closes when its last user is gone.
@@ -34,7 +32,8 @@ pub(super) struct Reader {
     pub(super) table: Arc<Table>,
     pub(super) outgoing: mpsc::WeakSender<Message>,
     pub(super) shared: Weak<Shared>,
-    pub(super) ping_interval: Duration,
+    /// `None` over a transport without pings (a Unix socket), whose end is its peer's.
+    pub(super) ping_interval: Option<Duration>,
 }
 
 /// The reader task, boxed: it may reconnect, which opens a connection, which starts a reader
@@ -59,7 +58,8 @@ async fn read(
     let mut closing: Option<tokio::time::Instant> = None;
     // A connection that went silent (a peer gone without closing, a dead route) shows no error
     // of its own: a ping every interval, and two intervals without a frame, end it.
-    let every = reader.ping_interval;
+    let pings = reader.ping_interval.is_some();
+    let every = reader.ping_interval.unwrap_or(Duration::from_secs(3600));
     let mut ping = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
     ping.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut heard = tokio::time::Instant::now();
@@ -78,7 +78,7 @@ async fn read(
                     closing = Some(tokio::time::Instant::now() + CLOSE_GRACE);
                     continue;
                 }
-                _ = ping.tick() => {
+                _ = ping.tick(), if pings => {
                     if heard.elapsed() > 2 * every {
                         break format!(
                             "the server sent nothing, not even a pong, for {} ms",

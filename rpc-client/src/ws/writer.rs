@@ -6,10 +6,7 @@ use futures_util::SinkExt as _;
 use tokio::sync::{mpsc, oneshot};
 use tokio_tungstenite::tungstenite::Message;
 
-type Sink = futures_util::stream::SplitSink<
-    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>,
-    Message,
->;
+type Sink = super::FrameSink;
 
 /// The writer task: sends queued frames, several per flush when they queue up; sends a close
 /// frame when every sender is gone; stops when the reader says the connection is lost.
