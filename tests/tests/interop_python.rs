@@ -304,3 +304,16 @@ async fn web3_py_talks_to_the_eth_example_over_ipc_and_websocket() {
     assert_eq!(last.trim(), "eth stopped");
     let _ = std::fs::remove_dir(&dir);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs Python and the interop clients: run scripts/setup-test-deps.sh"]
+async fn python_lsp_jsonrpc_talks_to_our_stdio_server() {
+    venv_python();
+    let stdout = run_python_script("lsp_stdio.py", &[env!("CARGO_BIN_EXE_calculator")]).await;
+    assert!(
+        stdout.contains("call by name")
+            && stdout.contains("typed error")
+            && stdout.contains("status 0"),
+        "{stdout}"
+    );
+}
