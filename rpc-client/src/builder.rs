@@ -56,6 +56,8 @@ pub struct ClientBuilder<C = Client> {
 /// The settings only a `ws://` client uses.
 #[derive(Debug, Default)]
 struct WsOptions {
+    /// A server to start as a child process and talk to over its stdin and stdout.
+    child: Option<std::process::Command>,
     framing: Option<rpc_core::framing::Framing>,
     reconnect: Option<Retry>,
     max_message_size: Option<usize>,
@@ -252,6 +254,34 @@ impl<C: From<Client>> ClientBuilder<C> {
         self
     }
 
+    /// A client of a server run as a child process: `command` is started at the first call,
+    /// and the client talks to it over its standard input and output, messages framed as
+    /// [`framing`](Self::framing) says (default: one per line, as the Model Context Protocol's
+    /// stdio transport). Calls, batches and subscriptions work as over a WebSocket. The child's
+    /// standard error goes to `tracing` (target `rpc_client::child`, at INFO), a line at a time.
+    /// When the last clone of the client is dropped, the child's input is closed (a server
+    /// ends at the end of its input) and, should it still run, it is killed. Should the child
+    /// exit while the client lives, calls fail with a transport error naming its exit status.
+    ///
+    /// ```no_run
+    /// # #[rpc_core::rpc(client)] pub trait Ping { async fn ping(&self) -> String; }
+    /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+    /// let mut server = std::process::Command::new("my-tool-server");
+    /// server.arg("--stdio");
+    /// let client = rpc_client::ClientBuilder::<PingClient>::child(server).build()?;
+    /// let pong = client.ping().await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn child(command: std::process::Command) -> Self {
+        let program = std::path::Path::new(command.get_program())
+            .file_name()
+            .map(|name| name.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let mut builder = Self::new(&format!("child:{program}"));
+        builder.ws.child = Some(command);
+        builder
+    }
+
     /// Over a `unix://` URL: how messages are framed on the socket (default
     /// [`Framing::Ethereum`](rpc_core::framing::Framing::Ethereum), as Ethereum nodes' IPC:
     /// values back to back, each written with a newline).
@@ -356,11 +386,15 @@ impl<C: From<Client>> ClientBuilder<C> {
     }
 
     /// Builds the client.
-    pub fn build(self) -> Result<C, Error> {
+    pub fn build(mut self) -> Result<C, Error> {
         if let Some(e) = self.error {
             return Err(Error::Request(e));
         }
-        let url = endpoint_url(&self.url, self.http.is_some())?;
+        let url = match &self.ws.child {
+            Some(_) => reqwest::Url::parse(&self.url)
+                .map_err(|e| Error::Request(format!("the child's name: {e}")))?,
+            None => endpoint_url(&self.url, self.http.is_some())?,
+        };
         let endpoints = if self.more_urls.is_empty() && self.failover.is_none() {
             None
         } else {
@@ -377,7 +411,8 @@ impl<C: From<Client>> ClientBuilder<C> {
             Some(Endpoints::new(urls, self.failover.unwrap_or_default()))
         };
         // The URLs served by a message connection: a WebSocket, or a Unix socket.
-        let websocket = |url: &reqwest::Url| matches!(url.scheme(), "ws" | "wss" | "unix");
+        let websocket =
+            |url: &reqwest::Url| matches!(url.scheme(), "ws" | "wss" | "unix" | "child");
         if self.http.is_some() && websocket(&url) {
             return Err(Error::Request(format!(
                 "`http_client` is for http:// and https:// URLs: a reqwest client cannot carry \
@@ -420,10 +455,12 @@ impl<C: From<Client>> ClientBuilder<C> {
                         .subscription_buffer
                         .unwrap_or(ws::DEFAULT_SUBSCRIPTION_BUFFER),
                     ping_interval: self.ws.ping_interval.unwrap_or(ws::DEFAULT_PING_INTERVAL),
-                    framing: self
-                        .ws
-                        .framing
-                        .unwrap_or(rpc_core::framing::Framing::Ethereum),
+                    framing: self.ws.framing.unwrap_or(if self.ws.child.is_some() {
+                        rpc_core::framing::Framing::Newline
+                    } else {
+                        rpc_core::framing::Framing::Ethereum
+                    }),
+                    child: std::sync::Mutex::new(self.ws.child.take()),
                     reconnect: self.ws.reconnect.map(Retrier::new),
                     headers: self.headers.clone(),
                     #[cfg(feature = "tls")]

@@ -256,3 +256,91 @@ async fn bad_input_on_each_framing_gets_a_clear_error() {
     assert_eq!(answers[0]["error"]["code"], -32700);
     assert!(ended);
 }
+
+#[tokio::test]
+async fn the_typed_client_of_a_child_process() {
+    use examples::calculator::{CalculatorClient, MathError};
+    use rpc_core::CallError;
+    let dir = std::env::temp_dir().join(format!("rpc-child-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let pidfile = dir.join("pid");
+    // The shell writes its pid, then becomes the calculator (exec keeps the pid).
+    let mut command = std::process::Command::new("sh");
+    command.arg("-c").arg(format!(
+        "echo $$ > {}; exec {} --stdio",
+        pidfile.display(),
+        env!("CARGO_BIN_EXE_calculator")
+    ));
+    let calc = rpc_client::ClientBuilder::<CalculatorClient>::child(command)
+        .build()
+        .unwrap();
+    assert_eq!(calc.add_together(vec![1, 2, 3]).await.unwrap(), 6);
+    match calc.quadratic(1.0, 0.0, 1.0).await {
+        Err(CallError::Method(MathError::NoRealRoots { .. })) => {}
+        other => panic!("expected the method's own error, got {other:?}"),
+    }
+    let mut batch = calc.batch();
+    let total = batch.add_together(vec![10, 20]);
+    let roots = batch.quadratic(1.0, -3.0, 2.0);
+    let mut answers = batch.send().await.unwrap();
+    assert_eq!(answers.take(total).unwrap(), 30);
+    assert_eq!(answers.take(roots).unwrap(), [1.0, 2.0]);
+    let pid = std::fs::read_to_string(&pidfile).unwrap().trim().to_owned();
+    let proc = std::path::PathBuf::from(format!("/proc/{pid}"));
+    assert!(proc.exists(), "the child runs");
+    // Dropping the last client ends the child: its input closes, and it exits.
+    drop(calc);
+    let started = std::time::Instant::now();
+    while proc.exists()
+        && !std::fs::read_to_string(proc.join("stat"))
+            .unwrap_or_default()
+            .contains(") Z")
+    {
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "the child still runs"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test]
+async fn a_child_that_exits_is_a_transport_error_naming_its_status() {
+    let mut command = std::process::Command::new("sh");
+    command.args(["-c", "exit 3"]);
+    let client = rpc_client::ClientBuilder::<rpc_client::Client>::child(command)
+        .build()
+        .unwrap();
+    let error = client
+        .call::<u64, ()>("anything", None)
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(error.contains("exit status: 3"), "{error}");
+    // It is not started again: the next call says it has ended.
+    let again = client
+        .call::<u64, ()>("anything", None)
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        again.contains("ended") || again.contains("exit status: 3"),
+        "{again}"
+    );
+    // A program that does not exist: an error naming it.
+    let client = rpc_client::ClientBuilder::<rpc_client::Client>::child(
+        std::process::Command::new("/nonexistent/server"),
+    )
+    .build()
+    .unwrap();
+    let error = client
+        .call::<u64, ()>("x", None)
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        error.contains("cannot start the server process `server`"),
+        "{error}"
+    );
+}

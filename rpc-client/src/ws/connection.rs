@@ -77,6 +77,9 @@ impl Connection {
         let (stream, sink, pings) = if url.scheme() == "unix" {
             let (stream, sink) = Self::unix(shared, url).await?;
             (stream, sink, false)
+        } else if url.scheme() == "child" {
+            let (stream, sink) = Self::child(shared, url)?;
+            (stream, sink, false)
         } else {
             let (stream, sink) = Self::websocket(shared, url).await?;
             (stream, sink, true)
@@ -97,6 +100,60 @@ impl Connection {
         };
         tokio::spawn(reader_task(stream, reader, stop, writer_gone));
         Ok(Arc::new(Connection { outgoing, table }))
+    }
+
+    /// Starts the child process, once: a child that has exited is not started again.
+    fn child(
+        shared: &Arc<Shared>,
+        url: &reqwest::Url,
+    ) -> Result<(Frames, FrameSink), (Error, Option<Failure>)> {
+        let not_sent = |e: Error| (e, Some(Failure::NotSent));
+        let settings = &shared.settings;
+        let command = settings
+            .child
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take();
+        let Some(command) = command else {
+            return Err(not_sent(Error::Transport(
+                format!("the server process `{}` has ended", url.path()).into(),
+            )));
+        };
+        let mut command = tokio::process::Command::from(command);
+        command
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .kill_on_drop(true);
+        let mut child = command.spawn().map_err(|e| {
+            not_sent(Error::Transport(
+                format!("cannot start the server process `{}`: {e}", url.path()).into(),
+            ))
+        })?;
+        let (Some(stdin), Some(stdout), Some(stderr)) =
+            (child.stdin.take(), child.stdout.take(), child.stderr.take())
+        else {
+            return Err(not_sent(Error::Transport(
+                "the child's pipes are missing".into(),
+            )));
+        };
+        tracing::debug!(
+            program = url.path(),
+            pid = child.id(),
+            "server process started"
+        );
+        let program = url.path().to_owned();
+        tokio::spawn(super::framed::log_lines(stderr, program.clone()));
+        Ok((
+            super::framed::child_frames(
+                stdout,
+                child,
+                program,
+                settings.framing,
+                settings.max_message_size,
+            ),
+            super::framed::sink(stdin, settings.framing),
+        ))
     }
 
     /// Connects to the Unix socket at the URL's path.

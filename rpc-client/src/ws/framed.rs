@@ -87,3 +87,37 @@ where
         },
     ))
 }
+
+/// The messages of a child process's standard output, then, once it ends, an error naming the
+/// child's exit status. The child is killed should the connection drop while it runs.
+pub(super) fn child_frames<R>(
+    stdout: R,
+    mut child: tokio::process::Child,
+    program: String,
+    framing: Framing,
+    limit: usize,
+) -> Frames
+where
+    R: AsyncRead + Unpin + Send + 'static,
+{
+    use futures_util::StreamExt as _;
+    let exit = futures_util::stream::once(async move {
+        let status = child.wait().await;
+        let why = match status {
+            Ok(status) => format!("the server process `{program}` exited ({status})"),
+            Err(e) => format!("the server process `{program}` could not be waited for: {e}"),
+        };
+        tracing::debug!("{why}");
+        Err(Error::Io(io::Error::new(io::ErrorKind::BrokenPipe, why)))
+    });
+    Box::pin(frames(stdout, framing, limit).chain(exit))
+}
+
+/// Logs each line of a child's standard error at INFO.
+pub(super) async fn log_lines<R: AsyncRead + Unpin>(stderr: R, program: String) {
+    use tokio::io::AsyncBufReadExt as _;
+    let mut lines = tokio::io::BufReader::new(stderr).lines();
+    while let Ok(Some(line)) = lines.next_line().await {
+        tracing::info!(target: "rpc_client::child", program = %program, "{line}");
+    }
+}

@@ -82,8 +82,10 @@ pub(crate) struct Settings {
     pub(crate) max_message_size: usize,
     pub(crate) subscription_buffer: usize,
     pub(crate) ping_interval: Duration,
-    /// How messages are framed over a Unix socket.
+    /// How messages are framed over a Unix socket or a child's stdio.
     pub(crate) framing: rpc_core::framing::Framing,
+    /// The child to start, until it is started.
+    pub(crate) child: std::sync::Mutex<Option<std::process::Command>>,
     pub(crate) reconnect: Option<Retrier>,
     /// Sent with the opening handshake (auth, for one).
     pub(crate) headers: HeaderMap,
