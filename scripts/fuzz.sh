@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Coverage-guided fuzzing (cargo-fuzz, libFuzzer) of the server's request path and the client's
-# response parsing; the targets are in fuzz/fuzz_targets. Runs each target for N seconds:
+# Coverage-guided fuzzing (cargo-fuzz, libFuzzer) of the server's request path, the stream
+# framings' decoders and the client's response parsing; the targets are in fuzz/fuzz_targets.
+# Runs each target for N seconds:
 #
 #   scripts/fuzz.sh                  # 30 s per target: what CI runs
 #   scripts/fuzz.sh 900              # 15 min per target
@@ -17,7 +18,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 seconds=${1:-30}
-targets=${TARGETS:-server_request client_response}
+targets=${TARGETS:-server_request client_response framing}
 export RUSTC_BOOTSTRAP=1
 export CARGO_BUILD_JOBS=${JOBS:-2}
 
