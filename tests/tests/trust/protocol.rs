@@ -93,8 +93,9 @@ async fn a_batch_of_mistakes_and_a_huge_origin_do_not_flood_the_log() {
     assert_eq!(refused.status(), 403);
     let logs = captured.text();
     let warnings = logs.lines().filter(|l| l.contains(" WARN ")).count();
+    // 20 a second: the batch and the handshake may fall across two seconds' worth.
     assert!(
-        warnings <= 20,
+        warnings <= 40,
         "{warnings} WARN lines for one batch and one handshake"
     );
     // The rest are still there, at DEBUG.
