@@ -317,3 +317,45 @@ async fn python_lsp_jsonrpc_talks_to_our_stdio_server() {
         "{stdout}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs Python and the interop clients: run scripts/setup-test-deps.sh"]
+async fn our_child_process_client_talks_to_a_python_lsp_jsonrpc_server() {
+    let python = venv_python();
+    let mut command = Command::new(&python);
+    command
+        .arg(
+            workspace_root()
+                .join("tests")
+                .join("interop")
+                .join("lsp_server.py"),
+        )
+        .env("PYTHONDONTWRITEBYTECODE", "1")
+        .env("PYTHONNOUSERSITE", "1");
+    let client = rpc_client::ClientBuilder::<rpc_client::Client>::child(command)
+        .framing(rpc_core::framing::Framing::ContentLength)
+        .timeout(Duration::from_secs(20))
+        .build()
+        .expect("a client of the child");
+    let sum: i64 = client.call("add", Some(&[20, 22])).await.expect("add");
+    assert_eq!(sum, 42);
+    let echoed: serde_json::Value = client
+        .call(
+            "echo",
+            Some(&serde_json::json!({"nested": [1, "two", null]})),
+        )
+        .await
+        .expect("echo");
+    assert_eq!(echoed, serde_json::json!({"nested": [1, "two", null]}));
+    match client.call::<i64, _>("fail", Some(&[0])).await {
+        Err(rpc_core::Error::Rpc(e)) => {
+            assert_eq!(e.code, -32050);
+            assert_eq!(e.message, "failed on purpose");
+        }
+        other => panic!("expected the server's error, got {other:?}"),
+    }
+    match client.call::<i64, _>("nope", Some(&[0])).await {
+        Err(rpc_core::Error::Rpc(e)) => assert_eq!(e.code, -32601),
+        other => panic!("expected method not found, got {other:?}"),
+    }
+}
