@@ -148,11 +148,7 @@ impl<S: rpc_core::Service, M: crate::middleware::Calls> crate::RpcService<S, M> 
         R: AsyncRead + Unpin + Send + 'static,
         W: AsyncWrite + Unpin + Send + 'static,
     {
-        let transport = crate::connection::Transport {
-            protocol: "stream",
-            network: "pipe",
-        };
-        self.messages_on(reader, writer, framing, None, transport)
+        self.messages_on(reader, writer, framing, None, "pipe")
             .await;
     }
 
@@ -164,7 +160,7 @@ impl<S: rpc_core::Service, M: crate::middleware::Calls> crate::RpcService<S, M> 
         writer: W,
         framing: Framing,
         upgrade: Option<crate::serve::Upgrade>,
-        transport: crate::connection::Transport,
+        network: &'static str,
     ) -> impl Future<Output = ()> + Send + 'static
     where
         R: AsyncRead + Unpin + Send + 'static,
@@ -178,6 +174,10 @@ impl<S: rpc_core::Service, M: crate::middleware::Calls> crate::RpcService<S, M> 
         if let Some(peer) = upgrade.as_ref().and_then(crate::serve::Upgrade::peer) {
             parts.extensions.insert(axum::extract::ConnectInfo(peer));
         }
+        let transport = crate::connection::Transport {
+            protocol: "stream",
+            network,
+        };
         crate::connection::run(
             transport,
             halves,

@@ -4,13 +4,11 @@
 //! frames, [`reader`](super::reader) routes what arrives and, when the connection is lost,
 //! [`reconnect`](super::reconnect) resubscribes.
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, PoisonError};
 
 use bytes::Bytes;
 use futures_util::StreamExt as _;
 use rpc_core::Error;
-use serde_json::value::RawValue;
 use tokio::sync::{mpsc, oneshot};
 use tokio_tungstenite::tungstenite::client::IntoClientRequest as _;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
@@ -18,54 +16,15 @@ use tokio_tungstenite::tungstenite::{self, Message, Utf8Bytes};
 
 use super::reader::{Reader, reader_task};
 use super::subscription::Slot;
+use super::table::{Pending, Table, Waiting, unsubscribe};
 use super::writer::write;
-use super::{FrameSink, Frames, OUTGOING_QUEUE, Shared, closed, own_id};
+use super::{FrameSink, Frames, OUTGOING_QUEUE, Shared, closed};
 use crate::retry::Failure;
-
-/// A request waiting for its answer.
-pub(crate) enum Pending {
-    /// A call or a batch: the answer's bytes.
-    Call(oneshot::Sender<Bytes>),
-    /// A subscribe call: the answer's bytes, and the slot to register under the id it carries.
-    Subscribe(oneshot::Sender<Bytes>, Arc<Slot>),
-}
 
 /// An open connection, as callers hold it.
 pub(crate) struct Connection {
     outgoing: mpsc::Sender<Message>,
     table: Arc<Table>,
-}
-
-/// What the reader routes answers and items to.
-pub(super) struct Table {
-    state: Mutex<State>,
-}
-
-#[derive(Default)]
-pub(super) struct State {
-    pub(super) pending: HashMap<u64, Pending>,
-    /// By the subscription id's JSON text (servers send strings or numbers).
-    pub(super) subscriptions: HashMap<Box<str>, Arc<Slot>>,
-    /// Why the connection was lost, once it is: nothing is registered after that.
-    pub(super) lost: Option<String>,
-}
-
-impl Table {
-    pub(super) fn state(&self) -> std::sync::MutexGuard<'_, State> {
-        self.state.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-}
-
-/// Removes a waiting call when its caller stops waiting: answered, timed out or cancelled.
-pub(crate) struct Waiting<'c> {
-    table: &'c Table,
-    id: u64,
-}
-
-impl Drop for Waiting<'_> {
-    fn drop(&mut self) {
-        self.table.state().pending.remove(&self.id);
-    }
 }
 
 impl Connection {
@@ -88,9 +47,7 @@ impl Connection {
         let (outgoing, queued) = mpsc::channel(OUTGOING_QUEUE);
         let (stop, stopped) = oneshot::channel();
         let (writer_done, writer_gone) = oneshot::channel();
-        let table = Arc::new(Table {
-            state: Mutex::new(State::default()),
-        });
+        let table = Arc::new(Table::new());
         tokio::spawn(write(sink, queued, stopped, writer_done));
         let reader = Reader {
             table: table.clone(),
@@ -280,33 +237,6 @@ impl Connection {
         let removed = self.table.state().subscriptions.remove(&*id);
         if tell && removed.is_some() {
             unsubscribe(&self.outgoing, slot, &id);
-        }
-    }
-}
-
-/// Sends `slot`'s unsubscribe call for the server's id `id`, without waiting for room in the
-/// queue or for the answer (which the reader drops, its id being no one's).
-pub(super) fn unsubscribe(outgoing: &mpsc::Sender<Message>, slot: &Slot, id: &str) {
-    let mut body = Vec::with_capacity(64 + id.len());
-    let params = RawValue::from_string(format!("[{id}]")).ok();
-    if rpc_core::wire::write_request(
-        &mut body,
-        slot.unsubscribe(),
-        params.as_deref(),
-        Some(own_id()),
-    )
-    .is_err()
-    {
-        return;
-    }
-    let Ok(text) = Utf8Bytes::try_from(body) else {
-        return;
-    };
-    if let Err(mpsc::error::TrySendError::Full(message)) = outgoing.try_send(Message::Text(text)) {
-        // A full queue must not lose the unsubscribe: send it when there is room.
-        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
-            let outgoing = outgoing.clone();
-            runtime.spawn(async move { outgoing.send(message).await });
         }
     }
 }

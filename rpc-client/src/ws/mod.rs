@@ -14,6 +14,7 @@ mod framed;
 mod reader;
 mod reconnect;
 mod subscription;
+mod table;
 mod writer;
 
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -30,8 +31,9 @@ pub use subscription::Subscription;
 
 use crate::failover::{Endpoints, Outcome};
 use crate::retry::{Failure, Retrier};
-use connection::{Connection, Pending};
+use connection::Connection;
 use subscription::Slot;
+use table::Pending;
 
 /// The largest message the client reads by default: 16 MiB. A larger one closes the connection,
 /// failing the calls waiting on it.

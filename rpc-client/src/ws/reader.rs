@@ -16,9 +16,9 @@ use serde_json::value::RawValue;
 use tokio::sync::{mpsc, oneshot};
 use tokio_tungstenite::tungstenite::Message;
 
-use super::connection::{Pending, Table, unsubscribe};
 use super::reconnect::resubscribe;
 use super::subscription::End;
+use super::table::{Pending, Table, unsubscribe};
 use super::{Shared, closed};
 
 /// How long the reader waits for the server's close frame after the writer sent ours.

@@ -8,8 +8,8 @@ use rpc_core::Error;
 use rpc_core::wire::Response;
 use tokio::sync::oneshot;
 
-use super::connection::Pending;
 use super::subscription::{End, Slot};
+use super::table::Pending;
 use super::{Shared, closed, own_id};
 use crate::measure;
 

@@ -18,7 +18,6 @@ use super::body::{TRACKED_ANSWER_BYTES, TimedBody, TrackedBody};
 use super::server::{Closed, Conn, Registered, Server};
 use super::socket::Guarded;
 use super::{Listener, Mode};
-use crate::connection::Transport;
 
 impl Server {
     /// Serves an accepted connection, holding its `slot` of the connection cap until it ends.
@@ -48,11 +47,7 @@ impl Server {
                 let (alive, _socket_closed) = tokio::sync::oneshot::channel::<()>();
                 let io = self.guard(stream, &conn, alive);
                 let (reader, writer) = tokio::io::split(io);
-                let transport = Transport {
-                    protocol: "stream",
-                    network: L::NETWORK,
-                };
-                serve(Box::new(reader), Box::new(writer), upgrade, transport).await;
+                serve(Box::new(reader), Box::new(writer), upgrade, L::NETWORK).await;
             }
         }
     }

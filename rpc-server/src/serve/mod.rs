@@ -36,13 +36,14 @@ pub(crate) enum Mode {
     Messages(MessageHandler),
 }
 
-/// Serves one connection's messages: its two halves, what the server lends it, its transport.
+/// Serves one connection's messages: its two halves, what the server lends it, and its
+/// network (`network.transport`: `tcp`, `unix`).
 pub(crate) type MessageHandler = Arc<
     dyn Fn(
             Box<dyn tokio::io::AsyncRead + Unpin + Send>,
             Box<dyn tokio::io::AsyncWrite + Unpin + Send>,
             Upgrade,
-            crate::connection::Transport,
+            &'static str,
         ) -> Pin<Box<dyn Future<Output = ()> + Send>>
         + Send
         + Sync,
@@ -124,8 +125,8 @@ where
     S: rpc_core::Service,
     M: crate::middleware::Calls,
 {
-    let handler: MessageHandler = Arc::new(move |reader, writer, upgrade, transport| {
-        Box::pin(endpoint.messages_on(reader, writer, framing, Some(upgrade), transport))
+    let handler: MessageHandler = Arc::new(move |reader, writer, upgrade, network| {
+        Box::pin(endpoint.messages_on(reader, writer, framing, Some(upgrade), network))
     });
     Serve::new(listener, Mode::Messages(handler))
 }
