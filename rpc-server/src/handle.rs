@@ -96,13 +96,19 @@ impl<S: Service, M: Calls> RpcService<S, M> {
         let answer = RequestContext::scope(parts, dispatch::handle(endpoint, &body)).await;
         match answer {
             Some(json) => {
-                // Counted against the outbound budget until the HTTP server has written it.
-                let held = self.config.outbound.hold(json.len());
-                let json = Bytes::from_owner(HeldBytes {
-                    bytes: json,
-                    _held: held,
-                });
-                let mut response = Response::new(Body::from(json));
+                // A large answer counts against the outbound budget until the HTTP server has
+                // written it. A small one goes into the socket's buffer with the head at once:
+                // counting it would cost every call an allocation and bound nothing.
+                let body = if json.len() >= HELD_ANSWER_BYTES {
+                    let held = self.config.outbound.hold(json.len());
+                    Body::from(Bytes::from_owner(HeldBytes {
+                        bytes: json,
+                        _held: held,
+                    }))
+                } else {
+                    Body::from(json)
+                };
+                let mut response = Response::new(body);
                 response.headers_mut().insert(
                     header::CONTENT_TYPE,
                     HeaderValue::from_static("application/json"),
@@ -178,6 +184,9 @@ impl<S: Service, M: Calls> RpcService<S, M> {
             })
     }
 }
+
+/// HTTP answers from this size on count against the endpoint's outbound budget.
+const HELD_ANSWER_BYTES: usize = 16 * 1024;
 
 /// The answer to a body that could not be read: `413` over the limit, `408` when it stalled
 /// (see [`serve`]), `400` for broken framing (a bad chunk size, a connection closed early).

@@ -268,8 +268,8 @@ impl<S: Service, M: Calls> RpcService<S, M> {
     }
 
     /// The most bytes of answers and subscription items the endpoint holds for its peers
-    /// before they are handed to their sockets, every HTTP answer and WebSocket together
-    /// (default 128 MiB): what clients that ask and never read can make the server hold.
+    /// before they are handed to their sockets, HTTP answers (from 16 KiB on; smaller ones go
+    /// out with their head at once) and WebSocket queues together (default 128 MiB): what clients that ask and never read can make the server hold.
     /// While it is spent, new calls are answered
     /// [`ErrorCode::SERVER_BUSY`](rpc_core::ErrorCode::SERVER_BUSY) (`-32005`, retryable)
     /// without running, subscription items wait for room (a subscriber left waiting past
