@@ -162,8 +162,13 @@ impl Server {
     /// Returns once `conn` has had no request for the idle grace, counted from the later of
     /// now and its last answer.
     async fn idle_for_grace(&self, conn: &Conn) {
-        let grace = u64::try_from(self.idle_grace.as_millis()).unwrap_or(u64::MAX);
-        let stopped = self.now();
+        self.idle_for(conn, self.idle_grace, self.now()).await;
+    }
+
+    /// Returns once `conn` has had nothing running (no request, no busy mark) for `limit`,
+    /// counted from the later of `from` and the end of its last request.
+    async fn idle_for(&self, conn: &Conn, limit: Duration, from: u64) {
+        let limit = u64::try_from(limit.as_millis()).unwrap_or(u64::MAX);
         loop {
             // Registered before the state is read, so a request starting in between wakes it.
             let activity = conn.activity.notified();
@@ -173,8 +178,8 @@ impl Server {
                 activity.await;
                 continue;
             }
-            let since = conn.idle_since.load(Ordering::Relaxed).max(stopped);
-            let left = since.saturating_add(grace).saturating_sub(self.now());
+            let since = conn.idle_since.load(Ordering::Relaxed).max(from);
+            let left = since.saturating_add(limit).saturating_sub(self.now());
             if left == 0 {
                 return;
             }
@@ -236,30 +241,9 @@ impl Upgrade {
     /// Resolves with the reason once the connection must close: the server shuts down, closes
     /// it, or it stays idle (no [`busy`](Self::busy) guard) for the idle timeout.
     pub(crate) async fn closing(mut self) -> Closing {
-        let idle = async {
-            let limit =
-                u64::try_from(self.server.limits.idle_timeout.as_millis()).unwrap_or(u64::MAX);
-            loop {
-                let activity = self.conn.activity.notified();
-                let mut activity = pin!(activity);
-                activity.as_mut().enable();
-                if self.conn.in_flight.load(Ordering::Acquire) > 0 {
-                    activity.await;
-                    continue;
-                }
-                let since = self.conn.idle_since.load(Ordering::Relaxed);
-                let left = since
-                    .saturating_add(limit)
-                    .saturating_sub(self.server.now());
-                if left == 0 {
-                    return;
-                }
-                tokio::select! {
-                    () = activity => {}
-                    () = tokio::time::sleep(Duration::from_millis(left)) => {}
-                }
-            }
-        };
+        let idle = self
+            .server
+            .idle_for(&self.conn, self.server.limits.idle_timeout, 0);
         tokio::select! {
             _ = self.stop.wait_for(|stopped| *stopped) => Closing::Stopping,
             () = self.conn.closed() => Closing::Closed(self.conn.reason()),

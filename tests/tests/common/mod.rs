@@ -322,6 +322,27 @@ impl SharedPort {
     }
 }
 
+/// The next text message of a WebSocket as JSON, skipping pings and pongs; fails after 10 s.
+pub(crate) async fn ws_next<S>(socket: &mut tokio_tungstenite::WebSocketStream<S>) -> Value
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+{
+    use futures_util::StreamExt as _;
+    use tokio_tungstenite::tungstenite::Message;
+    loop {
+        let message = tokio::time::timeout(Duration::from_secs(10), socket.next())
+            .await
+            .expect("a message within 10 s")
+            .expect("the socket is open")
+            .unwrap();
+        match message {
+            Message::Text(text) => return serde_json::from_str(&text).unwrap(),
+            Message::Ping(_) | Message::Pong(_) => continue,
+            other => panic!("expected a text message, got {other:?}"),
+        }
+    }
+}
+
 /// A writer into a shared buffer, for a `tracing_subscriber::fmt` subscriber whose output a
 /// test reads.
 #[derive(Clone, Default)]

@@ -19,7 +19,7 @@ mod fairness;
 mod hosts;
 mod protocol;
 
-pub(crate) use futures_util::{SinkExt as _, StreamExt as _};
+pub(crate) use futures_util::SinkExt as _;
 pub(crate) use serde_json::{Value, json};
 pub(crate) use std::time::Duration;
 pub(crate) use tokio_tungstenite::tungstenite::Message;
@@ -50,16 +50,5 @@ pub(crate) async fn next<S>(socket: &mut tokio_tungstenite::WebSocketStream<S>) 
 where
     S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
 {
-    loop {
-        let message = tokio::time::timeout(Duration::from_secs(10), socket.next())
-            .await
-            .expect("a message within 10 s")
-            .expect("the socket is open")
-            .unwrap();
-        match message {
-            Message::Text(text) => return serde_json::from_str(&text).unwrap(),
-            Message::Ping(_) | Message::Pong(_) => continue,
-            other => panic!("expected a text message, got {other:?}"),
-        }
-    }
+    common::ws_next(socket).await
 }

@@ -48,18 +48,7 @@ pub(crate) async fn send(socket: &mut Socket, value: Value) {
 
 /// The next text message as JSON, failing after 10 s.
 pub(crate) async fn next(socket: &mut Socket) -> Value {
-    loop {
-        let message = tokio::time::timeout(Duration::from_secs(10), socket.next())
-            .await
-            .expect("a message within 10 s")
-            .expect("the socket is open")
-            .unwrap();
-        match message {
-            Message::Text(text) => return serde_json::from_str(&text).unwrap(),
-            Message::Ping(_) | Message::Pong(_) => continue,
-            other => panic!("expected a text message, got {other:?}"),
-        }
-    }
+    common::ws_next(socket).await
 }
 
 /// `body` posted over HTTP to the same route; the answer.
