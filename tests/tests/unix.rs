@@ -228,3 +228,83 @@ async fn a_unix_url_without_a_path_is_refused_at_build() {
         .to_string();
     assert!(error.contains("unix:///path"), "{error}");
 }
+
+#[tokio::test]
+async fn over_a_unix_socket_the_connection_cap_and_the_slow_reader_policy_hold() {
+    let dir = dir("limits");
+    let path = dir.join("limits.ipc");
+    let socket = rpc_server::UnixSocket::bind(&path).unwrap();
+    let limits = rpc_server::WsLimits::default()
+        .subscription_buffer(4)
+        .slow_reader_grace(Duration::from_millis(200))
+        .max_queued_bytes(64 * 1024);
+    let endpoint =
+        rpc_server::RpcService::new(examples::pubsub::PubsubServer(examples::pubsub::Live))
+            .websocket_limits(limits);
+    tokio::spawn(
+        rpc_server::serve_messages(socket, endpoint, Framing::Ethereum)
+            .max_connections(2)
+            .into_future(),
+    );
+    // A reader that stops reading: its subscription is dropped with -32009 once its buffer
+    // stays full past the grace, and the items it did not read are not kept for it.
+    let mut slow = UnixStream::connect(&path).await.unwrap();
+    let mut decoder = Decoder::new(Framing::Ethereum, 1 << 20);
+    let id = exchange(&mut slow, &mut decoder, json!({"jsonrpc": "2.0", "method": "subscribe_counter", "params": [0, 1_000_000_000u64], "id": 1})).await["result"].clone();
+    // A second connection holds a subscription too: both slots are busy.
+    let mut busy = UnixStream::connect(&path).await.unwrap();
+    let mut busy_decoder = Decoder::new(Framing::Ethereum, 1 << 20);
+    exchange(
+        &mut busy,
+        &mut busy_decoder,
+        json!({"jsonrpc": "2.0", "method": "subscribe_ticks", "params": [60000], "id": 1}),
+    )
+    .await;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let mut items = 0u64;
+    let end = loop {
+        let message = next(&mut slow, &mut decoder)
+            .await
+            .expect("the connection goes on");
+        assert_eq!(message["params"]["subscription"], id);
+        match message["params"].get("error") {
+            Some(error) => break error.clone(),
+            None => items += 1,
+        }
+    };
+    assert_eq!(end["code"], -32009, "{end}");
+    assert!(
+        items < 1_000_000,
+        "{items} items were kept for a reader that stopped"
+    );
+    // A third connection at the cap of 2: the slow one, which has no call and no subscription
+    // left, is idle and is closed for it; the busy one is kept.
+    let mut third = UnixStream::connect(&path).await.unwrap();
+    third
+        .write_all(br#"{"jsonrpc":"2.0","method":"add","params":[1,1],"id":1}"#)
+        .await
+        .unwrap();
+    let mut buf = [0u8; 64];
+    let n = tokio::time::timeout(Duration::from_secs(5), third.read(&mut buf))
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        std::str::from_utf8(&buf[..n])
+            .unwrap()
+            .contains(r#""result":2"#)
+    );
+    assert_eq!(
+        next(&mut slow, &mut decoder).await,
+        None,
+        "the idle connection was closed"
+    );
+    let answer = exchange(
+        &mut busy,
+        &mut busy_decoder,
+        json!({"jsonrpc": "2.0", "method": "add", "params": [2, 2], "id": 2}),
+    )
+    .await;
+    assert_eq!(answer["result"], 4, "the busy connection was kept");
+    let _ = std::fs::remove_dir_all(&dir);
+}

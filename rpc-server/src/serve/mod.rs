@@ -427,23 +427,8 @@ impl<L: Listener> Serve<L> {
         let mut tasks = JoinSet::new();
         let mut shutdown = self.shutdown;
         let mut listener = self.listener;
-        loop {
+        'accepting: loop {
             while tasks.try_join_next().is_some() {}
-            let slot = match slots.clone().try_acquire_owned() {
-                Ok(slot) => slot,
-                Err(_) => {
-                    server.evict_idle();
-                    tokio::select! {
-                        slot = slots.clone().acquire_owned() => match slot {
-                            Ok(slot) => slot,
-                            Err(_) => break,
-                        },
-                        // A connection too fresh to evict now may be idle later.
-                        () = tokio::time::sleep(Duration::from_millis(250)) => continue,
-                        () = &mut shutdown => break,
-                    }
-                }
-            };
             let (stream, peer) = tokio::select! {
                 accepted = std::future::poll_fn(|cx| listener.poll_accept(cx)) => match accepted {
                     Ok(accepted) => accepted,
@@ -459,6 +444,34 @@ impl<L: Listener> Serve<L> {
                 // A finished connection's task keeps its memory until it is joined: join it now,
                 // not at the next client, which may come much later.
                 Some(_) = tasks.join_next() => continue,
+            };
+            // At the cap, a client that is here (not one that might come) has the idlest
+            // connection closed for it; it waits, unserved, until a slot frees.
+            let slot = loop {
+                if let Ok(slot) = slots.clone().try_acquire_owned() {
+                    break slot;
+                }
+                server.evict_idle();
+                tokio::select! {
+                    slot = slots.clone().acquire_owned() => match slot {
+                        Ok(slot) => break slot,
+                        Err(_) => break 'accepting,
+                    },
+                    // A connection too fresh to evict now may be idle later.
+                    () = tokio::time::sleep(Duration::from_millis(250)) => {}
+                    () = &mut shutdown => {
+                        // Served past the cap, as the listen queue's are below.
+                        if let Some(conn) = server.admit(peer, true) {
+                            tasks.spawn(server.clone().serve_accepted::<L>(
+                                stream,
+                                conn,
+                                stop_rx.clone(),
+                                None,
+                            ));
+                        }
+                        break 'accepting;
+                    }
+                }
             };
             let Some(conn) = server.admit(peer, false) else {
                 continue;
