@@ -41,7 +41,8 @@ impl<C: From<Client>> ClientBuilder<C> {
     }
 
     /// Over a `ws://` URL: the largest message the client reads; a larger one closes the
-    /// connection, failing the calls waiting on it with [`Error::Transport`]. Default: 16 MiB.
+    /// connection, failing the calls waiting on it with
+    /// [`Error::Transport`](rpc_core::Error::Transport). Default: 16 MiB.
     ///
     /// ```
     /// // Answers of up to 64 MiB, for a service that sends whole blocks.
