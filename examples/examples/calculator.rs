@@ -18,18 +18,7 @@ use serde_json::json;
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     if let Some(at) = args.iter().position(|a| a == "--stdio") {
-        use rpc_core::framing::Framing;
-        let framing = match args.get(at + 1).map(String::as_str) {
-            None | Some("newline") => Framing::Newline,
-            Some("content-length") => Framing::ContentLength,
-            Some("ethereum") => Framing::Ethereum,
-            Some(other) => {
-                return Err(format!(
-                    "unknown framing `{other}`, expected one of: newline, content-length, ethereum"
-                )
-                .into());
-            }
-        };
+        let framing = args.get(at + 1).map_or("newline", String::as_str).parse()?;
         // Standard output carries messages only: anything else goes to standard error.
         examples::calculator::endpoint().serve_stdio(framing).await;
         return Ok(());

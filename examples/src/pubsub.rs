@@ -90,13 +90,15 @@ pub fn ticks(interval_ms: u64) -> Result<impl Stream<Item = u64> + Send + 'stati
     }))
 }
 
+/// The endpoint, as every transport serves it.
+pub fn endpoint() -> rpc_server::RpcService<PubsubServer<Live>> {
+    rpc_server::RpcService::new(PubsubServer(Live)).explorer(true)
+}
+
 /// The app: the service at `/rpc` (HTTP and WebSocket) with its explorer, and `/health`.
 pub fn app() -> axum::Router {
     use rpc_server::RouterExt as _;
     axum::Router::new()
-        .rpc(
-            "/rpc",
-            rpc_server::RpcService::new(PubsubServer(Live)).explorer(true),
-        )
+        .rpc("/rpc", endpoint())
         .route("/health", axum::routing::get(|| async { "ok" }))
 }

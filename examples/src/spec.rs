@@ -88,15 +88,20 @@ impl SpecExamples for SpecService {
     }
 }
 
+/// The endpoint, as every transport serves it: with `rpc.discover`, the `system.*`
+/// introspection methods and the explorer page.
+pub fn endpoint() -> rpc_server::RpcService<SpecExamplesServer<SpecService>> {
+    rpc_server::RpcService::new(SpecExamplesServer(SpecService::default()))
+        .introspection(true)
+        .explorer(true)
+        .api_version("1.0.0")
+}
+
 /// The app `spec_server` serves: the service at `/rpc`, with `rpc.discover`, the `system.*`
 /// introspection methods and the explorer page on `GET /rpc`; the framework's metrics in
 /// Prometheus text at `GET /metrics`, and `GET /health`.
 pub fn app() -> axum::Router {
-    let rpc = rpc_server::RpcService::new(SpecExamplesServer(SpecService::default()))
-        .introspection(true)
-        .explorer(true)
-        .api_version("1.0.0");
     axum::Router::new()
-        .route("/rpc", rpc.into_method_router())
+        .route("/rpc", endpoint().into_method_router())
         .merge(crate::observability::routes())
 }

@@ -36,16 +36,18 @@ mod autobatch;
 mod batch;
 mod builder;
 mod failover;
+mod failure;
 mod measure;
+mod resilience;
 #[cfg(feature = "tls")]
 mod tls;
+mod transport;
 mod ws;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Duration;
 
-use reqwest::header::HeaderMap;
+use bytes::Bytes;
 use rpc_core::wire::{self, Response};
 use rpc_core::{CallError, Error, MethodError};
 use serde::Serialize;
@@ -60,7 +62,8 @@ pub use ws::Subscription;
 
 mod retry;
 
-use retry::{Failure, Retrier};
+use resilience::Resilience;
+use transport::Transport;
 
 #[cfg(feature = "opentelemetry")]
 mod trace_context {
@@ -154,9 +157,6 @@ pub(crate) fn shown(url: &reqwest::Url) -> String {
     url.into()
 }
 
-/// How much of a non-JSON-RPC error body an [`Error::Status`] keeps.
-const BODY_EXCERPT: usize = 512;
-
 /// A JSON-RPC client for one endpoint, or for several serving the same API (see
 /// [`ClientBuilder::endpoints`] and [`Failover`]). Cheap to clone: clones share the connection
 /// pool (or the WebSocket connection) and the id counter.
@@ -166,39 +166,27 @@ pub struct Client {
 }
 
 struct Inner {
-    http: reqwest::Client,
     url: reqwest::Url,
-    headers: HeaderMap,
-    retry: Option<Retrier>,
-    /// With several endpoints (or a [`Failover`] policy): all of them, `url` first.
+    transport: Transport,
+    /// Retry and failover around the transport, when the client has either.
+    resilience: Option<Resilience>,
+    /// With several endpoints (or a [`Failover`] policy): all of them, `url` first, each with
+    /// its breaker (shared with whichever layer picks among them).
     endpoints: Option<Arc<failover::Endpoints>>,
     /// With [`AutoBatch`]: the calls' way into batches.
     auto_batch: Option<autobatch::Batcher>,
     next_id: AtomicU64,
-    /// The WebSocket transport of a `ws://` client, which then sends nothing over `http`.
-    ws: Option<ws::WsTransport>,
 }
 
 impl std::fmt::Debug for Inner {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Client")
             .field("url", &shown(&self.url))
-            .field("headers", &self.headers)
-            .field("retry", &self.retry)
-            .field("endpoints", &self.endpoints)
+            .field("transport", &self.transport)
+            .field("resilience", &self.resilience)
             .field("auto_batch", &self.auto_batch)
-            .field("ws", &self.ws)
             .finish_non_exhaustive()
     }
-}
-
-/// A failed try: the error, whether (and how soon) another try may succeed, and whether the
-/// endpoint rather than the call is at fault.
-struct TryError {
-    error: Error,
-    failure: Option<Failure>,
-    retry_after: Option<Duration>,
-    endpoint_down: bool,
 }
 
 impl Client {
@@ -244,7 +232,7 @@ impl Client {
     }
 
     fn ws(&self) -> Option<&ws::WsTransport> {
-        self.inner.ws.as_ref()
+        self.inner.transport.messages()
     }
 
     /// Calls `method`; any error object the server sends is [`Error::Rpc`].
@@ -335,207 +323,26 @@ impl Client {
         Batch::new(self.clone())
     }
 
-    /// Posts a JSON body and returns the answer's bytes, trying again (on another endpoint
-    /// when there are several) as the retry and failover policies allow; a non-success status
-    /// is an error unless its body is a JSON-RPC response.
-    pub(crate) async fn post(
-        &self,
-        body: Vec<u8>,
-        idempotent: bool,
-    ) -> Result<bytes::Bytes, Error> {
+    /// Sends a request's bytes and returns the answer's, through the retry and failover
+    /// policies when the client has them; a non-success status is an error unless its body is
+    /// a JSON-RPC response.
+    pub(crate) async fn post(&self, body: Vec<u8>, idempotent: bool) -> Result<Bytes, Error> {
         // As `Bytes`, another try sends the same body without copying it.
-        let body = bytes::Bytes::from(body);
-        let retrier = self.inner.retry.as_ref();
-        // Over a WebSocket, the transport picks an endpoint for each connection, not each call.
-        let endpoints = match self.inner.ws {
-            Some(_) => None,
-            None => self.inner.endpoints.as_deref(),
-        };
-        if retrier.is_none() && endpoints.is_none() {
-            return self
-                .try_post(&self.inner.url, &body, false)
+        let body = Bytes::from(body);
+        let inner = &*self.inner;
+        match &inner.resilience {
+            None => inner
+                .transport
+                .send(&inner.url, body)
                 .await
-                .map_err(|e| e.error);
-        }
-        if let Some(retrier) = retrier {
-            retrier.deposit();
-        }
-        let started = std::time::Instant::now();
-        let mut attempt = 0;
-        // The endpoints this call has been sent to, so that a retry goes elsewhere.
-        let mut tried = Vec::new();
-        loop {
-            let result = match endpoints {
-                None => self.try_post(&self.inner.url, &body, idempotent).await,
-                Some(endpoints) => match endpoints.pick(&tried) {
-                    Some(endpoint) => {
-                        let result = self.try_post(endpoint.url(), &body, idempotent).await;
-                        tried.push(endpoint.index);
-                        endpoint.finish(match &result {
-                            Err(e) if e.endpoint_down => failover::Outcome::Failed(&e.error),
-                            _ => failover::Outcome::Answered,
-                        });
-                        result
-                    }
-                    // Every endpoint is set aside: nothing was sent, and the first may be
-                    // probed again after its cool-down.
-                    None => Err(TryError {
-                        error: endpoints.unavailable(),
-                        failure: Some(Failure::NotSent),
-                        retry_after: endpoints.soonest_probe(),
-                        endpoint_down: false,
-                    }),
-                },
-            };
-            let (error, failure, retry_after) = match result {
-                Ok(bytes) => return Ok(bytes),
-                Err(TryError {
-                    error,
-                    failure: Some(failure),
-                    retry_after,
-                    ..
-                }) => (error, failure, retry_after),
-                Err(TryError { error, .. }) => return Err(error),
-            };
-            attempt += 1;
-            let may_repeat = failure == Failure::NotSent || idempotent;
-            // Another endpoint is ready: go there at once, without waiting out a backoff meant
-            // for the one that failed.
-            let elsewhere = may_repeat && endpoints.is_some_and(|e| e.untried_ready(&tried));
-            let wait = match retrier {
-                Some(retrier) => retrier
-                    .next(attempt, failure, idempotent, retry_after, started)
-                    .map(|wait| if elsewhere { Duration::ZERO } else { wait }),
-                None => elsewhere.then_some(Duration::ZERO),
-            };
-            let Some(wait) = wait else {
-                return Err(match endpoints {
-                    Some(endpoints) => endpoints.final_error(error),
-                    None => error,
-                });
-            };
-            tracing::debug!(
-                url = %shown(&self.inner.url),
-                attempt,
-                wait_ms = wait.as_millis() as u64,
-                elsewhere,
-                reason = %error,
-                "retrying a call"
-            );
-            measure::retry(&error);
-            if !wait.is_zero() {
-                tokio::time::sleep(wait).await;
+                .map_err(|failed| failed.error),
+            Some(resilience) => {
+                resilience
+                    .send(&inner.transport, &inner.url, body, idempotent)
+                    .await
             }
         }
     }
-
-    /// One try at `url`: the answer's bytes, or the error with whether (and how soon) another
-    /// try may succeed.
-    async fn try_post(
-        &self,
-        url: &reqwest::Url,
-        body: &bytes::Bytes,
-        idempotent: bool,
-    ) -> Result<bytes::Bytes, TryError> {
-        let fail = |error, failure, retry_after, endpoint_down| TryError {
-            error,
-            failure,
-            retry_after,
-            endpoint_down,
-        };
-        if let Some(ws) = &self.inner.ws {
-            let bytes = ws.send(body.clone()).await.map_err(|(error, failure)| {
-                let down = failure.is_some();
-                fail(error, failure, None, down)
-            })?;
-            return self.unless_busy(bytes, idempotent, None);
-        }
-        let mut request = self.inner.http.post(url.clone()).body(body.clone());
-        if !self.inner.headers.is_empty() {
-            request = request.headers(self.inner.headers.clone());
-        }
-        #[cfg(feature = "opentelemetry")]
-        if let Some(traceparent) = trace_context::traceparent() {
-            request = request.header("traceparent", traceparent);
-        }
-        let response = match request.send().await {
-            Ok(response) => response,
-            Err(e) if e.is_connect() => {
-                return Err(fail(transport_error(e), Some(Failure::NotSent), None, true));
-            }
-            Err(e) => {
-                let builder = e.is_builder();
-                let error = transport_error(e);
-                return Err(fail(error, Some(Failure::MaySucceedLater), None, !builder));
-            }
-        };
-        let status = response.status();
-        let retry_after = retry::retry_after(response.headers());
-        let bytes = response.bytes().await.map_err(|e| {
-            fail(
-                transport_error(e),
-                Some(Failure::MaySucceedLater),
-                None,
-                true,
-            )
-        })?;
-        if status.is_success() {
-            return self.unless_busy(bytes, idempotent, retry_after);
-        }
-        let may_recover = matches!(status.as_u16(), 429 | 502 | 503 | 504);
-        let failure = may_recover.then_some(Failure::MaySucceedLater);
-        // A 429 is about this caller, not the endpoint.
-        let endpoint_down = matches!(status.as_u16(), 502..=504);
-        // Some servers send a JSON-RPC error with a 4xx/5xx status: that answer is the more
-        // precise one.
-        if let Ok(r) = Response::parse(&bytes)
-            && let Some(error) = r.error
-        {
-            return Err(fail(Error::Rpc(error), failure, retry_after, endpoint_down));
-        }
-        let text = String::from_utf8_lossy(&bytes[..bytes.len().min(BODY_EXCERPT)]).into_owned();
-        let error = Error::Status {
-            status: status.as_u16(),
-            body: text.trim().to_owned(),
-        };
-        Err(fail(error, failure, retry_after, endpoint_down))
-    }
-
-    /// An answer, unless it is the server's "busy" error and the client retries or fails over:
-    /// then an error, worth another try if the call is idempotent.
-    fn unless_busy(
-        &self,
-        bytes: bytes::Bytes,
-        idempotent: bool,
-        retry_after: Option<Duration>,
-    ) -> Result<bytes::Bytes, TryError> {
-        // Worth another try of an idempotent call, and a sign to give the endpoint a rest.
-        let watch = self.inner.endpoints.is_some() || self.inner.retry.is_some();
-        if watch && is_busy(&bytes) {
-            let error = Response::parse(&bytes)
-                .ok()
-                .and_then(|r| r.error)
-                .map_or_else(|| Error::Malformed("busy".into()), Error::Rpc);
-            return Err(TryError {
-                error,
-                failure: idempotent.then_some(Failure::MaySucceedLater),
-                retry_after,
-                endpoint_down: true,
-            });
-        }
-        Ok(bytes)
-    }
-}
-
-/// Whether `bytes` is a single answer carrying the server's "busy" error.
-fn is_busy(bytes: &[u8]) -> bool {
-    let code = rpc_core::ErrorCode::SERVER_BUSY.to_string();
-    bytes.len() < 512
-        && bytes.windows(code.len()).any(|w| w == code.as_bytes())
-        && Response::parse(bytes)
-            .ok()
-            .and_then(|r| r.error)
-            .is_some_and(|e| e.code == rpc_core::ErrorCode::SERVER_BUSY)
 }
 
 /// The typed result of a response.
@@ -568,20 +375,11 @@ fn encode_error(e: serde_json::Error) -> Error {
 }
 
 fn malformed(why: String, body: &[u8]) -> Error {
-    let excerpt = String::from_utf8_lossy(&body[..body.len().min(BODY_EXCERPT)]).into_owned();
+    let excerpt = String::from_utf8_lossy(&body[..body.len().min(transport::http::BODY_EXCERPT)])
+        .into_owned();
     if body.is_empty() {
         Error::Malformed(format!("empty body: {why}"))
     } else {
         Error::Malformed(format!("{why}; body: {excerpt}"))
-    }
-}
-
-fn transport_error(e: reqwest::Error) -> Error {
-    if e.is_timeout() {
-        Error::Timeout
-    } else if e.is_builder() {
-        Error::Request(e.to_string())
-    } else {
-        Error::Transport(Box::new(e))
     }
 }

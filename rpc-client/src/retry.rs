@@ -5,6 +5,7 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
+use crate::failure::Failure;
 use crate::measure::{self, Refused};
 
 /// When and how a [`Client`](crate::Client) tries a call again.
@@ -79,15 +80,6 @@ impl Retry {
         self.budget = share.clamp(0.0, 1.0);
         self
     }
-}
-
-/// Why a try failed, as far as trying again is concerned.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Failure {
-    /// The connection could not be made: the request never left.
-    NotSent,
-    /// The request may have reached the server, which may answer a later try.
-    MaySucceedLater,
 }
 
 /// A client's retry state: its policy, its budget of retries, and its source of jitter.

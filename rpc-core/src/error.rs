@@ -454,19 +454,27 @@ impl Error {
         }
     }
 
-    /// Whether sending the same request again may succeed: transport failures, timeouts,
-    /// no endpoint available, 5xx/429 statuses and a server too busy to run the call ([`ErrorCode::SERVER_BUSY`]).
+    /// Whether sending the same request again may succeed: a transport failure, a timeout, no
+    /// endpoint available, HTTP 429 (too many requests), 502, 503 or 504 (a gateway found the
+    /// server down or overloaded), or a server too busy to run the call
+    /// ([`ErrorCode::SERVER_BUSY`]). Another 5xx (500, 501, ...) is the server's answer to this
+    /// request, which a second try would get again. `rpc-client`'s `Retry` and `Failover` read
+    /// failures by this same rule; a request that may have run is only worth repeating when
+    /// repeating it is safe (the method is idempotent).
     ///
     /// ```
     /// use rpc_core::{Error, ErrorCode, ErrorObject};
     /// let busy = Error::Rpc(ErrorObject::new(ErrorCode::SERVER_BUSY, "Server busy"));
     /// assert!(busy.is_retryable());
     /// assert!(!Error::Rpc(ErrorObject::internal_error()).is_retryable());
+    /// let status = |status| Error::Status { status, body: String::new() };
+    /// assert!(status(503).is_retryable());
+    /// assert!(!status(500).is_retryable());
     /// ```
     pub fn is_retryable(&self) -> bool {
         match self {
             Error::Transport(_) | Error::Timeout | Error::Unavailable(_) => true,
-            Error::Status { status, .. } => *status >= 500 || *status == 429,
+            Error::Status { status, .. } => matches!(status, 429 | 502..=504),
             Error::Rpc(obj) => obj.code == ErrorCode::SERVER_BUSY,
             _ => false,
         }

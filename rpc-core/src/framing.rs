@@ -31,6 +31,29 @@ pub enum Framing {
     Ethereum,
 }
 
+impl std::str::FromStr for Framing {
+    type Err = String;
+
+    /// A framing by the name a command line gives it: `content-length`, `newline` or
+    /// `ethereum`.
+    ///
+    /// ```
+    /// use rpc_core::framing::Framing;
+    /// assert_eq!("content-length".parse(), Ok(Framing::ContentLength));
+    /// assert!("lines".parse::<Framing>().unwrap_err().contains("newline"));
+    /// ```
+    fn from_str(name: &str) -> Result<Self, String> {
+        match name {
+            "content-length" => Ok(Framing::ContentLength),
+            "newline" => Ok(Framing::Newline),
+            "ethereum" => Ok(Framing::Ethereum),
+            other => Err(format!(
+                "unknown framing `{other}`, expected one of: newline, content-length, ethereum"
+            )),
+        }
+    }
+}
+
 /// The most bytes of a `Content-Length` message's head (its headers) before the message is
 /// refused as malformed.
 pub const MAX_HEAD_BYTES: usize = 8 * 1024;

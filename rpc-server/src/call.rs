@@ -28,6 +28,72 @@ pub(crate) trait Pushes: Send + Sync {
     fn unsubscribe(&self, params: Option<&RawValue>, out: &mut Vec<u8>) -> Result<(), ErrorObject>;
 }
 
+/// What a call came over, as metrics and spans label it (OpenTelemetry's
+/// `network.protocol.name` and `network.transport`).
+///
+/// ```
+/// use rpc_server::middleware::Call;
+///
+/// // A layer that keeps a method off plain HTTP could ask:
+/// fn over_http(call: &Call<'_>) -> bool {
+///     call.transport().protocol() == "http"
+/// }
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Transport {
+    protocol: &'static str,
+    network: &'static str,
+}
+
+impl Transport {
+    /// An HTTP request over `network`.
+    pub(crate) const fn http(network: &'static str) -> Self {
+        Transport {
+            protocol: "http",
+            network,
+        }
+    }
+
+    /// A WebSocket connection over `network`.
+    pub(crate) const fn websocket(network: &'static str) -> Self {
+        Transport {
+            protocol: "websocket",
+            network,
+        }
+    }
+
+    /// A framed byte stream (a Unix socket, stdio, a pipe) over `network`.
+    pub(crate) const fn stream(network: &'static str) -> Self {
+        Transport {
+            protocol: "stream",
+            network,
+        }
+    }
+
+    /// `http`, `websocket` or `stream` (messages framed on a byte stream).
+    pub fn protocol(&self) -> &'static str {
+        self.protocol
+    }
+
+    /// `tcp`, `unix` (a Unix socket) or `pipe` (stdio, or any byte stream handed to the
+    /// endpoint).
+    pub fn network(&self) -> &'static str {
+        self.network
+    }
+}
+
+/// The network an HTTP request came over, as `serve` marks it (`tcp` or `unix`); a request
+/// without it (under `axum::serve`) came over TCP.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Network(pub(crate) &'static str);
+
+impl Network {
+    /// The network `extensions` carry, `tcp` when they carry none.
+    pub(crate) fn of(extensions: &axum::http::Extensions) -> &'static str {
+        extensions.get::<Network>().map_or("tcp", |n| n.0)
+    }
+}
+
 /// One call as a layer sees it.
 #[derive(Clone, Copy)]
 pub struct Call<'a> {
@@ -38,6 +104,7 @@ pub struct Call<'a> {
     params: Option<&'a RawValue>,
     id: Option<&'a RawValue>,
     push: Option<&'a dyn Pushes>,
+    transport: Transport,
 }
 
 impl std::fmt::Debug for Call<'_> {
@@ -48,6 +115,7 @@ impl std::fmt::Debug for Call<'_> {
             .field("params", &self.params)
             .field("id", &self.id)
             .field("can_push", &self.push.is_some())
+            .field("transport", &self.transport)
             .finish()
     }
 }
@@ -70,8 +138,10 @@ impl<'a> Call<'a> {
         params: Option<&'a RawValue>,
         id: Option<&'a RawValue>,
         push: Option<&'a dyn Pushes>,
+        transport: Transport,
     ) -> Self {
         Call {
+            transport,
             method: method.name,
             known: method.known,
             builtin: method.builtin,
@@ -122,6 +192,11 @@ impl<'a> Call<'a> {
     /// Whether the call is a notification.
     pub fn is_notification(&self) -> bool {
         self.id.is_none()
+    }
+
+    /// What the call came over.
+    pub fn transport(&self) -> Transport {
+        self.transport
     }
 
     /// Whether the call came over a connection that can push to its caller (a WebSocket), so

@@ -15,7 +15,7 @@ use rpc_core::wire::{self, Body, Entry};
 use rpc_core::{ErrorCode, ErrorObject, Service};
 use tokio::sync::SemaphorePermit;
 
-use crate::call::{Call, Method, Pushes};
+use crate::call::{Call, Method, Pushes, Transport};
 use crate::middleware::Calls;
 use crate::{Config, builtin, observe};
 
@@ -27,6 +27,7 @@ pub(crate) struct Endpoint<'a, S, M> {
     pub(crate) stack: &'a M,
     pub(crate) config: &'a Config,
     pub(crate) push: Option<&'a dyn Pushes>,
+    pub(crate) transport: Transport,
 }
 
 impl<S, M> Clone for Endpoint<'_, S, M> {
@@ -234,7 +235,14 @@ async fn run<S: Service, M: Calls>(ep: Endpoint<'_, S, M>, entry: Entry<'_>, out
         known,
         builtin,
     };
-    let call = Call::new(method, ep.config, request.params, request.id, ep.push);
+    let call = Call::new(
+        method,
+        ep.config,
+        request.params,
+        request.id,
+        ep.push,
+        ep.transport,
+    );
     let config = ep.config;
     wire::start_result(out);
     // While the answers already made wait unread past the outbound budget, nothing new runs.

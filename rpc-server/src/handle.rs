@@ -10,6 +10,7 @@ use axum::response::{IntoResponse, Response};
 use rpc_core::Service;
 
 use crate::budget::HeldBytes;
+use crate::call::{Network, Transport};
 use crate::hosts::{LocalAddr, clipped};
 use crate::middleware::Calls;
 use crate::{RequestContext, RpcService, connection, dispatch, explorer, serve, ws};
@@ -92,6 +93,7 @@ impl<S: Service, M: Calls> RpcService<S, M> {
             config: &self.config,
             // Over HTTP there is no connection to push to.
             push: None,
+            transport: Transport::http(Network::of(&parts.extensions)),
         };
         let answer = RequestContext::scope(parts, dispatch::handle(endpoint, &body)).await;
         match answer {
@@ -158,6 +160,7 @@ impl<S: Service, M: Calls> RpcService<S, M> {
             self.config.clone(),
         );
         let serving = parts.extensions.get::<serve::Upgrade>().cloned();
+        let transport = Transport::websocket(Network::of(&parts.extensions));
         let parts = Arc::new(parts);
         upgrade
             .max_message_size(limit)
@@ -168,10 +171,6 @@ impl<S: Service, M: Calls> RpcService<S, M> {
             .read_buffer_size(8 * 1024)
             .on_failed_upgrade(|e| tracing::debug!(error = %e, "a websocket upgrade failed"))
             .on_upgrade(move |socket| {
-                let transport = connection::Transport {
-                    protocol: "websocket",
-                    network: "tcp",
-                };
                 connection::run(
                     transport,
                     ws::halves(socket),

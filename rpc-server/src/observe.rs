@@ -2,7 +2,8 @@
 //!
 //! **Tracing:** a span per call, `jsonrpc call` at DEBUG, with `otel.name` (the method),
 //! `otel.kind = "server"`, `rpc.system = "jsonrpc"`, `rpc.method`, `rpc.jsonrpc.version`,
-//! `rpc.jsonrpc.request_id` and, on failure, `rpc.jsonrpc.error_code`,
+//! `rpc.jsonrpc.request_id`, `network.protocol.name` (`http`, `websocket` or `stream`),
+//! `network.transport` (`tcp`, `unix` or `pipe`) and, on failure, `rpc.jsonrpc.error_code`,
 //! `rpc.jsonrpc.error_message` and `otel.status_code = "ERROR"`. When the call ends, one event:
 //! DEBUG for a result; WARN for a caller's mistake (`-32700`, `-32600`, `-32601`, `-32602`), a
 //! call refused by a limit, or the method's own error; ERROR for the server's failures
@@ -15,9 +16,9 @@
 //! **Metrics**, through the `metrics` facade (install any recorder, such as
 //! `metrics-exporter-prometheus`; without one they cost an atomic load):
 //! - `rpc.server.duration`: histogram of each call's time in milliseconds, labelled
-//!   `rpc.system`, `rpc.method` and, on failure, `rpc.jsonrpc.error_code`. Its count is the
-//!   calls by method and outcome.
-//! - `rpc.server.active_calls`: gauge of calls in flight, by `rpc.method`.
+//!   `rpc.system`, `rpc.method`, `network.protocol.name`, `network.transport` and, on failure,
+//!   `rpc.jsonrpc.error_code`. Its count is the calls by method, transport and outcome.
+//! - `rpc.server.active_calls`: gauge of calls in flight, by `rpc.method` and transport.
 //! - `rpc.server.requests_per_rpc`: histogram of the calls in each batch.
 //!
 //! `rpc.method` is the method's declared name, or `_OTHER` for a name the endpoint does not
@@ -35,7 +36,7 @@ use std::time::Instant;
 use rpc_core::{ErrorCode, ErrorObject};
 use tracing::Instrument as _;
 
-use crate::call::{Call, Outcome};
+use crate::call::{Call, Outcome, Transport};
 
 /// The `rpc.method` of a name the endpoint does not have.
 pub(crate) const OTHER: &str = "_OTHER";
@@ -46,16 +47,25 @@ struct Handles {
     answered: metrics::Histogram,
 }
 
-/// An endpoint's metric handles by method, keyed by the address of the method's `&'static str`
-/// name: the names come from the service, so the map is as large as the API at most.
+/// An endpoint's metric handles by method and transport, keyed by the addresses of the
+/// method's `&'static str` name and the transport's: the names come from the service and the
+/// transports from the framework, so the map is as large as the API times a handful at most.
 #[derive(Default)]
 pub(crate) struct Metrics {
-    by_method: RwLock<HashMap<usize, Arc<Handles>, BuildHasherDefault<AddressHasher>>>,
+    by_method: RwLock<HashMap<HandlesKey, Arc<Handles>, BuildHasherDefault<AddressHasher>>>,
 }
 
+/// The addresses of a method's name, a transport's protocol and its network.
+type HandlesKey = (usize, usize, usize);
+
 impl Metrics {
-    fn handles(&self, method: &'static str) -> Arc<Handles> {
-        let key = method.as_ptr() as usize;
+    fn handles(&self, method: &'static str, transport: Transport) -> Arc<Handles> {
+        let (protocol, network) = (transport.protocol(), transport.network());
+        let key = (
+            method.as_ptr() as usize,
+            protocol.as_ptr() as usize,
+            network.as_ptr() as usize,
+        );
         // A poisoned lock only means a panic while inserting: the map is whole.
         if let Some(handles) = self
             .by_method
@@ -66,8 +76,20 @@ impl Metrics {
             return handles.clone();
         }
         let handles = Arc::new(Handles {
-            active: metrics::gauge!("rpc.server.active_calls", "rpc.system" => "jsonrpc", "rpc.method" => method),
-            answered: metrics::histogram!("rpc.server.duration", "rpc.system" => "jsonrpc", "rpc.method" => method),
+            active: metrics::gauge!(
+                "rpc.server.active_calls",
+                "rpc.system" => "jsonrpc",
+                "rpc.method" => method,
+                "network.protocol.name" => protocol,
+                "network.transport" => network,
+            ),
+            answered: metrics::histogram!(
+                "rpc.server.duration",
+                "rpc.system" => "jsonrpc",
+                "rpc.method" => method,
+                "network.protocol.name" => protocol,
+                "network.transport" => network,
+            ),
         });
         self.by_method
             .write()
@@ -94,7 +116,7 @@ impl Hasher for AddressHasher {
     }
 
     fn write_usize(&mut self, n: usize) {
-        self.0 = (n as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        self.0 = (self.0.rotate_left(29) ^ n as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
     }
 }
 
@@ -131,6 +153,8 @@ where
         rpc.jsonrpc.request_id = tracing::field::Empty,
         rpc.jsonrpc.error_code = tracing::field::Empty,
         rpc.jsonrpc.error_message = tracing::field::Empty,
+        network.protocol.name = call.transport().protocol(),
+        network.transport = call.transport().network(),
     );
     if let Some(id) = call.id()
         && !span.is_disabled()
@@ -141,7 +165,7 @@ where
     if !span.is_disabled() {
         crate::trace_context::join_caller(&span);
     }
-    let handles = metrics.handles(method);
+    let handles = metrics.handles(method, call.transport());
     handles.active.increment(1.0);
     let started = Instant::now();
     let outcome = fut.instrument(span.clone()).await;
@@ -162,6 +186,8 @@ where
                 "rpc.server.duration",
                 "rpc.system" => "jsonrpc",
                 "rpc.method" => method,
+                "network.protocol.name" => call.transport().protocol(),
+                "network.transport" => call.transport().network(),
                 "rpc.jsonrpc.error_code" => code.to_string(),
             )
             .record(millis);

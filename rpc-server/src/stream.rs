@@ -174,12 +174,8 @@ impl<S: rpc_core::Service, M: crate::middleware::Calls> crate::RpcService<S, M> 
         if let Some(peer) = upgrade.as_ref().and_then(crate::serve::Upgrade::peer) {
             parts.extensions.insert(axum::extract::ConnectInfo(peer));
         }
-        let transport = crate::connection::Transport {
-            protocol: "stream",
-            network,
-        };
         crate::connection::run(
-            transport,
+            crate::call::Transport::stream(network),
             halves,
             self.service.clone(),
             self.stack.clone(),

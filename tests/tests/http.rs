@@ -79,6 +79,47 @@ async fn mounts_nests_merges_with_state_and_layers() {
     assert_eq!(hello.text().await.unwrap(), "hi");
 }
 
+/// `serve` takes any tower service of HTTP requests, whatever its body type, and hands it
+/// each request's peer address.
+#[tokio::test]
+async fn serve_takes_any_tower_service_and_tells_it_the_peer() {
+    use tower::ServiceExt as _;
+    let rpc = axum::Router::new().route(
+        "/rpc",
+        RpcService::new(FeaturesServer(Impl::default())).into_method_router(),
+    );
+    let app = tower::service_fn(move |request: axum::extract::Request| {
+        let rpc = rpc.clone();
+        async move {
+            if request.uri().path() != "/rpc" {
+                let peer = request
+                    .extensions()
+                    .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+                    .map(|peer| peer.0.ip().to_string());
+                return Ok::<_, std::convert::Infallible>(axum::http::Response::new(format!(
+                    "peer {peer:?}"
+                )));
+            }
+            let (parts, body) = rpc.oneshot(request).await?.into_parts();
+            let body = axum::body::to_bytes(body, usize::MAX).await.unwrap();
+            Ok(axum::http::Response::from_parts(
+                parts,
+                String::from_utf8(body.to_vec()).unwrap(),
+            ))
+        }
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let server = tokio::spawn(std::future::IntoFuture::into_future(rpc_server::serve(
+        listener, app,
+    )));
+    let client = FeaturesClient::new(&format!("http://{addr}/rpc")).unwrap();
+    assert_eq!(client.original().await.unwrap(), "original");
+    let who = reqwest::get(format!("http://{addr}/who")).await.unwrap();
+    assert_eq!(who.text().await.unwrap(), r#"peer Some("127.0.0.1")"#);
+    server.abort();
+}
+
 #[tokio::test]
 async fn authorize_hook_sees_the_request() {
     let rpc = RpcService::new(FeaturesServer(Impl::default())).authorize(|method| {

@@ -10,6 +10,7 @@ use common::Captured;
 
 use examples::spec::SpecExamplesClient;
 use futures_util::{SinkExt as _, StreamExt as _};
+use rpc_core::framing::Framing;
 use tokio_tungstenite::tungstenite::Message;
 
 /// The value of the sample whose name and labels contain every one of `parts`.
@@ -60,6 +61,20 @@ async fn calls_are_counted_by_method_and_outcome_and_traced() {
     let answer = socket.next().await.unwrap().unwrap().into_text().unwrap();
     assert!(answer.contains(r#""result":"0x"#), "{answer}");
 
+    // The same endpoint over a Unix socket: its calls are labelled with their transport.
+    let dir = std::env::temp_dir().join(format!("rpc-observability-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("spec.ipc");
+    let socket = rpc_server::UnixSocket::bind(&path).unwrap();
+    let over_unix = tokio::spawn(std::future::IntoFuture::into_future(
+        rpc_server::serve_messages(socket, examples::spec::endpoint(), Framing::Ethereum),
+    ));
+    let local = SpecExamplesClient::new(&format!("unix://{}", path.display())).unwrap();
+    assert_eq!(local.subtract(9, 4).await.unwrap(), 5);
+    assert_eq!(local.subtract(9, 5).await.unwrap(), 4);
+    over_unix.abort();
+    let _ = std::fs::remove_dir_all(&dir);
+
     let health = reqwest::get(format!("{base}/health")).await.unwrap();
     assert_eq!(health.text().await.unwrap(), "ok");
     let metrics = reqwest::get(format!("{base}/metrics"))
@@ -79,12 +94,34 @@ async fn calls_are_counted_by_method_and_outcome_and_traced() {
                 l.starts_with("rpc_server_duration_count")
                     && l.contains(&label)
                     && !l.contains("error_code")
+                    && !l.contains("network_transport=\"unix\"")
             })
             .collect();
         assert_eq!(lines.len(), 1, "{method}: {lines:?}");
         lines[0].rsplit(' ').next().unwrap().parse::<f64>().unwrap()
     };
     assert_eq!(ok("subtract"), 3.0);
+    // Each call is labelled with what it came over.
+    let answered_over = |method: &str, protocol: &str, network: &str| {
+        let parts = [
+            format!("rpc_method=\"{method}\""),
+            format!("network_protocol_name=\"{protocol}\""),
+            format!("network_transport=\"{network}\""),
+        ];
+        let lines: Vec<&str> = metrics
+            .lines()
+            .filter(|l| {
+                l.starts_with("rpc_server_duration_count")
+                    && !l.contains("error_code")
+                    && parts.iter().all(|p| l.contains(p.as_str()))
+            })
+            .collect();
+        assert_eq!(lines.len(), 1, "{parts:?}: {lines:?}");
+        lines[0].rsplit(' ').next().unwrap().parse::<f64>().unwrap()
+    };
+    assert_eq!(answered_over("subtract", "http", "tcp"), 3.0);
+    assert_eq!(answered_over("subtract", "stream", "unix"), 2.0);
+    assert_eq!(answered_over("subscribe_ticks", "websocket", "tcp"), 1.0);
     assert_eq!(
         count(&[
             "rpc_server_duration_count",
@@ -123,10 +160,20 @@ async fn calls_are_counted_by_method_and_outcome_and_traced() {
     let lines: Vec<&str> = logs.lines().collect();
     let answered: Vec<&&str> = lines
         .iter()
-        .filter(|l| l.contains("call answered") && l.contains("rpc.method=\"subtract\""))
+        .filter(|l| {
+            l.contains("call answered")
+                && l.contains("rpc.method=\"subtract\"")
+                && !l.contains("network.transport=\"unix\"")
+        })
         .collect();
     assert_eq!(answered.len(), 3, "{logs}");
     assert!(answered[0].contains("DEBUG") && answered[0].contains("rpc.system=\"jsonrpc\""));
+    assert!(
+        answered[0].contains("network.protocol.name=\"http\"")
+            && answered[0].contains("network.transport=\"tcp\""),
+        "{}",
+        answered[0]
+    );
     assert!(
         answered[0].contains("rpc.jsonrpc.request_id=\"1\""),
         "{}",

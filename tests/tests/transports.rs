@@ -1,7 +1,7 @@
 //! One behaviour suite over every transport: the same typed client and the same endpoint,
-//! over HTTP, WebSocket and a Unix socket (each framing), checking calls, batches,
-//! notifications, errors, subscriptions and a per-connection limit. Written once, run over
-//! each.
+//! over HTTP, WebSocket, a Unix socket and a child process's stdin and stdout (each framing),
+//! checking calls, batches, notifications, errors, subscriptions and a per-connection limit.
+//! Written once, run over each.
 
 use std::future::IntoFuture as _;
 use std::time::Duration;
@@ -18,11 +18,25 @@ enum Transport {
     Http,
     WebSocket,
     Unix(Framing),
+    /// The `pubsub` example run as a child process, serving over its stdin and stdout.
+    Stdio(Framing),
 }
 
+/// The subscriptions a connection may hold, in the suite's endpoint.
+const MAX_SUBSCRIPTIONS: usize = 2;
+
 fn endpoint() -> RpcService<PubsubServer<examples::pubsub::Live>> {
-    RpcService::new(PubsubServer(examples::pubsub::Live))
-        .websocket_limits(WsLimits::default().max_subscriptions(2))
+    examples::pubsub::endpoint()
+        .websocket_limits(WsLimits::default().max_subscriptions(MAX_SUBSCRIPTIONS))
+}
+
+/// The name a command line gives `framing`.
+fn name(framing: Framing) -> &'static str {
+    match framing {
+        Framing::ContentLength => "content-length",
+        Framing::Newline => "newline",
+        _ => "ethereum",
+    }
 }
 
 /// Serves the suite's endpoint over `transport`; a client for it, and what keeps it served.
@@ -52,6 +66,20 @@ async fn serve(
                 .build()
                 .unwrap();
             (client, Box::new(AbortOnDrop(server)))
+        }
+        Transport::Stdio(framing) => {
+            let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_pubsub"));
+            command.args([
+                "--stdio",
+                name(framing),
+                "--max-subscriptions",
+                &MAX_SUBSCRIPTIONS.to_string(),
+            ]);
+            let client = rpc_client::ClientBuilder::<PubsubClient>::child(command)
+                .framing(framing)
+                .build()
+                .unwrap();
+            (client, Box::new(()))
         }
     }
 }
@@ -145,6 +173,9 @@ async fn the_suite_over_every_transport() {
         Transport::Unix(Framing::Ethereum),
         Transport::Unix(Framing::Newline),
         Transport::Unix(Framing::ContentLength),
+        Transport::Stdio(Framing::Newline),
+        Transport::Stdio(Framing::ContentLength),
+        Transport::Stdio(Framing::Ethereum),
     ] {
         suite(transport, &dir).await;
     }

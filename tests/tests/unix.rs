@@ -308,3 +308,72 @@ async fn over_a_unix_socket_the_connection_cap_and_the_slow_reader_policy_hold()
     assert_eq!(answer["result"], 4, "the busy connection was kept");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Whether the server closes `stream` within `within`: reads until the end (or an error).
+async fn closed_within(stream: &mut UnixStream, within: Duration) -> bool {
+    let mut sink = [0u8; 4096];
+    tokio::time::timeout(within, async {
+        while let Ok(n) = stream.read(&mut sink).await {
+            if n == 0 {
+                break;
+            }
+        }
+    })
+    .await
+    .is_ok()
+}
+
+/// The receive budget and deadline hold over a Unix socket as over TCP: unfinished messages
+/// count against `max_receiving_bytes` (past it, the connection receiving the most is closed)
+/// and each must be whole within `receive_deadline`; an honest client is served meanwhile.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn over_a_unix_socket_unfinished_messages_are_bounded_and_cut_at_the_deadline() {
+    let dir = dir("receiving");
+    let path = dir.join("pubsub.ipc");
+    let socket = rpc_server::UnixSocket::bind(&path).unwrap();
+    let endpoint =
+        rpc_server::RpcService::new(examples::pubsub::PubsubServer(examples::pubsub::Live));
+    let server = tokio::spawn(
+        rpc_server::serve_messages(socket, endpoint, Framing::ContentLength)
+            .max_receiving_bytes(1 << 20)
+            .receive_deadline(Duration::from_millis(1500))
+            .into_future(),
+    );
+    let head = |len: usize| format!("Content-Length: {len}\r\n\r\n");
+    // The first sends 700 KiB of a 900 KiB message; the second 500 KiB of its own: together
+    // past the 1 MiB budget, so the one receiving the most is closed.
+    let mut big = UnixStream::connect(&path).await.unwrap();
+    big.write_all(head(900 << 10).as_bytes()).await.unwrap();
+    big.write_all(&vec![b' '; 700 << 10]).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let mut small = UnixStream::connect(&path).await.unwrap();
+    small.write_all(head(600 << 10).as_bytes()).await.unwrap();
+    small.write_all(&vec![b' '; 500 << 10]).await.unwrap();
+    assert!(
+        closed_within(&mut big, Duration::from_secs(1)).await,
+        "the connection receiving the most is closed past the budget"
+    );
+    // An honest client is served while `small` holds its unfinished message.
+    let mut honest = UnixStream::connect(&path).await.unwrap();
+    let call = json!({"jsonrpc": "2.0", "method": "add", "params": [2, 3], "id": 1}).to_string();
+    honest
+        .write_all(format!("{}{call}", head(call.len())).as_bytes())
+        .await
+        .unwrap();
+    let mut decoder = Decoder::new(Framing::ContentLength, 1 << 20);
+    let answer = next(&mut honest, &mut decoder).await.expect("an answer");
+    assert_eq!(answer["result"], 5, "{answer}");
+    // `small` never finishes its message: closed at the receive deadline, not before.
+    let started = std::time::Instant::now();
+    assert!(
+        closed_within(&mut small, Duration::from_secs(5)).await,
+        "an unfinished message is cut at the deadline"
+    );
+    assert!(
+        started.elapsed() >= Duration::from_millis(800),
+        "{:?}",
+        started.elapsed()
+    );
+    server.abort();
+    let _ = std::fs::remove_dir_all(&dir);
+}

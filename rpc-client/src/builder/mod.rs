@@ -10,7 +10,10 @@ use rpc_core::Error;
 
 use crate::autobatch::Batcher;
 use crate::failover::Endpoints;
+use crate::resilience::Resilience;
 use crate::retry::Retrier;
+use crate::transport::Transport;
+use crate::transport::http::Http;
 use crate::{AutoBatch, Client, Failover, Inner, Retry, ws};
 
 mod messages;
@@ -313,8 +316,8 @@ impl<C: From<Client>> ClientBuilder<C> {
                 None
             }
         };
-        let ws = websocket(&url).then(|| {
-            ws::WsTransport::new(
+        if websocket(&url) {
+            let messages = ws::WsTransport::new(
                 url.clone(),
                 endpoints.clone(),
                 ws::Settings {
@@ -336,61 +339,86 @@ impl<C: From<Client>> ClientBuilder<C> {
                     }),
                     child: std::sync::Mutex::new(self.ws.child.take()),
                     reconnect: self.ws.reconnect.map(Retrier::new),
-                    headers: self.headers.clone(),
+                    headers: std::mem::take(&mut self.headers),
                     #[cfg(feature = "tls")]
                     tls,
                 },
-            )
+            );
+            // The connection picks its endpoint when it connects: only retries wrap it.
+            let resilience = self.retry.map(|retry| Resilience {
+                retry: Some(Retrier::new(retry)),
+                endpoints: None,
+            });
+            return Ok(self.finish(url, Transport::Messages(messages), resilience, endpoints));
+        }
+        let http = self.http_transport()?;
+        let resilience = (self.retry.is_some() || endpoints.is_some()).then(|| Resilience {
+            retry: self.retry.map(Retrier::new),
+            endpoints: endpoints.clone(),
         });
-        let mut headers = self.headers;
+        Ok(self.finish(url, Transport::Http(http), resilience, endpoints))
+    }
+
+    /// The client, around its transport.
+    fn finish(
+        self,
+        url: reqwest::Url,
+        transport: Transport,
+        resilience: Option<Resilience>,
+        endpoints: Option<Arc<Endpoints>>,
+    ) -> C {
+        C::from(Client {
+            inner: Arc::new(Inner {
+                url,
+                transport,
+                resilience,
+                endpoints,
+                auto_batch: self.auto_batch.map(Batcher::new),
+                next_id: AtomicU64::new(1),
+            }),
+        })
+    }
+
+    /// The HTTP transport: the caller's reqwest client, or one of our own.
+    fn http_transport(&mut self) -> Result<Http, Error> {
+        let mut headers = std::mem::take(&mut self.headers);
         headers.insert(
             header::CONTENT_TYPE,
             HeaderValue::from_static("application/json"),
         );
         headers.insert(header::ACCEPT, HeaderValue::from_static("application/json"));
-        let (http, headers) = match self.http {
+        if let Some(client) = self.http.take() {
             // A client of the caller's: our headers go on each request.
-            Some(http) => (http, headers),
-            // Our own client carries the headers itself; a JSON-RPC endpoint does not
-            // redirect, a call is retried by its caller, who knows whether it is safe to repeat,
-            // and the endpoint is reached directly (a proxy goes in through `http_client`).
-            None => {
-                let http = reqwest::Client::builder();
-                #[cfg(feature = "tls")]
-                let http = self.roots.iter().try_fold(http, |http, root| {
-                    reqwest::Certificate::from_der(root)
-                        .map(|root| http.add_root_certificate(root))
-                        .map_err(|e| Error::Request(format!("a root certificate: {e}")))
-                })?;
-                let http = http
-                    .timeout(self.timeout.unwrap_or(DEFAULT_TIMEOUT))
-                    .connect_timeout(self.connect_timeout.unwrap_or(DEFAULT_CONNECT_TIMEOUT))
-                    // Below the server's 60 s idle timeout (`rpc_server::serve`, nginx's 75 s):
-                    // the client closes an idle connection before the server does, so a call
-                    // is never written onto a connection the server is closing.
-                    .pool_idle_timeout(POOL_IDLE_TIMEOUT)
-                    .tcp_nodelay(true)
-                    .redirect(reqwest::redirect::Policy::none())
-                    .retry(reqwest::retry::never())
-                    .no_proxy()
-                    .default_headers(headers)
-                    .build()
-                    .map_err(|e| Error::Request(e.to_string()))?;
-                (http, HeaderMap::new())
-            }
-        };
-        Ok(C::from(Client {
-            inner: Arc::new(Inner {
-                http,
-                url,
-                headers,
-                retry: self.retry.map(Retrier::new),
-                endpoints,
-                auto_batch: self.auto_batch.map(Batcher::new),
-                next_id: AtomicU64::new(1),
-                ws,
-            }),
-        }))
+            return Ok(Http { client, headers });
+        }
+        // Our own client carries the headers itself; a JSON-RPC endpoint does not redirect, a
+        // call is retried by its caller, who knows whether it is safe to repeat, and the
+        // endpoint is reached directly (a proxy goes in through `http_client`).
+        let client = reqwest::Client::builder();
+        #[cfg(feature = "tls")]
+        let client = self.roots.iter().try_fold(client, |client, root| {
+            reqwest::Certificate::from_der(root)
+                .map(|root| client.add_root_certificate(root))
+                .map_err(|e| Error::Request(format!("a root certificate: {e}")))
+        })?;
+        let client = client
+            .timeout(self.timeout.unwrap_or(DEFAULT_TIMEOUT))
+            .connect_timeout(self.connect_timeout.unwrap_or(DEFAULT_CONNECT_TIMEOUT))
+            // Below the server's 60 s idle timeout (`rpc_server::serve`, nginx's 75 s): the
+            // client closes an idle connection before the server does, so a call is never
+            // written onto a connection the server is closing.
+            .pool_idle_timeout(POOL_IDLE_TIMEOUT)
+            .tcp_nodelay(true)
+            .redirect(reqwest::redirect::Policy::none())
+            .retry(reqwest::retry::never())
+            .no_proxy()
+            .default_headers(headers)
+            .build()
+            .map_err(|e| Error::Request(e.to_string()))?;
+        Ok(Http {
+            client,
+            headers: HeaderMap::new(),
+        })
     }
 }
 

@@ -1,8 +1,8 @@
 //! One WebSocket connection as callers hold it: the opening handshake, the calls waiting for an
 //! answer and the subscriptions whose items it routes, and the unsubscribe sent when a stream is
 //! dropped. The tasks that serve it live beside it: [`writer`](super::writer) sends the queued
-//! frames, [`reader`](super::reader) routes what arrives and, when the connection is lost,
-//! [`reconnect`](super::reconnect) resubscribes.
+//! frames, [`reader`](super::reader) routes what arrives; the connection's owner
+//! ([`Shared::watch`]) decides what happens when it is lost.
 
 use std::sync::{Arc, PoisonError};
 
@@ -14,12 +14,12 @@ use tokio_tungstenite::tungstenite::client::IntoClientRequest as _;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::tungstenite::{self, Message, Utf8Bytes};
 
-use super::reader::{Reader, reader_task};
+use super::reader::{Reader, read};
 use super::subscription::Slot;
 use super::table::{Pending, Table, Waiting, unsubscribe};
 use super::writer::write;
 use super::{FrameSink, Frames, OUTGOING_QUEUE, Shared, closed};
-use crate::retry::Failure;
+use crate::failure::Failed;
 
 /// An open connection, as callers hold it.
 pub(crate) struct Connection {
@@ -32,7 +32,7 @@ impl Connection {
     pub(crate) async fn open(
         shared: &Arc<Shared>,
         url: &reqwest::Url,
-    ) -> Result<Arc<Self>, (Error, Option<Failure>)> {
+    ) -> Result<Arc<Self>, Failed> {
         let (stream, sink, pings) = if url.scheme() == "unix" {
             let (stream, sink) = Self::unix(shared, url).await?;
             (stream, sink, false)
@@ -52,19 +52,17 @@ impl Connection {
         let reader = Reader {
             table: table.clone(),
             outgoing: outgoing.downgrade(),
-            shared: Arc::downgrade(shared),
             ping_interval: pings.then_some(settings.ping_interval),
         };
-        tokio::spawn(reader_task(stream, reader, stop, writer_gone));
+        tokio::spawn(Shared::watch(
+            Arc::downgrade(shared),
+            read(stream, reader, stop, writer_gone),
+        ));
         Ok(Arc::new(Connection { outgoing, table }))
     }
 
     /// Starts the child process, once: a child that has exited is not started again.
-    fn child(
-        shared: &Arc<Shared>,
-        url: &reqwest::Url,
-    ) -> Result<(Frames, FrameSink), (Error, Option<Failure>)> {
-        let not_sent = |e: Error| (e, Some(Failure::NotSent));
+    fn child(shared: &Arc<Shared>, url: &reqwest::Url) -> Result<(Frames, FrameSink), Failed> {
         let settings = &shared.settings;
         let command = settings
             .child
@@ -72,7 +70,7 @@ impl Connection {
             .unwrap_or_else(PoisonError::into_inner)
             .take();
         let Some(command) = command else {
-            return Err(not_sent(Error::Transport(
+            return Err(Failed::not_sent(Error::Transport(
                 format!("the server process `{}` has ended", url.path()).into(),
             )));
         };
@@ -83,14 +81,14 @@ impl Connection {
             .stderr(std::process::Stdio::piped())
             .kill_on_drop(true);
         let mut child = command.spawn().map_err(|e| {
-            not_sent(Error::Transport(
+            Failed::not_sent(Error::Transport(
                 format!("cannot start the server process `{}`: {e}", url.path()).into(),
             ))
         })?;
         let (Some(stdin), Some(stdout), Some(stderr)) =
             (child.stdin.take(), child.stdout.take(), child.stderr.take())
         else {
-            return Err(not_sent(Error::Transport(
+            return Err(Failed::not_sent(Error::Transport(
                 "the child's pipes are missing".into(),
             )));
         };
@@ -114,20 +112,16 @@ impl Connection {
     }
 
     /// Connects to the Unix socket at the URL's path.
-    async fn unix(
-        shared: &Arc<Shared>,
-        url: &reqwest::Url,
-    ) -> Result<(Frames, FrameSink), (Error, Option<Failure>)> {
-        let not_sent = |e: Error| (e, Some(Failure::NotSent));
+    async fn unix(shared: &Arc<Shared>, url: &reqwest::Url) -> Result<(Frames, FrameSink), Failed> {
         let settings = &shared.settings;
         #[cfg(unix)]
         {
             let connect = tokio::net::UnixStream::connect(url.path());
             let socket = match tokio::time::timeout(settings.connect_timeout, connect).await {
-                Err(_) => return Err(not_sent(Error::Timeout)),
+                Err(_) => return Err(Failed::not_sent(Error::Timeout)),
                 Ok(Err(e)) => {
                     let why = format!("cannot connect to the Unix socket {}: {e}", url.path());
-                    return Err(not_sent(Error::Transport(why.into())));
+                    return Err(Failed::not_sent(Error::Transport(why.into())));
                 }
                 Ok(Ok(socket)) => socket,
             };
@@ -141,7 +135,7 @@ impl Connection {
         #[cfg(not(unix))]
         {
             let _ = (settings, url);
-            Err(not_sent(Error::Request(
+            Err(Failed::not_sent(Error::Request(
                 "Unix sockets need a Unix system".into(),
             )))
         }
@@ -151,13 +145,12 @@ impl Connection {
     async fn websocket(
         shared: &Arc<Shared>,
         url: &reqwest::Url,
-    ) -> Result<(Frames, FrameSink), (Error, Option<Failure>)> {
-        let not_sent = |e: Error| (e, Some(Failure::NotSent));
+    ) -> Result<(Frames, FrameSink), Failed> {
         let settings = &shared.settings;
         let mut request = url
             .as_str()
             .into_client_request()
-            .map_err(|e| not_sent(Error::Request(e.to_string())))?;
+            .map_err(|e| Failed::not_sent(Error::Request(e.to_string())))?;
         for (name, value) in &settings.headers {
             request.headers_mut().insert(name, value.clone());
         }
@@ -177,8 +170,8 @@ impl Connection {
         #[cfg(not(feature = "tls"))]
         let connect = tokio_tungstenite::connect_async_with_config(request, Some(config), true);
         let (socket, _) = match tokio::time::timeout(settings.connect_timeout, connect).await {
-            Err(_) => return Err(not_sent(Error::Timeout)),
-            Ok(Err(e)) => return Err(not_sent(handshake_error(e))),
+            Err(_) => return Err(Failed::not_sent(Error::Timeout)),
+            Ok(Err(e)) => return Err(Failed::not_sent(handshake_error(e))),
             Ok(Ok(connected)) => connected,
         };
         tracing::debug!(url = %crate::shown(url), "WebSocket connected");
@@ -191,17 +184,10 @@ impl Connection {
     }
 
     /// Registers a request whose answer is awaited, until the returned guard drops.
-    pub(crate) fn expect(
-        &self,
-        id: u64,
-        pending: Pending,
-    ) -> Result<Waiting<'_>, (Error, Option<Failure>)> {
+    pub(crate) fn expect(&self, id: u64, pending: Pending) -> Result<Waiting<'_>, Failed> {
         let mut state = self.table.state();
         if state.lost.is_some() {
-            return Err((
-                closed("before the request was sent"),
-                Some(Failure::NotSent),
-            ));
+            return Err(Failed::not_sent(closed("before the request was sent")));
         }
         state.pending.insert(id, pending);
         Ok(Waiting {
@@ -211,23 +197,21 @@ impl Connection {
     }
 
     /// Queues a frame for the writer.
-    pub(crate) async fn send(&self, body: Bytes) -> Result<(), (Error, Option<Failure>)> {
+    pub(crate) async fn send(&self, body: Bytes) -> Result<(), Failed> {
         let text = Utf8Bytes::try_from(body)
-            .map_err(|_| (Error::Request("a request is not UTF-8".into()), None))?;
-        self.outgoing.send(Message::Text(text)).await.map_err(|_| {
-            (
-                closed("before the request was sent"),
-                Some(Failure::NotSent),
-            )
-        })
+            .map_err(|_| Failed::sent(Error::Request("a request is not UTF-8".into())))?;
+        self.outgoing
+            .send(Message::Text(text))
+            .await
+            .map_err(|_| Failed::not_sent(closed("before the request was sent")))
     }
 
     /// The error of a call whose answer will not come: the connection was lost after it was
     /// sent.
-    pub(crate) fn lost(&self) -> (Error, Option<Failure>) {
+    pub(crate) fn lost(&self) -> Failed {
         let why = self.table.state().lost.clone();
         let why = why.as_deref().unwrap_or("before the answer arrived");
-        (closed(why), Some(Failure::MaySucceedLater))
+        Failed::sent(closed(why))
     }
 
     /// Stops routing items to `slot`, and when `tell`, sends its unsubscribe call without
@@ -250,7 +234,9 @@ fn handshake_error(e: tungstenite::Error) -> Error {
             let body = response
                 .body()
                 .as_deref()
-                .map(|b| String::from_utf8_lossy(&b[..b.len().min(crate::BODY_EXCERPT)]))
+                .map(|b| {
+                    String::from_utf8_lossy(&b[..b.len().min(crate::transport::http::BODY_EXCERPT)])
+                })
                 .unwrap_or_default();
             Error::Status {
                 status,

@@ -17,8 +17,9 @@ mod subscription;
 mod table;
 mod writer;
 
+use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex, PoisonError, Weak};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -30,7 +31,8 @@ use tokio::sync::oneshot;
 pub use subscription::Subscription;
 
 use crate::failover::{Endpoints, Outcome};
-use crate::retry::{Failure, Retrier};
+use crate::failure::Failed;
+use crate::retry::Retrier;
 use connection::Connection;
 use subscription::Slot;
 use table::Pending;
@@ -141,7 +143,7 @@ impl WsTransport {
 
     /// Sends a request (one call, a batch or notifications) and returns its answer's bytes,
     /// empty when none is due; within the client's timeout, connecting included.
-    pub(crate) async fn send(&self, body: Bytes) -> Result<Bytes, (Error, Option<Failure>)> {
+    pub(crate) async fn send(&self, body: Bytes) -> Result<Bytes, Failed> {
         let expect = answer_id(&body);
         let send = async {
             let connection = self.shared.connection().await?;
@@ -156,7 +158,7 @@ impl WsTransport {
         };
         match tokio::time::timeout(self.shared.settings.timeout, send).await {
             Ok(result) => result,
-            Err(_) => Err((Error::Timeout, Some(Failure::MaySucceedLater))),
+            Err(_) => Err(Failed::sent(Error::Timeout)),
         }
     }
 
@@ -171,7 +173,7 @@ impl WsTransport {
             answered.await.map_err(|_| connection.lost())
         };
         match tokio::time::timeout(self.shared.settings.timeout, send).await {
-            Ok(result) => result.map_err(|(e, _)| e),
+            Ok(result) => result.map_err(|failed| failed.error),
             Err(_) => Err(Error::Timeout),
         }
     }
@@ -190,6 +192,36 @@ impl WsTransport {
 }
 
 impl Shared {
+    /// The owner of a connection's life: runs its reader and, once the connection is lost,
+    /// decides what becomes of the subscriptions it carried: subscribed again on a new
+    /// connection when the client reconnects ([`reconnect`]), ended with why otherwise. The
+    /// calls that were waiting have failed already (the reader dropped their answers). Boxed:
+    /// reconnecting opens a connection, which starts a watch; the box ends that cycle of
+    /// future types.
+    fn watch(
+        shared: Weak<Shared>,
+        reading: impl Future<Output = reader::Lost> + Send + 'static,
+    ) -> Pin<Box<dyn Future<Output = ()> + Send>> {
+        Box::pin(async move {
+            let reader::Lost { why, subscriptions } = reading.await;
+            if subscriptions.is_empty() {
+                return;
+            }
+            match shared.upgrade() {
+                Some(strong) if strong.settings.reconnect.is_some() => {
+                    drop(strong);
+                    reconnect::resubscribe(shared, subscriptions, why).await;
+                }
+                _ => {
+                    crate::measure::subscriptions_lost("connection_lost", subscriptions.len());
+                    for slot in subscriptions {
+                        slot.end(subscription::End::Lost(closed(&why)));
+                    }
+                }
+            }
+        })
+    }
+
     /// The open connection, if it still is.
     fn live(&self) -> Option<Arc<Connection>> {
         let live = self.live.lock().unwrap_or_else(PoisonError::into_inner);
@@ -197,7 +229,7 @@ impl Shared {
     }
 
     /// The open connection, made now if there is none.
-    async fn connection(self: &Arc<Self>) -> Result<Arc<Connection>, (Error, Option<Failure>)> {
+    async fn connection(self: &Arc<Self>) -> Result<Arc<Connection>, Failed> {
         if let Some(connection) = self.live() {
             return Ok(connection);
         }
@@ -216,10 +248,7 @@ impl Shared {
     /// A connection to one of several endpoints: each ready one in turn until one takes it,
     /// telling their breakers how each try went. A handshake the server answered (refused
     /// with 401, say) is the endpoint up, and its error is the call's.
-    async fn open_any(
-        self: &Arc<Self>,
-        endpoints: &Endpoints,
-    ) -> Result<Arc<Connection>, (Error, Option<Failure>)> {
+    async fn open_any(self: &Arc<Self>, endpoints: &Endpoints) -> Result<Arc<Connection>, Failed> {
         let mut tried = Vec::new();
         let mut last = None;
         while let Some(attempt) = endpoints.pick(&tried) {
@@ -233,14 +262,14 @@ impl Shared {
                     attempt.finish(Outcome::Answered);
                     return Ok(connection);
                 }
-                Err((error, failure)) if endpoint_down(&error) => {
+                Err(failed) if failed.endpoint_down => {
                     tracing::debug!(
                         url = %crate::shown(attempt.url()),
-                        %error,
+                        error = %failed.error,
                         "WebSocket connect failed; trying another endpoint"
                     );
-                    attempt.finish(Outcome::Failed(&error));
-                    last = Some((error, failure));
+                    attempt.finish(Outcome::Failed(&failed.error));
+                    last = Some(failed);
                 }
                 Err(refused) => {
                     attempt.finish(Outcome::Answered);
@@ -249,18 +278,12 @@ impl Shared {
             }
         }
         Err(match last {
-            Some((error, failure)) => (endpoints.final_error(error), failure),
-            None => (endpoints.unavailable(), Some(Failure::NotSent)),
+            Some(failed) => Failed {
+                error: endpoints.final_error(failed.error),
+                ..failed
+            },
+            None => Failed::not_sent(endpoints.unavailable()),
         })
-    }
-}
-
-/// Whether a failed handshake says the endpoint, not the request, is at fault.
-fn endpoint_down(error: &Error) -> bool {
-    match error {
-        Error::Transport(_) | Error::Timeout => true,
-        Error::Status { status, .. } => matches!(status, 502..=504),
-        _ => false,
     }
 }
 

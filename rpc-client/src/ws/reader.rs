@@ -1,10 +1,11 @@
-//! The reader task of a connection: it reads every frame, routes each answer to the call waiting
-//! for its id and each subscription item to its stream, pings a silent server, and when the
-//! connection ends fails the calls still waiting and ends the subscriptions or hands them to
-//! [`reconnect`](super::reconnect).
+//! The reader of a connection: it reads every frame, routes each answer to the call waiting for
+//! its id and each subscription item to its stream, pings a silent server, and when the
+//! connection ends fails the calls still waiting and hands the subscriptions to the
+//! connection's owner ([`Shared::watch`](super::Shared::watch)), which decides what becomes of
+//! them.
 
 use std::borrow::Cow;
-use std::sync::{Arc, Weak};
+use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -16,10 +17,8 @@ use serde_json::value::RawValue;
 use tokio::sync::{mpsc, oneshot};
 use tokio_tungstenite::tungstenite::Message;
 
-use super::reconnect::resubscribe;
-use super::subscription::End;
+use super::subscription::{End, Slot};
 use super::table::{Pending, Table, unsubscribe};
-use super::{Shared, closed};
 
 /// How long the reader waits for the server's close frame after the writer sent ours.
 const CLOSE_GRACE: Duration = Duration::from_secs(2);
@@ -31,30 +30,24 @@ type Stream = super::Frames;
 pub(super) struct Reader {
     pub(super) table: Arc<Table>,
     pub(super) outgoing: mpsc::WeakSender<Message>,
-    pub(super) shared: Weak<Shared>,
     /// `None` over a transport without pings (a Unix socket), whose end is its peer's.
     pub(super) ping_interval: Option<Duration>,
 }
 
-/// The reader task, boxed: it may reconnect, which opens a connection, which starts a reader
-/// task; the box ends that cycle of future types.
-pub(super) fn reader_task(
-    stream: Stream,
-    reader: Reader,
-    stop: oneshot::Sender<()>,
-    writer_gone: oneshot::Receiver<()>,
-) -> std::pin::Pin<Box<dyn Future<Output = ()> + Send>> {
-    Box::pin(read(stream, reader, stop, writer_gone))
+/// How a connection ended: why, and the subscriptions it was carrying.
+pub(super) struct Lost {
+    pub(super) why: String,
+    pub(super) subscriptions: Vec<Arc<Slot>>,
 }
 
-/// The reader task: routes every frame until the connection ends, then fails the calls still
-/// waiting and ends (or resubscribes) the subscriptions.
-async fn read(
+/// Routes every frame until the connection ends, then fails the calls still waiting and returns
+/// the subscriptions it carried.
+pub(super) async fn read(
     mut stream: Stream,
     reader: Reader,
     stop: oneshot::Sender<()>,
     mut writer_gone: oneshot::Receiver<()>,
-) {
+) -> Lost {
     let mut closing: Option<tokio::time::Instant> = None;
     // A connection that went silent (a peer gone without closing, a dead route) shows no error
     // of its own: a ping every interval, and two intervals without a frame, end it.
@@ -124,21 +117,9 @@ async fn read(
         state.pending.clear();
         std::mem::take(&mut state.subscriptions)
     };
-    let subscriptions: Vec<_> = subscriptions.into_values().collect();
-    if subscriptions.is_empty() {
-        return;
-    }
-    match reader.shared.upgrade() {
-        Some(shared) if shared.settings.reconnect.is_some() => {
-            drop(shared);
-            resubscribe(reader.shared, subscriptions, why).await;
-        }
-        _ => {
-            crate::measure::subscriptions_lost("connection_lost", subscriptions.len());
-            for slot in subscriptions {
-                slot.end(End::Lost(closed(&why)));
-            }
-        }
+    Lost {
+        why,
+        subscriptions: subscriptions.into_values().collect(),
     }
 }
 

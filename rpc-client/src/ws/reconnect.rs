@@ -49,9 +49,9 @@ pub(super) async fn resubscribe(shared: Weak<Shared>, mut slots: Vec<Arc<Slot>>,
         };
         let connection = match strong.connection().await {
             Ok(connection) => connection,
-            Err((e, _)) => {
+            Err(failed) => {
                 measure::reconnect("failed");
-                last = e.to_string();
+                last = failed.error.to_string();
                 continue;
             }
         };
@@ -65,14 +65,14 @@ pub(super) async fn resubscribe(shared: Weak<Shared>, mut slots: Vec<Arc<Slot>>,
             let body = slot.subscribe_request(id);
             let waiting = match connection.expect(id, Pending::Subscribe(answer, slot.clone())) {
                 Ok(waiting) => waiting,
-                Err((e, _)) => {
-                    last = e.to_string();
+                Err(failed) => {
+                    last = failed.error.to_string();
                     slots.push(slot);
                     continue;
                 }
             };
-            if let Err((e, _)) = connection.send(body).await {
-                last = e.to_string();
+            if let Err(failed) = connection.send(body).await {
+                last = failed.error.to_string();
                 slots.push(slot);
                 continue;
             }

@@ -42,6 +42,7 @@ use rpc_core::Service;
 use rpc_core::subscription::ItemStream;
 use tokio::sync::{Semaphore, watch};
 
+use crate::call::Transport;
 use crate::middleware::Calls;
 use crate::serve::Upgrade;
 use crate::{Config, RequestContext, dispatch};
@@ -149,15 +150,6 @@ pub(crate) enum Inbound {
     },
 }
 
-/// Which transport a connection runs on, for metrics and spans.
-#[derive(Clone, Copy, Debug)]
-pub(crate) struct Transport {
-    /// `websocket` or `stream`.
-    pub(crate) protocol: &'static str,
-    /// `tcp`, `unix` or `pipe` (OpenTelemetry's `network.transport`).
-    pub(crate) network: &'static str,
-}
-
 /// A message transport's receiving half.
 pub(crate) trait MessagesIn: Send + 'static {
     /// The next message, or why there is none.
@@ -193,8 +185,8 @@ pub(crate) async fn run<S: Service, M: Calls>(
     use tracing::Instrument as _;
     let span = tracing::debug_span!(
         "connection",
-        rpc.transport = transport.protocol,
-        network.transport = transport.network,
+        network.protocol.name = transport.protocol(),
+        network.transport = transport.network(),
     );
     serve_connection(transport, halves, service, stack, config, parts, upgrade)
         .instrument(span)
@@ -256,11 +248,11 @@ async fn serve_connection<S: Service, M: Calls>(
     ));
     let gauge = metrics::gauge!(
         "rpc.server.connections.open",
-        "rpc.transport" => transport.protocol,
-        "network.transport" => transport.network,
+        "network.protocol.name" => transport.protocol(),
+        "network.transport" => transport.network(),
     );
     gauge.increment(1);
-    if transport.protocol == "websocket" {
+    if transport.protocol() == "websocket" {
         metrics::gauge!("rpc.server.websocket.connections").increment(1);
     }
     tracing::debug!("message connection opened");
@@ -336,6 +328,7 @@ async fn serve_connection<S: Service, M: Calls>(
                 stack: &*stack,
                 config: &config,
                 push: Some(&*scope),
+                transport,
             };
             let answer =
                 RequestContext::scope_shared(parts, dispatch::handle(endpoint, &body)).await;
@@ -366,7 +359,7 @@ async fn serve_connection<S: Service, M: Calls>(
     let _ = writer.await;
     config.outbound.unregister(registered);
     gauge.decrement(1);
-    if transport.protocol == "websocket" {
+    if transport.protocol() == "websocket" {
         metrics::gauge!("rpc.server.websocket.connections").decrement(1);
     }
     tracing::debug!(subscriptions_ended = ended, "message connection closed");

@@ -47,7 +47,7 @@ use rpc_core::subscription::Subscribing;
 use rpc_core::{ErrorObject, Service};
 
 use crate::builtin;
-pub use crate::call::{Call, Outcome};
+pub use crate::call::{Call, Outcome, Transport};
 
 pub use limits::{BUSY, ConcurrencyLimit, RATE_LIMITED, RateLimit};
 

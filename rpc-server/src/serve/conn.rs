@@ -18,6 +18,7 @@ use super::body::{TRACKED_ANSWER_BYTES, TimedBody, TrackedBody};
 use super::server::{Closed, Conn, Registered, Server};
 use super::socket::Guarded;
 use super::{Listener, Mode};
+use crate::call::Network;
 
 impl Server {
     /// Serves an accepted connection, holding its `slot` of the connection cap until it ends.
@@ -36,7 +37,10 @@ impl Server {
             id,
         };
         match &self.mode {
-            Mode::Http(_) => self.connection(stream, local, conn, stop).await,
+            Mode::Http(_) => {
+                self.connection(stream, (local, L::NETWORK), conn, stop)
+                    .await
+            }
             Mode::Messages(serve) => {
                 let serve = serve.clone();
                 let upgrade = Upgrade {
@@ -76,7 +80,7 @@ impl Server {
     async fn connection<I>(
         self: Arc<Self>,
         stream: I,
-        local: Option<SocketAddr>,
+        (local, network): (Option<SocketAddr>, &'static str),
         conn: Arc<Conn>,
         mut stop: watch::Receiver<bool>,
     ) where
@@ -103,6 +107,7 @@ impl Server {
             if let Some(local) = local {
                 request.extensions_mut().insert(local);
             }
+            request.extensions_mut().insert(Network(network));
             request.extensions_mut().insert(Upgrade {
                 stop: upgrade_stop.clone(),
                 server: server.clone(),

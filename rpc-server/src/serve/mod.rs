@@ -9,7 +9,6 @@ use std::sync::{Arc, Mutex};
 use std::task::Poll;
 use std::time::{Duration, Instant};
 
-use axum::Router;
 use hyper_util::rt::TokioTimer;
 use tokio::sync::{Semaphore, watch};
 use tokio::task::JoinSet;
@@ -32,9 +31,16 @@ pub(crate) use server::Closed;
 /// What a connection carries: HTTP requests for an app, or JSON-RPC messages for one endpoint.
 #[derive(Clone)]
 pub(crate) enum Mode {
-    Http(Router),
+    Http(App),
     Messages(MessageHandler),
 }
+
+/// An HTTP app as `serve` holds it: any tower service of requests, boxed once.
+pub(crate) type App = tower::util::BoxCloneSyncService<
+    axum::extract::Request,
+    axum::response::Response,
+    std::convert::Infallible,
+>;
 
 /// Serves one connection's messages: its two halves, what the server lends it, and its
 /// network (`network.transport`: `tcp`, `unix`).
@@ -53,6 +59,12 @@ use server::{Conns, Server};
 /// Serves `app` on `listener` the way a public endpoint should be served: every client is
 /// held to time and size limits, connections stay below the process's file limit, and
 /// [`with_graceful_shutdown`](Serve::with_graceful_shutdown) stops it cleanly.
+///
+/// `app` is an axum [`Router`](axum::Router) or any other tower service of HTTP requests (a
+/// router under tower-http's layers, a `service_fn`); `listener` a TCP listener or a
+/// [`UnixSocket`] (HTTP over a Unix socket, as Docker's API is served). Each request carries
+/// its peer's address as axum's `ConnectInfo<SocketAddr>` over TCP (see
+/// [`RequestContext::peer_addr`](crate::RequestContext::peer_addr)).
 ///
 /// The defaults are no looser than nginx's, and each has a setter on [`Serve`]:
 ///
@@ -91,8 +103,24 @@ use server::{Conns, Server};
 ///     .await
 /// # }
 /// ```
-pub fn serve<L: Listener>(listener: L, app: Router) -> Serve<L> {
-    Serve::new(listener, Mode::Http(app))
+pub fn serve<L, A, B>(listener: L, app: A) -> Serve<L>
+where
+    L: Listener,
+    A: tower::Service<axum::extract::Request, Response = axum::http::Response<B>>
+        + Clone
+        + Send
+        + Sync
+        + 'static,
+    A::Error: Into<std::convert::Infallible>,
+    A::Future: Send + 'static,
+    B: axum::body::HttpBody<Data = axum::body::Bytes> + Send + 'static,
+    B::Error: Into<BoxError>,
+{
+    use tower::ServiceExt as _;
+    let app = app
+        .map_response(|response| response.map(axum::body::Body::new))
+        .map_err(Into::into);
+    Serve::new(listener, Mode::Http(App::new(app)))
 }
 
 /// Serves `endpoint` on `listener` with one message connection per client: JSON-RPC messages

@@ -1,8 +1,10 @@
 //! Calls per second over each transport, side by side in one run: our typed client calling
 //! `add(1, 2)` on our server over HTTP keep-alive, WebSocket and a Unix socket (Ethereum IPC
-//! framing), with 1 and 64 calls in flight, the transports taking turns round by round. Prints
-//! each median and the ratios to HTTP at the same concurrency (the target: a Unix socket at
-//! least 1.5× HTTP at 64 in flight).
+//! framing), and on jsonrpsee's WebSocket server (the same method, registered on an
+//! `RpcModule` as its users write it), with 1 and 64 calls in flight, the transports taking
+//! turns round by round. Prints each median and the ratios to HTTP at the same concurrency
+//! (the target: a Unix socket at least 1.5× HTTP at 64 in flight), and our WebSocket server's
+//! ratio to jsonrpsee's.
 //!
 //! ```text
 //! cargo bench -p rpc-bench --bench transports                  # 5 rounds of 1 s each
@@ -26,13 +28,37 @@ enum Transport {
     Http,
     WebSocket,
     Unix,
+    /// jsonrpsee's server, over WebSocket.
+    JsonrpseeWs,
 }
 
-const TRANSPORTS: [Transport; 3] = [Transport::Http, Transport::WebSocket, Transport::Unix];
+const TRANSPORTS: [Transport; 4] = [
+    Transport::Http,
+    Transport::WebSocket,
+    Transport::Unix,
+    Transport::JsonrpseeWs,
+];
 const IN_FLIGHT: [usize; 2] = [1, 64];
 
 fn endpoint() -> RpcService<PubsubServer<examples::pubsub::Live>> {
     RpcService::new(PubsubServer(examples::pubsub::Live))
+}
+
+/// jsonrpsee's server with the same `add`, on 127.0.0.1.
+async fn jsonrpsee_server() -> (std::net::SocketAddr, jsonrpsee::server::ServerHandle) {
+    let mut module = jsonrpsee::RpcModule::new(());
+    module
+        .register_method("add", |params, _, _| {
+            let (a, b): (u64, u64) = params.parse()?;
+            Ok::<_, jsonrpsee::types::ErrorObjectOwned>(a + b)
+        })
+        .expect("a new name");
+    let server = jsonrpsee::server::Server::builder()
+        .build("127.0.0.1:0")
+        .await
+        .expect("jsonrpsee binds");
+    let addr = server.local_addr().expect("an address");
+    (addr, server.start(module))
 }
 
 /// `callers` tasks calling for `duration` on `client`: the calls answered.
@@ -100,10 +126,12 @@ fn main() {
         let path = dir.join("bench.ipc");
         let socket = rpc_server::UnixSocket::bind(&path).expect("binds");
         let ipc = tokio::spawn(rpc_server::serve_messages(socket, endpoint(), Framing::Ethereum).into_future());
+        let (theirs, jsonrpsee) = jsonrpsee_server().await;
         let client = |transport: Transport| match transport {
             Transport::Http => PubsubClient::new(&format!("http://{addr}/rpc")),
             Transport::WebSocket => PubsubClient::new(&format!("ws://{addr}/rpc")),
             Transport::Unix => PubsubClient::new(&format!("unix://{}", path.display())),
+            Transport::JsonrpseeWs => PubsubClient::new(&format!("ws://{theirs}")),
         }
         .expect("a client");
         let clients: Vec<_> = TRANSPORTS.iter().map(|t| (*t, client(*t))).collect();
@@ -129,8 +157,15 @@ fn main() {
                     rate / http
                 );
             }
+            let ours = median(&mut rates[c * TRANSPORTS.len() + 1].clone());
+            let theirs = median(&mut rates[c * TRANSPORTS.len() + 3].clone());
+            println!(
+                "  {in_flight:>2} in flight  WebSocket server: ours {:.2}x jsonrpsee's",
+                ours / theirs
+            );
         }
         ipc.abort();
+        let _ = jsonrpsee.stop();
         let _ = std::fs::remove_dir_all(&dir);
     });
 }
