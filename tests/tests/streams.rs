@@ -344,3 +344,34 @@ async fn a_child_that_exits_is_a_transport_error_naming_its_status() {
         "{error}"
     );
 }
+
+/// The typed client over a stream handed to it: calls while the server is there, then a
+/// transport error saying the stream ended once the server's end is gone, and no reconnect.
+#[tokio::test]
+async fn the_typed_client_over_a_given_stream_fails_clearly_when_it_ends() {
+    let (ours, theirs) = tokio::io::duplex(64 * 1024);
+    let (reader, writer) = tokio::io::split(theirs);
+    let server = tokio::spawn(async move {
+        examples::calculator::endpoint()
+            .serve_stream(reader, writer, Framing::ContentLength)
+            .await;
+    });
+    let (reader, writer) = tokio::io::split(ours);
+    let calc =
+        rpc_client::ClientBuilder::<examples::calculator::CalculatorClient>::stream(reader, writer)
+            .framing(Framing::ContentLength)
+            .build()
+            .unwrap();
+    assert_eq!(calc.add_together(vec![2, 3]).await.unwrap(), 5);
+    server.abort();
+    let _ = server.await;
+    for _ in 0..2 {
+        let e = calc.add_together(vec![1, 1]).await.unwrap_err();
+        assert!(
+            matches!(e, rpc_core::CallError::Call(rpc_core::Error::Transport(_))),
+            "{e:?}"
+        );
+    }
+    let e = calc.add_together(vec![1, 1]).await.unwrap_err();
+    assert!(e.to_string().contains("ended"), "{e}");
+}

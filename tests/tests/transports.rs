@@ -1,5 +1,6 @@
 //! One behaviour suite over every transport: the same typed client and the same endpoint,
-//! over HTTP, WebSocket, a Unix socket and a child process's stdin and stdout (each framing),
+//! over HTTP, WebSocket, a Unix socket, a child process's stdin and stdout and an in-memory
+//! pipe (each framing),
 //! checking calls, batches, notifications, errors, subscriptions and a per-connection limit.
 //! Written once, run over each.
 
@@ -20,6 +21,9 @@ enum Transport {
     Unix(Framing),
     /// The `pubsub` example run as a child process, serving over its stdin and stdout.
     Stdio(Framing),
+    /// An in-memory pipe: the endpoint's `serve_stream` at one end, the client's `stream` at
+    /// the other.
+    Pipe(Framing),
 }
 
 /// The subscriptions a connection may hold, in the suite's endpoint.
@@ -80,6 +84,20 @@ async fn serve(
                 .build()
                 .unwrap();
             (client, Box::new(()))
+        }
+        Transport::Pipe(framing) => {
+            let (ours, theirs) = tokio::io::duplex(64 * 1024);
+            let (reader, writer) = tokio::io::split(theirs);
+            let server = tokio::spawn(async move {
+                endpoint().serve_stream(reader, writer, framing).await;
+                Ok(())
+            });
+            let (reader, writer) = tokio::io::split(ours);
+            let client = rpc_client::ClientBuilder::<PubsubClient>::stream(reader, writer)
+                .framing(framing)
+                .build()
+                .unwrap();
+            (client, Box::new(AbortOnDrop(server)))
         }
     }
 }
@@ -176,6 +194,8 @@ async fn the_suite_over_every_transport() {
         Transport::Stdio(Framing::Newline),
         Transport::Stdio(Framing::ContentLength),
         Transport::Stdio(Framing::Ethereum),
+        Transport::Pipe(Framing::Newline),
+        Transport::Pipe(Framing::ContentLength),
     ] {
         suite(transport, &dir).await;
     }

@@ -1,16 +1,16 @@
 //! The settings of a client over a message connection (a `ws://`, `wss://` or `unix://` URL,
-//! or a child process): reconnecting, message size, pings, framing, subscription buffers.
+//! a child process, or a stream): reconnecting, message size, pings, framing, subscription buffers.
 
 use std::time::Duration;
 
 use super::ClientBuilder;
-use crate::{Client, Retry};
+use crate::{Client, Retry, ws};
 
 /// The settings only a client over a message connection uses.
 #[derive(Debug, Default)]
 pub(super) struct WsOptions {
-    /// A server to start as a child process and talk to over its stdin and stdout.
-    pub(super) child: Option<std::process::Command>,
+    /// A server to start as a child process, or a stream to talk over: a connection made once.
+    pub(super) once: Option<ws::Once>,
     pub(super) framing: Option<rpc_core::framing::Framing>,
     pub(super) reconnect: Option<Retry>,
     pub(super) max_message_size: Option<usize>,
@@ -100,7 +100,34 @@ impl<C: From<Client>> ClientBuilder<C> {
             .map(|name| name.to_string_lossy().into_owned())
             .unwrap_or_default();
         let mut builder = Self::new(&format!("child:{program}"));
-        builder.ws.child = Some(command);
+        builder.ws.once = Some(ws::Once::Child(command));
+        builder
+    }
+
+    /// A client over a byte stream already open: messages read from `reader` and written to
+    /// `writer`, framed as [`framing`](Self::framing) says (default: one per line). Calls,
+    /// batches and subscriptions work as over a WebSocket; the connection is made once, so
+    /// when the stream ends, calls fail with a transport error (there is nothing to reconnect
+    /// to). Dropping the last clone of the client shuts `writer`.
+    ///
+    /// ```
+    /// # #[rpc_core::rpc(client)] pub trait Ping { async fn ping(&self) -> String; }
+    /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+    /// // A server at the other end of a pipe, a TCP stream, a serial line, ...
+    /// let (ours, theirs) = tokio::io::duplex(64 * 1024);
+    /// # drop(theirs);
+    /// let (reader, writer) = tokio::io::split(ours);
+    /// let client = rpc_client::ClientBuilder::<PingClient>::stream(reader, writer).build()?;
+    /// # let _ = client;
+    /// # Ok(()) }
+    /// ```
+    pub fn stream<R, W>(reader: R, writer: W) -> Self
+    where
+        R: tokio::io::AsyncRead + Unpin + Send + 'static,
+        W: tokio::io::AsyncWrite + Unpin + Send + 'static,
+    {
+        let mut builder = Self::new("stream:io");
+        builder.ws.once = Some(ws::Once::Stream(Box::new(reader), Box::new(writer)));
         builder
     }
 

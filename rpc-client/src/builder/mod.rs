@@ -267,7 +267,7 @@ impl<C: From<Client>> ClientBuilder<C> {
         if let Some(e) = self.error {
             return Err(Error::Request(e));
         }
-        let url = match &self.ws.child {
+        let url = match &self.ws.once {
             Some(_) => reqwest::Url::parse(&self.url)
                 .map_err(|e| Error::Request(format!("the child's name: {e}")))?,
             None => endpoint_url(&self.url, self.http.is_some())?,
@@ -289,7 +289,7 @@ impl<C: From<Client>> ClientBuilder<C> {
         };
         // The URLs served by a message connection: a WebSocket, or a Unix socket.
         let websocket =
-            |url: &reqwest::Url| matches!(url.scheme(), "ws" | "wss" | "unix" | "child");
+            |url: &reqwest::Url| matches!(url.scheme(), "ws" | "wss" | "unix" | "child" | "stream");
         if self.http.is_some() && websocket(&url) {
             return Err(Error::Request(format!(
                 "`http_client` is for http:// and https:// URLs: a reqwest client cannot carry \
@@ -332,12 +332,12 @@ impl<C: From<Client>> ClientBuilder<C> {
                         .subscription_buffer
                         .unwrap_or(ws::DEFAULT_SUBSCRIPTION_BUFFER),
                     ping_interval: self.ws.ping_interval.unwrap_or(ws::DEFAULT_PING_INTERVAL),
-                    framing: self.ws.framing.unwrap_or(if self.ws.child.is_some() {
+                    framing: self.ws.framing.unwrap_or(if self.ws.once.is_some() {
                         rpc_core::framing::Framing::Newline
                     } else {
                         rpc_core::framing::Framing::Ethereum
                     }),
-                    child: std::sync::Mutex::new(self.ws.child.take()),
+                    once: std::sync::Mutex::new(self.ws.once.take()),
                     reconnect: self.ws.reconnect.map(Retrier::new),
                     headers: std::mem::take(&mut self.headers),
                     #[cfg(feature = "tls")]

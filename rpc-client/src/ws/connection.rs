@@ -18,7 +18,7 @@ use super::reader::{Reader, read};
 use super::subscription::Slot;
 use super::table::{Pending, Table, Waiting, unsubscribe};
 use super::writer::write;
-use super::{FrameSink, Frames, OUTGOING_QUEUE, Shared, closed};
+use super::{FrameSink, Frames, OUTGOING_QUEUE, Once, Shared, closed};
 use crate::failure::Failed;
 
 /// An open connection, as callers hold it.
@@ -36,8 +36,8 @@ impl Connection {
         let (stream, sink, pings) = if url.scheme() == "unix" {
             let (stream, sink) = Self::unix(shared, url).await?;
             (stream, sink, false)
-        } else if url.scheme() == "child" {
-            let (stream, sink) = Self::child(shared, url)?;
+        } else if matches!(url.scheme(), "child" | "stream") {
+            let (stream, sink) = Self::once(shared, url)?;
             (stream, sink, false)
         } else {
             let (stream, sink) = Self::websocket(shared, url).await?;
@@ -61,18 +61,34 @@ impl Connection {
         Ok(Arc::new(Connection { outgoing, table }))
     }
 
-    /// Starts the child process, once: a child that has exited is not started again.
-    fn child(shared: &Arc<Shared>, url: &reqwest::Url) -> Result<(Frames, FrameSink), Failed> {
+    /// Starts the child process, or takes the stream the client was built with: once, for a
+    /// child that has exited is not started again, and a stream that has ended is gone.
+    fn once(shared: &Arc<Shared>, url: &reqwest::Url) -> Result<(Frames, FrameSink), Failed> {
         let settings = &shared.settings;
-        let command = settings
-            .child
+        let once = settings
+            .once
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .take();
-        let Some(command) = command else {
-            return Err(Failed::not_sent(Error::Transport(
-                format!("the server process `{}` has ended", url.path()).into(),
-            )));
+        let command = match once {
+            Some(Once::Child(command)) => command,
+            Some(Once::Stream(reader, writer)) => {
+                tracing::debug!("connected over the given stream");
+                return Ok((
+                    super::framed::frames(reader, settings.framing, settings.max_message_size),
+                    super::framed::sink(writer, settings.framing),
+                ));
+            }
+            None if url.scheme() == "stream" => {
+                return Err(Failed::not_sent(Error::Transport(
+                    "the stream the client was built over has ended".into(),
+                )));
+            }
+            None => {
+                return Err(Failed::not_sent(Error::Transport(
+                    format!("the server process `{}` has ended", url.path()).into(),
+                )));
+            }
         };
         let mut command = tokio::process::Command::from(command);
         command

@@ -86,16 +86,36 @@ pub(crate) struct Settings {
     pub(crate) max_message_size: usize,
     pub(crate) subscription_buffer: usize,
     pub(crate) ping_interval: Duration,
-    /// How messages are framed over a Unix socket or a child's stdio.
+    /// How messages are framed over a Unix socket, a child's stdio or a given stream.
     pub(crate) framing: rpc_core::framing::Framing,
-    /// The child to start, until it is started.
-    pub(crate) child: std::sync::Mutex<Option<std::process::Command>>,
+    /// The child to start, or the stream to talk over, until the connection takes it: a
+    /// connection that can be made once.
+    pub(crate) once: std::sync::Mutex<Option<Once>>,
     pub(crate) reconnect: Option<Retrier>,
     /// Sent with the opening handshake (auth, for one).
     pub(crate) headers: HeaderMap,
     /// For `wss://`: the roots and crypto provider (see `crate::tls`).
     #[cfg(feature = "tls")]
     pub(crate) tls: Option<std::sync::Arc<rustls::ClientConfig>>,
+}
+
+/// A connection that can be made once only: a server to start as a child process, or a byte
+/// stream handed to the builder.
+pub(crate) enum Once {
+    Child(std::process::Command),
+    Stream(
+        Box<dyn tokio::io::AsyncRead + Unpin + Send>,
+        Box<dyn tokio::io::AsyncWrite + Unpin + Send>,
+    ),
+}
+
+impl std::fmt::Debug for Once {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Once::Child(command) => f.debug_tuple("Child").field(command).finish(),
+            Once::Stream(..) => f.write_str("Stream"),
+        }
+    }
 }
 
 /// The transport of one client and its clones.
