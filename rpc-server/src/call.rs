@@ -105,6 +105,7 @@ pub struct Call<'a> {
     id: Option<&'a RawValue>,
     push: Option<&'a dyn Pushes>,
     transport: Transport,
+    peer: Option<std::net::SocketAddr>,
 }
 
 impl std::fmt::Debug for Call<'_> {
@@ -116,6 +117,7 @@ impl std::fmt::Debug for Call<'_> {
             .field("id", &self.id)
             .field("can_push", &self.push.is_some())
             .field("transport", &self.transport)
+            .field("peer", &self.peer)
             .finish()
     }
 }
@@ -138,10 +140,11 @@ impl<'a> Call<'a> {
         params: Option<&'a RawValue>,
         id: Option<&'a RawValue>,
         push: Option<&'a dyn Pushes>,
-        transport: Transport,
+        (transport, peer): (Transport, Option<std::net::SocketAddr>),
     ) -> Self {
         Call {
             transport,
+            peer,
             method: method.name,
             known: method.known,
             builtin: method.builtin,
@@ -197,6 +200,13 @@ impl<'a> Call<'a> {
     /// What the call came over.
     pub fn transport(&self) -> Transport {
         self.transport
+    }
+
+    /// The address of the peer the call came from, as its connection knows it: the TCP peer
+    /// under [`serve`](crate::serve) (or `axum::serve` with axum's `ConnectInfo`); `None` over
+    /// a Unix socket or a stream. Behind a proxy it is the proxy's.
+    pub fn peer_addr(&self) -> Option<std::net::SocketAddr> {
+        self.peer
     }
 
     /// Whether the call came over a connection that can push to its caller (a WebSocket), so

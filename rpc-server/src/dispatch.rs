@@ -28,6 +28,8 @@ pub(crate) struct Endpoint<'a, S, M> {
     pub(crate) config: &'a Config,
     pub(crate) push: Option<&'a dyn Pushes>,
     pub(crate) transport: Transport,
+    /// The peer's address, when the transport knows it.
+    pub(crate) peer: Option<std::net::SocketAddr>,
 }
 
 impl<S, M> Clone for Endpoint<'_, S, M> {
@@ -241,7 +243,7 @@ async fn run<S: Service, M: Calls>(ep: Endpoint<'_, S, M>, entry: Entry<'_>, out
         request.params,
         request.id,
         ep.push,
-        ep.transport,
+        (ep.transport, ep.peer),
     );
     let config = ep.config;
     wire::start_result(out);

@@ -94,6 +94,10 @@ impl<S: Service, M: Calls> RpcService<S, M> {
             // Over HTTP there is no connection to push to.
             push: None,
             transport: Transport::http(Network::of(&parts.extensions)),
+            peer: parts
+                .extensions
+                .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+                .map(|c| c.0),
         };
         let answer = RequestContext::scope(parts, dispatch::handle(endpoint, &body)).await;
         match answer {

@@ -213,16 +213,12 @@ async fn serve_connection<S: Service, M: Calls>(
     let holder: Arc<dyn crate::budget::Holder> = outbox.clone();
     let registered = config.outbound.register(Arc::downgrade(&holder));
     drop(holder);
-    let peer = upgrade
-        .as_ref()
-        .and_then(|u| u.peer())
-        .map(|a| a.ip())
-        .or_else(|| {
-            parts
-                .extensions
-                .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
-                .map(|c| c.0.ip())
-        });
+    let peer_addr = upgrade.as_ref().and_then(|u| u.peer()).or_else(|| {
+        parts
+            .extensions
+            .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+            .map(|c| c.0)
+    });
     let shared = Arc::new(Socket {
         outbox: outbox.clone(),
         limits,
@@ -230,7 +226,7 @@ async fn serve_connection<S: Service, M: Calls>(
         subscriptions: Mutex::new(HashMap::new()),
         endpoint_subscriptions: config.subscriptions.clone(),
         peer_subscriptions: config.peer_subscriptions.clone(),
-        peer,
+        peer: peer_addr.map(|a| a.ip()),
         upgrade: upgrade.clone(),
     });
     let reader_sender = outbox.sender();
@@ -329,6 +325,7 @@ async fn serve_connection<S: Service, M: Calls>(
                 config: &config,
                 push: Some(&*scope),
                 transport,
+                peer: peer_addr,
             };
             let answer =
                 RequestContext::scope_shared(parts, dispatch::handle(endpoint, &body)).await;

@@ -36,7 +36,7 @@ type Keyed<K> = RateLimiter<K, governor::state::keyed::DefaultKeyedStateStore<K>
 /// with [`RATE_LIMITED`] without running.
 ///
 /// [`per_peer`](RateLimit::per_peer) is the one to start with: each peer address (the TCP
-/// peer, which a client cannot choose; [`RequestContext::peer_addr`](crate::RequestContext::peer_addr))
+/// peer, which a client cannot choose; [`Call::peer_addr`])
 /// has its own bucket per method, so a flooding client uses up its own and no one else's.
 /// [`per_caller`](RateLimit::per_caller) keys on anything else: an authenticated user, an API
 /// key. A key taken from a header such as `X-Forwarded-For` is the client's to choose, and
@@ -111,8 +111,8 @@ impl RateLimit<PeerKey, std::net::IpAddr> {
     /// Calls whose peer the server does not know (an app not served by
     /// [`serve`](crate::serve) nor with axum's `ConnectInfo`) share one bucket per method.
     pub fn per_peer(per_second: u32, burst: u32) -> Self {
-        RateLimit::new(quota(per_second, burst), |_| {
-            crate::RequestContext::peer_addr().map(|a| a.ip())
+        RateLimit::new(quota(per_second, burst), |call| {
+            call.peer_addr().map(|a| a.ip())
         })
     }
 }
