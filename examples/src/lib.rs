@@ -1,5 +1,7 @@
 //! The services behind the examples, shared with the workspace tests.
 //!
+//! - [`callbacks`]: RPyC's line counter ported: the server calls the client's `noisy` for each
+//!   line it counts, over any message connection.
 //! - [`calculator`]: the calculator of the classic XML-RPC/JSON-RPC chapter: variadic
 //!   `add_together`, `quadratic` with a typed math-domain error, `remote_repr`, `lengths`.
 //! - [`eth`]: a small Ethereum-shaped node (chain id, blocks every 200 ms, balances, `newHeads`)
@@ -12,6 +14,7 @@
 //!   layer with per-method access control.
 
 pub mod calculator;
+pub mod callbacks;
 pub mod eth;
 pub mod observability;
 pub mod pubsub;

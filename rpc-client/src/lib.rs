@@ -228,7 +228,10 @@ impl Client {
     }
 
     fn next_id(&self) -> u64 {
-        self.inner.next_id.fetch_add(1, Ordering::Relaxed)
+        self.inner
+            .transport
+            .next_id()
+            .unwrap_or_else(|| self.inner.next_id.fetch_add(1, Ordering::Relaxed))
     }
 
     fn ws(&self) -> Option<&ws::WsTransport> {

@@ -69,6 +69,16 @@ pub(crate) fn subscriptions_lost(reason: &'static str, count: usize) {
     metrics::counter!("rpc.client.subscriptions.lost", "reason" => reason).increment(count as u64);
 }
 
+/// A request from the server found every served slot taken, and was answered busy.
+pub(crate) fn served_refused() {
+    metrics::counter!("rpc.client.served.refused").increment(1);
+}
+
+/// A call whose caller gave up before its answer came was cancelled at the server.
+pub(crate) fn cancelled() {
+    metrics::counter!("rpc.client.calls.cancelled").increment(1);
+}
+
 pub(crate) fn batch_sent(calls: usize) {
     metrics::histogram!("rpc.client.batch.calls").record(calls as f64);
 }

@@ -55,6 +55,10 @@ impl ErrorCode {
     /// The method is a subscription and the call did not come over a WebSocket, the only
     /// transport that can carry its notifications. Sent by `rpc-server`.
     pub const SUBSCRIPTION_NEEDS_WEBSOCKET: i64 = -32011;
+    /// The caller cancelled the call before it was answered (the Language Server Protocol's
+    /// `RequestCancelled`): sent by `rpc-server` for a call cancelled under
+    /// [`Cancellation::Lsp`](crate::peer::Cancellation::Lsp) (message `"Request cancelled"`).
+    pub const REQUEST_CANCELLED: i64 = -32800;
 
     /// The specification's message for one of its own codes.
     pub fn message(code: i64) -> Option<&'static str> {

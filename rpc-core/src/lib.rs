@@ -39,6 +39,7 @@ pub mod json;
 pub mod meta;
 pub mod openrpc;
 pub mod params;
+pub mod peer;
 pub mod service;
 pub mod subscription;
 pub mod wire;

@@ -39,6 +39,8 @@ pub(crate) struct Settings {
     pub(crate) websocket: WsLimits,
     /// The hosts a request's `Host` may name.
     pub(crate) hosts: Hosts,
+    /// How a message connection's ends tell each other a caller gave up on a call.
+    pub(crate) cancellation: rpc_core::peer::Cancellation,
 }
 
 impl Default for Settings {
@@ -59,6 +61,7 @@ impl Default for Settings {
             websocket_origins: Vec::new(),
             websocket: WsLimits::default(),
             hosts: Hosts::default(),
+            cancellation: rpc_core::peer::Cancellation::None,
         }
     }
 }

@@ -52,6 +52,31 @@ impl RequestContext {
         Self::with(|cx| cx.parts.extensions.get::<T>().cloned()).flatten()
     }
 
+    /// The other end of the connection the current call came over, to call it back: make a
+    /// typed client of the peer's `#[rpc]` trait over it with
+    /// `rpc_client::ClientBuilder::<FooClient>::peer(peer)`. It can be kept after the call (to
+    /// notify or call later); once the connection has closed, its calls fail with a transport
+    /// error. Over HTTP there is no connection to call back on, and the error says so.
+    ///
+    /// ```
+    /// # async fn run() -> Result<(), rpc_core::Error> {
+    /// // Inside a method served over a WebSocket, a Unix socket or stdio:
+    /// let peer = rpc_server::RequestContext::peer()?;
+    /// # Ok(()) }
+    /// ```
+    pub fn peer() -> Result<rpc_core::peer::Peer, rpc_core::Error> {
+        Self::extension::<rpc_core::peer::Peer>().ok_or_else(|| {
+            let why = if Self::with(|_| ()).is_some() {
+                "the call came over HTTP, where there is no connection to call the client back \
+                 on: call back over a WebSocket, a Unix socket or stdio"
+            } else {
+                "there is no current call (a peer is lent to a method while it runs; keep it \
+                 to use it later)"
+            };
+            rpc_core::Error::Request(why.into())
+        })
+    }
+
     /// The value of header `name` in the current request, if any.
     pub fn header<K: AsHeaderName>(name: K) -> Option<HeaderValue> {
         Self::with(|cx| cx.parts.headers.get(name).cloned()).flatten()

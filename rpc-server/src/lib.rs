@@ -404,6 +404,28 @@ impl<S: Service, M: Calls> RpcService<S, M> {
         self.with(|c| c.websocket = limits)
     }
 
+    /// How the ends of a message connection (WebSocket, Unix socket, stdio) tell each other
+    /// that a caller gave up on a call (default: [`Cancellation::None`], calls run to their
+    /// end): the Language Server Protocol's `$/cancelRequest` (the cancelled call is answered
+    /// `-32800`) or the Model Context Protocol's `notifications/cancelled` (it gets no answer).
+    /// A cancelled call's future is dropped where it stands, which frees its slot; the server's
+    /// own calls to its peer ([`RequestContext::peer`]) that are dropped or time out are
+    /// cancelled the same way. Counted in `rpc.server.calls.cancelled`. Over HTTP a call is
+    /// cancelled when its client disconnects, whatever this says.
+    ///
+    /// [`Cancellation::None`]: rpc_core::peer::Cancellation::None
+    ///
+    /// ```
+    /// # #[rpc_core::rpc(server)] pub trait Ping { async fn ping(&self) -> String; }
+    /// # struct P; impl Ping for P { async fn ping(&self) -> String { "pong".into() } }
+    /// use rpc_core::peer::Cancellation;
+    /// let endpoint = rpc_server::RpcService::new(PingServer(P)).cancellation(Cancellation::Lsp);
+    /// # drop(endpoint);
+    /// ```
+    pub fn cancellation(self, cancellation: rpc_core::peer::Cancellation) -> Self {
+        self.with(|c| c.cancellation = cancellation)
+    }
+
     /// Whether `system.listMethods`, `system.methodHelp` and `system.methodSignature` answer,
     /// as on an XML-RPC server (default: off).
     pub fn introspection(self, on: bool) -> Self {

@@ -16,6 +16,11 @@ pub(super) struct WsOptions {
     pub(super) max_message_size: Option<usize>,
     pub(super) subscription_buffer: Option<usize>,
     pub(super) ping_interval: Option<Duration>,
+    /// The other end of a server's connection, for a client of the server's peer.
+    pub(super) peer: Option<rpc_core::peer::Peer>,
+    /// What the client serves its server, and at most how many of its calls at once.
+    pub(super) served: Option<ws::served::Served>,
+    pub(super) cancellation: rpc_core::peer::Cancellation,
 }
 
 impl<C: From<Client>> ClientBuilder<C> {
@@ -129,6 +134,81 @@ impl<C: From<Client>> ClientBuilder<C> {
         let mut builder = Self::new("stream:io");
         builder.ws.once = Some(ws::Once::Stream(Box::new(reader), Box::new(writer)));
         builder
+    }
+
+    /// A client of the other end of a server's connection: inside a method served over a
+    /// message connection, the client that called it, whose `#[rpc]` trait the server then
+    /// calls back with the same typed calls (the peer comes from
+    /// `rpc_server::RequestContext::peer()`). Calls and notifications work; batches and
+    /// subscriptions do not go this way. The client can be kept after the method returns;
+    /// once the connection closes, its calls fail with a transport error. The connection's
+    /// limits apply (`WsLimits::max_peer_calls`, `peer_call_timeout`), and a call dropped or
+    /// timed out is cancelled at the peer as the endpoint's cancellation protocol says.
+    ///
+    /// ```
+    /// # #[rpc_core::rpc(client)] pub trait Noisy { async fn noisy(&self, line: String); }
+    /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+    /// // Inside a server method:
+    /// let peer = rpc_server::RequestContext::peer()?;
+    /// let client = rpc_client::ClientBuilder::<NoisyClient>::peer(peer).build()?;
+    /// client.noisy("a line".into()).await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn peer(peer: rpc_core::peer::Peer) -> Self {
+        let mut builder = Self::new("peer:connection");
+        builder.ws.peer = Some(peer);
+        builder
+    }
+
+    /// Serves `service` (a generated `{Trait}Server`) to the server over this client's message
+    /// connection (WebSocket, Unix socket, child process, stream): the requests and
+    /// notifications the server sends for its methods run on it, each in a task of its own,
+    /// while the client's own calls go on, so that a server method that calls back into the
+    /// client while the client waits on it never deadlocks. At most `max_calls` run at once
+    /// (past it, a request is answered `-32005` busy); the server may cancel one under the
+    /// connection's [`cancellation`](Self::cancellation). A request for a method the client
+    /// does not serve is answered `-32601`. Over HTTP the server cannot call back, and this
+    /// is an error at [`build`](Self::build).
+    ///
+    /// ```
+    /// # #[rpc_core::rpc(server)] pub trait Noisy { async fn noisy(&self, line: String); }
+    /// struct Printer;
+    /// impl Noisy for Printer {
+    ///     async fn noisy(&self, line: String) {
+    ///         println!("{line}");
+    ///     }
+    /// }
+    /// let client = rpc_client::Client::builder("ws://127.0.0.1:8080/rpc")
+    ///     .serve(NoisyServer(Printer), 16)
+    ///     .build()
+    ///     .unwrap();
+    /// # let _ = client;
+    /// ```
+    pub fn serve(mut self, service: impl rpc_core::Service, max_calls: usize) -> Self {
+        self.ws.served = Some(ws::served::Served::new(service, max_calls));
+        self
+    }
+
+    /// How this client and its server tell each other that a caller gave up on a call
+    /// (default: none; the server's [`RpcService::cancellation`] must say the same): a call
+    /// whose future is dropped, or that times out, before its answer comes is cancelled at
+    /// the server (LSP's `$/cancelRequest`, the Model Context Protocol's
+    /// `notifications/cancelled`), and the server may cancel the calls this client
+    /// [serves](Self::serve). Over a message connection only.
+    ///
+    /// [`RpcService::cancellation`]: https://docs.rs/rpc-server
+    ///
+    /// ```
+    /// use rpc_core::peer::Cancellation;
+    /// let client = rpc_client::Client::builder("unix:///run/lsp.sock")
+    ///     .cancellation(Cancellation::Lsp)
+    ///     .build()
+    ///     .unwrap();
+    /// # let _ = client;
+    /// ```
+    pub fn cancellation(mut self, cancellation: rpc_core::peer::Cancellation) -> Self {
+        self.ws.cancellation = cancellation;
+        self
     }
 
     /// Over a `unix://` URL: how messages are framed on the socket (default

@@ -267,6 +267,15 @@ impl<C: From<Client>> ClientBuilder<C> {
         if let Some(e) = self.error {
             return Err(Error::Request(e));
         }
+        if let Some(peer) = self.ws.peer.take() {
+            let timeout = self.timeout.unwrap_or(DEFAULT_TIMEOUT);
+            let resilience = self.retry.map(|retry| Resilience {
+                retry: Some(Retrier::new(retry)),
+                endpoints: None,
+            });
+            let url = reqwest::Url::parse(&self.url).map_err(|e| Error::Request(e.to_string()))?;
+            return Ok(self.finish(url, Transport::Peer { peer, timeout }, resilience, None));
+        }
         let url = match &self.ws.once {
             Some(_) => reqwest::Url::parse(&self.url)
                 .map_err(|e| Error::Request(format!("the child's name: {e}")))?,
@@ -339,6 +348,8 @@ impl<C: From<Client>> ClientBuilder<C> {
                     }),
                     once: std::sync::Mutex::new(self.ws.once.take()),
                     reconnect: self.ws.reconnect.map(Retrier::new),
+                    served: self.ws.served.take(),
+                    cancellation: self.ws.cancellation,
                     headers: std::mem::take(&mut self.headers),
                     #[cfg(feature = "tls")]
                     tls,
@@ -350,6 +361,12 @@ impl<C: From<Client>> ClientBuilder<C> {
                 endpoints: None,
             });
             return Ok(self.finish(url, Transport::Messages(messages), resilience, endpoints));
+        }
+        if self.ws.served.is_some() {
+            return Err(Error::Request(format!(
+                "`serve` needs a message connection (ws://, wss://, unix://, a child or a \
+                 stream): over `{url}` the server cannot call the client back"
+            )));
         }
         let http = self.http_transport()?;
         let resilience = (self.retry.is_some() || endpoints.is_some()).then(|| Resilience {

@@ -17,6 +17,12 @@ pub(crate) enum Transport {
     Http(http::Http),
     /// One connection at a time, to the endpoint the transport picks for it.
     Messages(WsTransport),
+    /// The other end of a server's connection: the client that called one of its methods,
+    /// called back.
+    Peer {
+        peer: rpc_core::peer::Peer,
+        timeout: std::time::Duration,
+    },
 }
 
 impl Transport {
@@ -27,6 +33,31 @@ impl Transport {
         match self {
             Transport::Http(http) => http.send(url, body).await,
             Transport::Messages(connection) => connection.send(body).await,
+            Transport::Peer { peer, timeout } => {
+                if body.trim_ascii_start().first() == Some(&b'[') {
+                    return Err(Failed::sent(rpc_core::Error::Request(
+                        "a batch cannot go to a connection's peer: send its calls one by one"
+                            .into(),
+                    )));
+                }
+                let id = crate::ws::answer_id(&body);
+                let sending = peer.send(body.to_vec(), id);
+                match tokio::time::timeout(*timeout, sending).await {
+                    Ok(Ok(answer)) => Ok(Bytes::from(answer)),
+                    Ok(Err(e)) if peer.is_open() => Err(Failed::sent(e)),
+                    Ok(Err(e)) => Err(Failed::not_sent(e)),
+                    Err(_) => Err(Failed::sent(rpc_core::Error::Timeout)),
+                }
+            }
+        }
+    }
+
+    /// The id of the next request, when the transport hands them out (a peer's are the
+    /// connection's, shared by every client over it).
+    pub(crate) fn next_id(&self) -> Option<u64> {
+        match self {
+            Transport::Peer { peer, .. } => Some(peer.next_id()),
+            _ => None,
         }
     }
 
@@ -34,7 +65,7 @@ impl Transport {
     pub(crate) fn messages(&self) -> Option<&WsTransport> {
         match self {
             Transport::Messages(connection) => Some(connection),
-            Transport::Http(_) => None,
+            Transport::Http(_) | Transport::Peer { .. } => None,
         }
     }
 }

@@ -25,6 +25,7 @@ use crate::failure::Failed;
 pub(crate) struct Connection {
     outgoing: mpsc::Sender<Message>,
     table: Arc<Table>,
+    cancellation: rpc_core::peer::Cancellation,
 }
 
 impl Connection {
@@ -53,12 +54,19 @@ impl Connection {
             table: table.clone(),
             outgoing: outgoing.downgrade(),
             ping_interval: pings.then_some(settings.ping_interval),
+            served: settings.served.clone(),
+            cancellation: settings.cancellation,
+            running: Arc::default(),
         };
         tokio::spawn(Shared::watch(
             Arc::downgrade(shared),
             read(stream, reader, stop, writer_gone),
         ));
-        Ok(Arc::new(Connection { outgoing, table }))
+        Ok(Arc::new(Connection {
+            outgoing,
+            table,
+            cancellation: settings.cancellation,
+        }))
     }
 
     /// Starts the child process, or takes the stream the client was built with: once, for a
@@ -209,6 +217,8 @@ impl Connection {
         Ok(Waiting {
             table: &self.table,
             id,
+            cancel: (self.cancellation != rpc_core::peer::Cancellation::None)
+                .then_some((&self.outgoing, self.cancellation)),
         })
     }
 

@@ -13,6 +13,7 @@ mod connection;
 mod framed;
 mod reader;
 mod reconnect;
+pub(crate) mod served;
 mod subscription;
 mod table;
 mod writer;
@@ -92,6 +93,10 @@ pub(crate) struct Settings {
     /// connection that can be made once.
     pub(crate) once: std::sync::Mutex<Option<Once>>,
     pub(crate) reconnect: Option<Retrier>,
+    /// What the client serves its server, if anything.
+    pub(crate) served: Option<served::Served>,
+    /// How the ends tell each other a caller gave up on a call.
+    pub(crate) cancellation: rpc_core::peer::Cancellation,
     /// Sent with the opening handshake (auth, for one).
     pub(crate) headers: HeaderMap,
     /// For `wss://`: the roots and crypto provider (see `crate::tls`).
@@ -309,7 +314,7 @@ impl Shared {
 
 /// The id whose answer a request body waits for: a call's id, or the first id of a batch;
 /// `None` for notifications, which get no answer.
-fn answer_id(body: &[u8]) -> Option<u64> {
+pub(crate) fn answer_id(body: &[u8]) -> Option<u64> {
     #[derive(Deserialize)]
     struct Id {
         id: Option<u64>,

@@ -10,13 +10,15 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use futures_util::StreamExt as _;
+use rpc_core::peer::{Cancellation, Running};
 use rpc_core::wire::Response;
-use rpc_core::{Error, ErrorObject};
+use rpc_core::{Error, ErrorCode, ErrorObject};
 use serde::{Deserialize, Deserializer};
 use serde_json::value::RawValue;
 use tokio::sync::{mpsc, oneshot};
-use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::{Message, Utf8Bytes};
 
+use super::served::Served;
 use super::subscription::{End, Slot};
 use super::table::{Pending, Table, unsubscribe};
 
@@ -32,6 +34,11 @@ pub(super) struct Reader {
     pub(super) outgoing: mpsc::WeakSender<Message>,
     /// `None` over a transport without pings (a Unix socket), whose end is its peer's.
     pub(super) ping_interval: Option<Duration>,
+    /// What the client serves the server, if anything.
+    pub(super) served: Option<Served>,
+    pub(super) cancellation: Cancellation,
+    /// The served calls the server may cancel.
+    pub(super) running: Arc<Running<tokio::task::AbortHandle>>,
 }
 
 /// How a connection ended: why, and the subscriptions it was carrying.
@@ -171,11 +178,96 @@ impl Reader {
         };
         match (incoming.id, incoming.method) {
             (Some(id), None) => self.route_answer(id, &frame),
+            (id, Some(method)) if self.serve(&method, incoming.params, id, &frame) => {}
             (None, Some(method)) => match incoming.params {
                 Some(params) => self.route_item(&method, params, &frame),
                 None => tracing::debug!(%method, "dropping a notification without params"),
             },
-            _ => tracing::debug!("dropping a request from the server: the client serves none"),
+            (Some(id), Some(method)) => {
+                tracing::debug!(%method, "a request from the server: the client serves none");
+                let error = ErrorObject::new(ErrorCode::METHOD_NOT_FOUND, "Method not found")
+                    .with_data("this client serves no methods");
+                self.send_answer(error_answer(&error, id));
+            }
+            (None, None) => {
+                tracing::debug!("dropping a message that is neither answer nor request")
+            }
+        }
+    }
+
+    /// Serves a request or notification from the server when the client serves `method` (or
+    /// it cancels one of the served calls): says whether it was taken.
+    fn serve(
+        &self,
+        method: &str,
+        params: Option<&RawValue>,
+        id: Option<&RawValue>,
+        frame: &Bytes,
+    ) -> bool {
+        if id.is_none()
+            && let Some(cancelled) = self.cancellation.cancelled(method, params)
+        {
+            if let Some(call) = self.running.cancel(cancelled.get()) {
+                if let Some(task) = call.handle() {
+                    task.abort();
+                }
+                tracing::debug!(id = cancelled.get(), "the server cancelled a served call");
+                if self.cancellation.answers_cancelled() {
+                    let error = ErrorObject::new(ErrorCode::REQUEST_CANCELLED, "Request cancelled");
+                    self.send_answer(error_answer(&error, cancelled));
+                }
+            }
+            return true;
+        }
+        let Some(served) = &self.served else {
+            return false;
+        };
+        if id.is_none() && served.known(method).is_none() {
+            // Not one of the served notifications: a subscription's item, perhaps.
+            return false;
+        }
+        let Ok(slot) = served.slots.clone().try_acquire_owned() else {
+            tracing::debug!(method, "too many served calls at once; refused");
+            crate::measure::served_refused();
+            if let Some(id) = id {
+                let error = ErrorObject::new(ErrorCode::SERVER_BUSY, "Server busy")
+                    .with_data("the client runs as many of the server's calls as it allows");
+                self.send_answer(error_answer(&error, id));
+            }
+            return true;
+        };
+        let cancellable = id
+            .filter(|_| self.cancellation != Cancellation::None)
+            .map(|id| {
+                let id: Box<str> = id.get().into();
+                (self.running.start(id.clone()), id)
+            });
+        let handle = cancellable.as_ref().map(|(call, _)| call.clone());
+        let (served, frame) = (served.clone(), frame.clone());
+        let (outgoing, running) = (self.outgoing.clone(), self.running.clone());
+        let task = tokio::spawn(async move {
+            let answer = served.answer(frame).await;
+            drop(slot);
+            let cancelled = cancellable
+                .as_ref()
+                .is_some_and(|(call, id)| !running.finish(id, call));
+            if let (Some(answer), false) = (answer, cancelled)
+                && let Ok(text) = Utf8Bytes::try_from(answer)
+                && let Some(outgoing) = outgoing.upgrade()
+            {
+                let _ = outgoing.send(Message::Text(text)).await;
+            }
+        });
+        if let Some(call) = handle {
+            call.set_handle(task.abort_handle());
+        }
+        true
+    }
+
+    /// Queues an answer to the server, without waiting: a full queue drops it.
+    fn send_answer(&self, answer: Vec<u8>) {
+        if let (Ok(text), Some(outgoing)) = (Utf8Bytes::try_from(answer), self.outgoing.upgrade()) {
+            let _ = outgoing.try_send(Message::Text(text));
         }
     }
 
@@ -280,4 +372,11 @@ impl Reader {
         }
         slot.end(end);
     }
+}
+
+/// An error answer to the request with id `id`.
+fn error_answer(error: &ErrorObject, id: &RawValue) -> Vec<u8> {
+    let mut out = Vec::with_capacity(128);
+    rpc_core::wire::write_error(&mut out, error, Some(id));
+    out
 }

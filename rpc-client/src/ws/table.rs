@@ -49,14 +49,30 @@ impl Table {
 }
 
 /// Removes a waiting call when its caller stops waiting: answered, timed out or cancelled.
+/// A call whose caller gave up before its answer came is cancelled at the server, when the
+/// connection has a cancellation protocol.
 pub(crate) struct Waiting<'c> {
     pub(super) table: &'c Table,
     pub(super) id: u64,
+    /// Where to send the cancellation, and how it reads.
+    pub(super) cancel: Option<(&'c mpsc::Sender<Message>, rpc_core::peer::Cancellation)>,
 }
 
 impl Drop for Waiting<'_> {
     fn drop(&mut self) {
-        self.table.state().pending.remove(&self.id);
+        let unanswered = self.table.state().pending.remove(&self.id).is_some();
+        let Some((outgoing, cancellation)) = self.cancel.filter(|_| unanswered) else {
+            return;
+        };
+        let Some(text) = cancellation
+            .notification(&self.id.to_string())
+            .and_then(|n| Utf8Bytes::try_from(n).ok())
+        else {
+            return;
+        };
+        crate::measure::cancelled();
+        // Without waiting: a full queue drops it, and the server runs the call to its end.
+        let _ = outgoing.try_send(Message::Text(text));
     }
 }
 

@@ -26,6 +26,8 @@ pub struct WsLimits {
     pub(crate) subscription_buffer: usize,
     pub(crate) slow_reader_grace: Duration,
     pub(crate) ping_interval: Duration,
+    pub(crate) max_peer_calls: usize,
+    pub(crate) peer_call_timeout: Duration,
 }
 
 impl Default for WsLimits {
@@ -39,6 +41,8 @@ impl Default for WsLimits {
             subscription_buffer: 256,
             slow_reader_grace: Duration::from_secs(5),
             ping_interval: Duration::from_secs(30),
+            max_peer_calls: 64,
+            peer_call_timeout: Duration::from_secs(30),
         }
     }
 }
@@ -96,6 +100,23 @@ impl WsLimits {
     /// How long a full subscription buffer may stay full (default 5 s).
     pub fn slow_reader_grace(mut self, grace: Duration) -> Self {
         self.slow_reader_grace = grace;
+        self
+    }
+
+    /// Calls the server's methods make to the connection's peer
+    /// ([`RequestContext::peer`](crate::RequestContext::peer)) that may wait for an answer at
+    /// once (default 64, at least 1): past it the next waits for one to end, so a peer that
+    /// answers slowly holds no more than this.
+    pub fn max_peer_calls(mut self, calls: usize) -> Self {
+        self.max_peer_calls = calls.clamp(1, Semaphore::MAX_PERMITS);
+        self
+    }
+
+    /// How long a call to the connection's peer waits for its answer, room in the outbox
+    /// included (default 30 s, at least 1 ms); past it the call fails with a timeout and the
+    /// peer is told as the endpoint's [cancellation](crate::RpcService::cancellation) says.
+    pub fn peer_call_timeout(mut self, timeout: Duration) -> Self {
+        self.peer_call_timeout = timeout.max(Duration::from_millis(1));
         self
     }
 

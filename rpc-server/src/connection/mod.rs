@@ -27,6 +27,7 @@
 
 mod limits;
 mod outbox;
+mod peer;
 mod subscriptions;
 mod writer;
 
@@ -229,6 +230,22 @@ async fn serve_connection<S: Service, M: Calls>(
         peer: peer_addr.map(|a| a.ip()),
         upgrade: upgrade.clone(),
     });
+    // The connection's client, for its calls' methods to call back; lent to each call through
+    // the request context.
+    let peer = Arc::new(peer::ConnectionPeer::new(
+        &outbox,
+        limits.max_peer_calls,
+        config.cancellation,
+        limits.peer_call_timeout,
+    ));
+    let parts = {
+        let mut lent = (*parts).clone();
+        let outgoing: Arc<dyn rpc_core::peer::Outgoing> = peer.clone();
+        lent.extensions.insert(rpc_core::peer::Peer::new(outgoing));
+        Arc::new(lent)
+    };
+    let cancellation = config.cancellation;
+    let running = Arc::new(Running::default());
     let reader_sender = outbox.sender();
     let heard = Arc::new(AtomicU64::new(0));
     let started = Instant::now();
@@ -254,13 +271,6 @@ async fn serve_connection<S: Service, M: Calls>(
     tracing::debug!("message connection opened");
     let calls = Arc::new(Semaphore::new(limits.max_calls));
     loop {
-        let permit = tokio::select! {
-            permit = calls.clone().acquire_owned() => match permit {
-                Ok(permit) => permit,
-                Err(_) => break,
-            },
-            _ = writer_ended.wait_for(|ended| *ended) => break,
-        };
         // Nothing more is read while the answers already made wait unread past the socket's
         // cap: the client's own TCP window then holds what it sends.
         tokio::select! {
@@ -298,13 +308,30 @@ async fn serve_connection<S: Service, M: Calls>(
                 )
                 .with_data(why);
                 rpc_core::wire::write_error(&mut answer, &error, None);
-                outbox.answer(answer, Some(permit));
+                outbox.answer(answer, None);
                 if fatal {
                     outbox.close_with(close_code::PROTOCOL, why);
                     break;
                 }
                 continue;
             }
+        };
+        // An answer to one of the server's own calls to the peer: read even while every call
+        // slot is taken (by methods waiting for exactly such answers).
+        if peer.route(&body) {
+            continue;
+        }
+        if cancellation != rpc_core::peer::Cancellation::None
+            && cancel(&running, &body, cancellation, &outbox)
+        {
+            continue;
+        }
+        let permit = tokio::select! {
+            permit = calls.clone().acquire_owned() => match permit {
+                Ok(permit) => permit,
+                Err(_) => break,
+            },
+            _ = writer_ended.wait_for(|ended| *ended) => break,
         };
         let scope = Arc::new(CallScope {
             socket: shared.clone(),
@@ -318,7 +345,16 @@ async fn serve_connection<S: Service, M: Calls>(
         );
         let sender = outbox.sender();
         let busy = upgrade.as_ref().map(Upgrade::busy);
-        tokio::spawn(async move {
+        // Under a cancellation protocol, a single call can be cancelled by its id.
+        let cancellable = (cancellation != rpc_core::peer::Cancellation::None)
+            .then(|| request_id(&body))
+            .flatten()
+            .map(|id| {
+                let call = running.start(id.clone());
+                (id, call, running.clone())
+            });
+        let this_call = cancellable.as_ref().map(|(_, call, _)| call.clone());
+        let task = tokio::spawn(async move {
             let endpoint = dispatch::Endpoint {
                 service: &*service,
                 stack: &*stack,
@@ -330,7 +366,13 @@ async fn serve_connection<S: Service, M: Calls>(
             let answer =
                 RequestContext::scope_shared(parts, dispatch::handle(endpoint, &body)).await;
             drop(body);
-            if let Some(text) = answer {
+            // A call cancelled as it ended was answered by the canceller, or is owed none.
+            let cancelled = cancellable
+                .as_ref()
+                .is_some_and(|(id, call, running)| !running.finish(id, call));
+            if let Some(text) = answer
+                && !cancelled
+            {
                 sender.answer(text, Some(permit));
             }
             let started = std::mem::take(
@@ -345,7 +387,11 @@ async fn serve_connection<S: Service, M: Calls>(
             drop(busy);
             drop(sender);
         });
+        if let Some(call) = this_call {
+            call.set_handle(task.abort_handle());
+        }
     }
+    peer.close();
     // The subscriptions end with the connection; their pumps hold the outbox open.
     let ended: Vec<Live> = shared.subscriptions().drain().map(|(_, l)| l).collect();
     shared.forget(&ended, true);
@@ -364,4 +410,73 @@ async fn serve_connection<S: Service, M: Calls>(
 
 fn millis(since: Instant) -> u64 {
     u64::try_from(since.elapsed().as_millis()).unwrap_or(u64::MAX)
+}
+
+/// The id of a single request, as raw JSON; `None` for a notification or a batch.
+fn request_id(body: &[u8]) -> Option<Box<str>> {
+    #[derive(serde::Deserialize)]
+    struct Id<'a> {
+        #[serde(borrow)]
+        id: Option<&'a serde_json::value::RawValue>,
+    }
+    if body.trim_ascii_start().first() != Some(&b'{') {
+        return None;
+    }
+    let id = serde_json::from_slice::<Id<'_>>(body).ok()?.id?;
+    Some(id.get().into())
+}
+
+/// The calls of a connection that a cancellation may stop.
+type Running = rpc_core::peer::Running<tokio::task::AbortHandle>;
+
+/// When `body` is the protocol's cancellation of a call: stops the call, answers it `-32800`
+/// when the protocol wants an answer, and says the message was taken.
+fn cancel(
+    running: &Running,
+    body: &[u8],
+    cancellation: rpc_core::peer::Cancellation,
+    outbox: &Outbox,
+) -> bool {
+    #[derive(serde::Deserialize)]
+    struct Notification<'a> {
+        #[serde(borrow)]
+        method: std::borrow::Cow<'a, str>,
+        #[serde(borrow, default)]
+        params: Option<&'a serde_json::value::RawValue>,
+        #[serde(borrow, default)]
+        id: Option<&'a serde_json::value::RawValue>,
+    }
+    if body.trim_ascii_start().first() != Some(&b'{') {
+        return false;
+    }
+    let Ok(message) = serde_json::from_slice::<Notification<'_>>(body) else {
+        return false;
+    };
+    if message.id.is_some() {
+        return false;
+    }
+    let Some(id) = cancellation.cancelled(&message.method, message.params) else {
+        return false;
+    };
+    let call = running.cancel(id.get());
+    match call {
+        Some(call) => {
+            if let Some(task) = call.handle() {
+                task.abort();
+            }
+            metrics::counter!("rpc.server.calls.cancelled").increment(1);
+            tracing::debug!(id = id.get(), "call cancelled by its caller");
+            if cancellation.answers_cancelled() {
+                let mut answer = Vec::with_capacity(96);
+                let error = rpc_core::ErrorObject::new(
+                    rpc_core::ErrorCode::REQUEST_CANCELLED,
+                    "Request cancelled",
+                );
+                rpc_core::wire::write_error(&mut answer, &error, Some(id));
+                outbox.answer(answer, None);
+            }
+        }
+        None => tracing::debug!(id = id.get(), "a cancellation of no running call"),
+    }
+    true
 }
