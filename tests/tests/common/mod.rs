@@ -4,6 +4,7 @@
 
 pub(crate) mod features;
 pub(crate) mod pubsub;
+pub(crate) mod python;
 
 use std::io::Read;
 use std::net::SocketAddr;
