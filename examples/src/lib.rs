@@ -6,6 +6,8 @@
 //!   `add_together`, `quadratic` with a typed math-domain error, `remote_repr`, `lengths`.
 //! - [`eth`]: a small Ethereum-shaped node (chain id, blocks every 200 ms, balances, `newHeads`)
 //!   served over HTTP, WebSocket and IPC on a Unix socket.
+//! - [`mcp`]: a Model Context Protocol server over stdio (tools `add`, `echo`, `sleep` with
+//!   schemars input schemas), honouring `notifications/cancelled`.
 //! - [`pubsub`]: subscriptions over WebSocket (a counter, a clock) beside an ordinary method.
 //! - [`replica`]: a service run as several replicas behind a load balancer, with an idempotent
 //!   read and a counter whose every call is logged (the scale-out recipe).
@@ -16,6 +18,7 @@
 pub mod calculator;
 pub mod callbacks;
 pub mod eth;
+pub mod mcp;
 pub mod observability;
 pub mod pubsub;
 pub mod replica;
