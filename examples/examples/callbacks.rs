@@ -72,7 +72,10 @@ async fn count(
         print: true,
         ..Printer::default()
     });
-    let counter = builder.serve(NoisyServer(printer.clone()), 16).build()?;
+    let counter = builder
+        .serve(NoisyServer(printer.clone()), 16)
+        .cancellation(rpc_core::peer::Cancellation::Lsp)
+        .build()?;
     let lines = LINES.iter().map(|l| l.to_string()).collect();
     let count = counter.line_counter(lines).await?;
     println!("line_counter answered {count}");

@@ -3,6 +3,11 @@
 //! line, in order, each a request the client answers, and returns the count. Any message
 //! connection carries it (WebSocket, Unix socket, stdio); over HTTP there is no connection to
 //! call back on, and the call fails saying so.
+//!
+//! Two more methods show the rest of a two-way connection: `note` is an ordered notification
+//! (notes apply in the order they were sent, while calls run concurrently), and `slow_count`
+//! counts only after a delay, so that a caller who gives up first (LSP's `$/cancelRequest`,
+//! which the endpoint speaks) leaves no count behind.
 
 use std::sync::Mutex;
 
@@ -25,6 +30,17 @@ pub trait LineCounter {
     /// The lines counted so far, on every connection: a method a callback may call while the
     /// server waits for it.
     async fn lines_counted(&self) -> u64;
+
+    /// Counts `lines` after waiting `ms` milliseconds: cancelled before then, it counts nothing.
+    async fn slow_count(&self, lines: Vec<String>, ms: u64) -> u64;
+
+    /// Remembers `line`. Sent as a notification it applies in arrival order on its connection,
+    /// however long each takes (`delay_ms`, to show it).
+    #[rpc(ordered)]
+    async fn note(&self, line: String, delay_ms: u64);
+
+    /// The notes remembered, in the order they applied.
+    async fn notes(&self) -> Vec<String>;
 }
 
 /// A callback could not be made: the call came over HTTP, or the client did not answer.
@@ -60,6 +76,7 @@ impl From<rpc_core::Error> for CallbackFailed {
 #[derive(Default)]
 pub struct Counter {
     counted: std::sync::atomic::AtomicU64,
+    notes: Mutex<Vec<String>>,
 }
 
 impl LineCounter for Counter {
@@ -77,11 +94,40 @@ impl LineCounter for Counter {
     async fn lines_counted(&self) -> u64 {
         self.counted.load(std::sync::atomic::Ordering::Relaxed)
     }
+
+    async fn slow_count(&self, lines: Vec<String>, ms: u64) -> u64 {
+        tokio::time::sleep(std::time::Duration::from_millis(ms)).await;
+        let n = lines.len() as u64;
+        self.counted
+            .fetch_add(n, std::sync::atomic::Ordering::Relaxed);
+        n
+    }
+
+    async fn note(&self, line: String, delay_ms: u64) {
+        if delay_ms > 0 {
+            tokio::time::sleep(std::time::Duration::from_millis(delay_ms)).await;
+        }
+        self.notes
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .push(line);
+    }
+
+    async fn notes(&self) -> Vec<String> {
+        self.notes
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
 }
 
-/// The server's endpoint, for every transport.
+/// The server's endpoint, for every transport, speaking LSP's cancellation
+/// (`$/cancelRequest`): a client built with the same
+/// ([`ClientBuilder::cancellation`](rpc_client::ClientBuilder::cancellation)) cancels the calls
+/// it gives up on.
 pub fn endpoint() -> rpc_server::RpcService<LineCounterServer<Counter>> {
     rpc_server::RpcService::new(LineCounterServer(Counter::default()))
+        .cancellation(rpc_core::peer::Cancellation::Lsp)
 }
 
 /// A client's `noisy`: prints each line as RPyC's example does, and keeps them.

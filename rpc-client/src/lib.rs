@@ -333,18 +333,23 @@ impl Client {
         // As `Bytes`, another try sends the same body without copying it.
         let body = Bytes::from(body);
         let inner = &*self.inner;
-        match &inner.resilience {
-            None => inner
-                .transport
-                .send(&inner.url, body)
-                .await
-                .map_err(|failed| failed.error),
-            Some(resilience) => {
-                resilience
-                    .send(&inner.transport, &inner.url, body, idempotent)
-                    .await
-            }
-        }
+        // Boxed: the transports' futures (reqwest's, a connection's) are large, and a call's
+        // future is held inside whatever awaits it, a server method calling another service
+        // or its own client back among them; boxed once here, every caller stays small.
+        let sent: std::pin::Pin<Box<dyn Future<Output = Result<Bytes, Error>> + Send + '_>> =
+            match &inner.resilience {
+                None => Box::pin(async move {
+                    inner
+                        .transport
+                        .send(&inner.url, body)
+                        .await
+                        .map_err(|failed| failed.error)
+                }),
+                Some(resilience) => {
+                    Box::pin(resilience.send(&inner.transport, &inner.url, body, idempotent))
+                }
+            };
+        sent.await
     }
 }
 

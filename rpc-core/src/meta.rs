@@ -87,6 +87,9 @@ pub struct MethodInfo {
     /// For a subscription method, its notification's and unsubscribe method's names; its
     /// [`result`](Self::result) is then the type of each item.
     pub subscription: Option<SubscriptionInfo>,
+    /// Whether, sent as a notification, it runs in arrival order on its connection
+    /// (`#[rpc(ordered)]`): each finished before the connection's next message is dispatched.
+    pub ordered: bool,
 }
 
 /// The names that go with a subscription method (see [`crate::subscription`]).
@@ -125,6 +128,7 @@ impl MethodInfo {
             deprecated: None,
             idempotent: false,
             subscription: None,
+            ordered: false,
         }
     }
 
@@ -136,6 +140,12 @@ impl MethodInfo {
         unsubscribe: &'static str,
     ) -> Self {
         self.subscription = Some(SubscriptionInfo::new(notification, unsubscribe));
+        self
+    }
+
+    /// The same method, run in arrival order on its connection when sent as a notification.
+    pub const fn with_ordered(mut self) -> Self {
+        self.ordered = true;
         self
     }
 

@@ -41,6 +41,8 @@ pub(crate) struct Method<'a> {
     pub(crate) subscription_arg: Option<LitStr>,
     /// The `unsubscribe = ".."` argument, when given.
     pub(crate) unsubscribe_arg: Option<LitStr>,
+    /// `ordered`, and where it was written.
+    pub(crate) ordered: Option<Span>,
 }
 
 /// The names that go with a subscription method.
@@ -223,6 +225,7 @@ impl<'a> Method<'a> {
             subscription,
             subscription_arg: args.subscription,
             unsubscribe_arg: args.unsubscribe,
+            ordered: args.ordered,
             item: f,
         }
     }

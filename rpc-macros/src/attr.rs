@@ -27,6 +27,7 @@ const METHOD_KEYS: &[&str] = &[
     "idempotent",
     "subscription",
     "unsubscribe",
+    "ordered",
 ];
 const PARAM_KEYS: &[&str] = &["variadic"];
 
@@ -60,6 +61,8 @@ pub(crate) struct MethodArgs {
     pub(crate) subscription: Option<LitStr>,
     /// `unsubscribe = "NAME"`: the method that ends the subscription.
     pub(crate) unsubscribe: Option<LitStr>,
+    /// `ordered`: sent as a notification, the method runs in arrival order on its connection.
+    pub(crate) ordered: Option<Span>,
 }
 
 /// `#[rpc(...)]` on a param.
@@ -228,6 +231,7 @@ impl MethodArgs {
                 "idempotent" => set(&mut args.idempotent, key, boolean(input)?),
                 "subscription" => set(&mut args.subscription, key, string(input)?),
                 "unsubscribe" => set(&mut args.unsubscribe, key, string(input)?),
+                "ordered" => set(&mut args.ordered, key, flag(input, key)?),
                 "aliases" => {
                     input.parse::<Token![=]>()?;
                     let content;

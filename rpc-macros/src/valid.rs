@@ -249,6 +249,14 @@ fn check_method(method: &Method<'_>, client_impl: bool, err: &mut Errors<'_>) {
             ),
         );
     }
+    if let Some(span) = method.ordered
+        && !matches!(method.output, Output::Unit)
+    {
+        err.at(
+            span,
+            "`ordered` is for notification methods, which return `()`: a call with an answer runs concurrently",
+        );
+    }
     if method.params.len() > MAX_PARAMS {
         err.on(
             &sig.inputs,

@@ -270,6 +270,7 @@ fn method_info(m: &Method<'_>, rt: &Runtime) -> TokenStream {
         .as_ref()
         .map(|note| quote!(.with_deprecated(#note)));
     let idempotent = m.idempotent.then(|| quote!(.with_idempotent()));
+    let ordered = m.ordered.map(|_| quote!(.with_ordered()));
     let subscription = m
         .subscription
         .as_ref()
@@ -281,7 +282,7 @@ fn method_info(m: &Method<'_>, rt: &Runtime) -> TokenStream {
         });
     quote! {
         #core::MethodInfo::new(#name, #docs, &[#(#params),*])
-            #aliases #result #error #deprecated #idempotent #subscription
+            #aliases #result #error #deprecated #idempotent #subscription #ordered
     }
 }
 

@@ -270,21 +270,32 @@ async fn serve_connection<S: Service, M: Calls>(
     }
     tracing::debug!("message connection opened");
     let calls = Arc::new(Semaphore::new(limits.max_calls));
+    // The notifications that run in arrival order (`#[rpc(ordered)]`), by every name they
+    // answer to; the last one dispatched, while it runs; and the messages read meanwhile.
+    let ordered = ordered_methods(&*service);
+    let mut in_order: Option<tokio::task::JoinHandle<()>> = None;
+    let mut stash: std::collections::VecDeque<Inbound> = std::collections::VecDeque::new();
     loop {
-        // Nothing more is read while the answers already made wait unread past the socket's
-        // cap: the client's own TCP window then holds what it sends.
-        tokio::select! {
-            _ = outbox.room(0, None) => {}
-            _ = writer_ended.wait_for(|ended| *ended) => break,
-        }
-        let message = tokio::select! {
-            message = incoming.next() => message,
-            _ = writer_ended.wait_for(|ended| *ended) => break,
+        let message = match stash.pop_front() {
+            Some(message) => message,
+            None => {
+                // Nothing more is read while the answers already made wait unread past the
+                // socket's cap: the client's own TCP window then holds what it sends.
+                tokio::select! {
+                    _ = outbox.room(0, None) => {}
+                    _ = writer_ended.wait_for(|ended| *ended) => break,
+                }
+                let message = tokio::select! {
+                    message = incoming.next() => message,
+                    _ = writer_ended.wait_for(|ended| *ended) => break,
+                };
+                heard.store(millis(started), Ordering::Relaxed);
+                if let Some(upgrade) = &upgrade {
+                    upgrade.message_done();
+                }
+                message
+            }
         };
-        heard.store(millis(started), Ordering::Relaxed);
-        if let Some(upgrade) = &upgrade {
-            upgrade.message_done();
-        }
         let body = match message {
             Inbound::Message(body) => body,
             Inbound::Heard => continue,
@@ -326,12 +337,62 @@ async fn serve_connection<S: Service, M: Calls>(
         {
             continue;
         }
-        let permit = tokio::select! {
-            permit = calls.clone().acquire_owned() => match permit {
-                Ok(permit) => permit,
-                Err(_) => break,
+        // An ordered notification still running: this message waits for it, and meanwhile
+        // the answers to the server's calls are still read (the notification may be waiting
+        // for one), the rest kept in order, at most `max_calls` of them.
+        if let Some(mut previous) = in_order.take() {
+            let mut reading = true;
+            loop {
+                if !reading || stash.len() >= limits.max_calls {
+                    let _ = previous.await;
+                    break;
+                }
+                tokio::select! {
+                    _ = &mut previous => break,
+                    message = incoming.next() => {
+                        heard.store(millis(started), Ordering::Relaxed);
+                        if let Some(upgrade) = &upgrade {
+                            upgrade.message_done();
+                        }
+                        match message {
+                            Inbound::Message(answer) if peer.route(&answer) => {}
+                            other => {
+                                reading = !matches!(other, Inbound::End | Inbound::Failed(..));
+                                stash.push_back(other);
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        let is_ordered = !ordered.is_empty() && ordered_notification(&body, &ordered);
+        let permit = match calls.clone().try_acquire_owned() {
+            Ok(permit) => permit,
+            // Every slot is taken while methods wait for answers from the peer: waiting for a
+            // slot would stop reading, and the answers they wait for may be behind this very
+            // message. It is refused instead (a request answered busy), so that a method
+            // waiting on the peer while the peer waits on it never deadlocks.
+            Err(_) if peer.waiting() => {
+                metrics::counter!("rpc.server.messages.refused", "reason" => "busy").increment(1);
+                tracing::debug!("every call slot is taken while the peer is awaited; refused");
+                if let Some(id) = request_id(&body) {
+                    let mut answer = Vec::with_capacity(128);
+                    let error =
+                        rpc_core::ErrorObject::new(rpc_core::ErrorCode::SERVER_BUSY, "Server busy")
+                            .with_data("every call slot of the connection is taken");
+                    let id = serde_json::value::RawValue::from_string(id.into()).ok();
+                    rpc_core::wire::write_error(&mut answer, &error, id.as_deref());
+                    outbox.answer(answer, None);
+                }
+                continue;
+            }
+            Err(_) => tokio::select! {
+                permit = calls.clone().acquire_owned() => match permit {
+                    Ok(permit) => permit,
+                    Err(_) => break,
+                },
+                _ = writer_ended.wait_for(|ended| *ended) => break,
             },
-            _ = writer_ended.wait_for(|ended| *ended) => break,
         };
         let scope = Arc::new(CallScope {
             socket: shared.clone(),
@@ -390,6 +451,9 @@ async fn serve_connection<S: Service, M: Calls>(
         if let Some(call) = this_call {
             call.set_handle(task.abort_handle());
         }
+        if is_ordered {
+            in_order = Some(task);
+        }
     }
     peer.close();
     // The subscriptions end with the connection; their pumps hold the outbox open.
@@ -443,7 +507,7 @@ fn cancel(
         method: std::borrow::Cow<'a, str>,
         #[serde(borrow, default)]
         params: Option<&'a serde_json::value::RawValue>,
-        #[serde(borrow, default)]
+        #[serde(borrow, default, deserialize_with = "peer::present")]
         id: Option<&'a serde_json::value::RawValue>,
     }
     if body.trim_ascii_start().first() != Some(&b'{') {
@@ -479,4 +543,31 @@ fn cancel(
         None => tracing::debug!(id = id.get(), "a cancellation of no running call"),
     }
     true
+}
+
+/// Every name (aliases included) of `service`'s methods marked `#[rpc(ordered)]`.
+fn ordered_methods(service: &impl Service) -> Vec<&'static str> {
+    service
+        .services()
+        .iter()
+        .flat_map(|s| s.methods)
+        .filter(|m| m.ordered)
+        .flat_map(|m| std::iter::once(m.name).chain(m.aliases.iter().copied()))
+        .collect()
+}
+
+/// Whether `body` is a single notification of one of the `ordered` methods.
+fn ordered_notification(body: &[u8], ordered: &[&str]) -> bool {
+    #[derive(serde::Deserialize)]
+    struct Envelope<'a> {
+        #[serde(borrow)]
+        method: std::borrow::Cow<'a, str>,
+        #[serde(borrow, default, deserialize_with = "peer::present")]
+        id: Option<&'a serde_json::value::RawValue>,
+    }
+    if body.trim_ascii_start().first() != Some(&b'{') {
+        return false;
+    }
+    serde_json::from_slice::<Envelope<'_>>(body)
+        .is_ok_and(|e| e.id.is_none() && ordered.contains(&e.method.as_ref()))
 }

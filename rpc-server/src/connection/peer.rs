@@ -104,6 +104,11 @@ impl ConnectionPeer {
         true
     }
 
+    /// Whether a method is waiting for an answer from the peer.
+    pub(super) fn waiting(&self) -> bool {
+        self.used.load(Ordering::Acquire) && !self.pending().is_empty()
+    }
+
     /// The connection ended: calls waiting for an answer fail, and no more are sent.
     pub(super) fn close(&self) {
         self.closed.store(true, Ordering::Release);
@@ -224,6 +229,8 @@ fn record(outcome: &'static str, started: Instant) {
 }
 
 /// A member that is there, whatever its value (`null` included).
-fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<&'de RawValue>, D::Error> {
+pub(super) fn present<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> Result<Option<&'de RawValue>, D::Error> {
     <&RawValue as serde::Deserialize>::deserialize(d).map(Some)
 }

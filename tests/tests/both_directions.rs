@@ -1,0 +1,252 @@
+//! Both directions over one connection, over a WebSocket and over a child process's stdio
+//! (the `callbacks` example, run with `--stdio`): the server calls the client back with typed
+//! calls (RPyC's line counter), a callback calls back into the server while the server waits
+//! on it, calls are bounded each way, ordered notifications apply in arrival order beside
+//! concurrent calls, and a call its caller gives up on is cancelled at the other end, its
+//! effect never happening. Over HTTP there is no connection to call back on: a clear error.
+
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::{Duration, Instant};
+
+use examples::callbacks::{CallbackFailed, LineCounterClient, Noisy, NoisyServer, Printer};
+use rpc_core::CallError;
+use rpc_core::peer::Cancellation;
+
+/// Where the `callbacks` endpoint is served.
+#[derive(Debug, Clone, Copy)]
+enum Over {
+    WebSocket,
+    Stdio,
+}
+
+const EVERY: [Over; 2] = [Over::WebSocket, Over::Stdio];
+
+/// A client builder for the endpoint served `over`, and the server's address for a WebSocket.
+async fn builder(over: Over) -> rpc_client::ClientBuilder<LineCounterClient> {
+    let builder = match over {
+        Over::WebSocket => {
+            let app = axum::Router::new()
+                .route("/rpc", examples::callbacks::endpoint().into_method_router());
+            let addr = examples::spawn(app, "127.0.0.1:0").await.unwrap();
+            LineCounterClient::builder(&format!("ws://{addr}/rpc"))
+        }
+        Over::Stdio => {
+            let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_callbacks"));
+            command.arg("--stdio");
+            rpc_client::ClientBuilder::child(command)
+        }
+    };
+    builder.cancellation(Cancellation::Lsp)
+}
+
+fn lines(n: usize) -> Vec<String> {
+    (0..n).map(|i| format!("line {i}")).collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_server_calls_the_client_back_for_every_line_in_order() {
+    for over in EVERY {
+        let printer = Arc::new(Printer::default());
+        let counter = builder(over)
+            .await
+            .serve(NoisyServer(printer.clone()), 4)
+            .build()
+            .unwrap();
+        assert_eq!(
+            counter.line_counter(lines(50)).await.unwrap(),
+            50,
+            "{over:?}"
+        );
+        assert_eq!(*printer.seen.lock().unwrap(), lines(50), "{over:?}");
+        // A client that serves nothing: the server's callback is answered -32601, and the
+        // server's method says why it failed.
+        let deaf = builder(over).await.build().unwrap();
+        match deaf.line_counter(lines(1)).await {
+            Err(CallError::Method(CallbackFailed { reason })) => {
+                assert!(reason.contains("-32601"), "{over:?}: {reason}")
+            }
+            other => panic!("{over:?}: {other:?}"),
+        }
+    }
+}
+
+/// A `noisy` that calls back into the server (`lines_counted`) while the server waits on it.
+struct Reentrant {
+    server: OnceLock<LineCounterClient>,
+    seen: Mutex<Vec<Result<u64, String>>>,
+}
+
+/// The served side of [`Reentrant`], which the test keeps a handle on.
+struct Shared(Arc<Reentrant>);
+
+impl Noisy for Shared {
+    async fn noisy(&self, _line: String) {
+        let server = self.0.server.get().expect("set before any call");
+        let counted = server.lines_counted().await.map_err(|e| e.to_string());
+        self.0.seen.lock().unwrap().push(counted);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_callback_that_calls_back_into_the_server_does_not_deadlock() {
+    for over in EVERY {
+        let reentrant = Arc::new(Reentrant {
+            server: OnceLock::new(),
+            seen: Mutex::new(Vec::new()),
+        });
+        let client = builder(over)
+            .await
+            .serve(NoisyServer(Shared(reentrant.clone())), 4)
+            .build()
+            .unwrap();
+        let _ = reentrant.server.set(client.clone());
+        let counted = tokio::time::timeout(Duration::from_secs(10), client.line_counter(lines(5)))
+            .await
+            .unwrap_or_else(|_| panic!("{over:?}: deadlocked"))
+            .unwrap();
+        assert_eq!(counted, 5);
+        // Each callback saw the lines counted before it, on this server.
+        let seen: Vec<_> = reentrant.seen.lock().unwrap().clone();
+        assert_eq!(seen.len(), 5, "{over:?}");
+        let counts: Vec<u64> = seen.into_iter().map(Result::unwrap).collect();
+        assert!(
+            counts.windows(2).all(|w| w[1] == w[0] + 1),
+            "{over:?}: {counts:?}"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_one_call_slot_a_reentrant_callback_is_refused_busy_not_deadlocked() {
+    let endpoint = examples::callbacks::endpoint()
+        .websocket_limits(rpc_server::WsLimits::default().max_calls(1));
+    let app = axum::Router::new().route("/rpc", endpoint.into_method_router());
+    let addr = examples::spawn(app, "127.0.0.1:0").await.unwrap();
+    let reentrant = Arc::new(Reentrant {
+        server: OnceLock::new(),
+        seen: Mutex::new(Vec::new()),
+    });
+    let client = LineCounterClient::builder(&format!("ws://{addr}/rpc"))
+        .serve(NoisyServer(Shared(reentrant.clone())), 4)
+        .build()
+        .unwrap();
+    let _ = reentrant.server.set(client.clone());
+    let counted = tokio::time::timeout(Duration::from_secs(10), client.line_counter(lines(2)))
+        .await
+        .expect("no deadlock")
+        .unwrap();
+    assert_eq!(counted, 2);
+    for seen in reentrant.seen.lock().unwrap().iter() {
+        let e = seen.as_ref().unwrap_err();
+        assert!(e.contains("-32005"), "{e}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ordered_notifications_apply_in_order_beside_concurrent_calls() {
+    for over in EVERY {
+        let client = builder(over).await.build().unwrap();
+        // Two slow calls first: they run concurrently with each other and with the notes.
+        let started = Instant::now();
+        let slow = {
+            let (a, b) = (client.clone(), client.clone());
+            tokio::spawn(async move {
+                tokio::join!(a.slow_count(lines(1), 400), b.slow_count(lines(1), 400))
+            })
+        };
+        // 1,000 notes, every third one slow to apply: unordered, later ones would overtake it.
+        for i in 0..1000u64 {
+            let delay = if i % 3 == 0 { 1 } else { 0 };
+            client.notify().note(format!("{i}"), delay).await.unwrap();
+        }
+        let notes = client.notes().await.unwrap();
+        let expected: Vec<String> = (0..1000).map(|i| i.to_string()).collect();
+        assert_eq!(notes, expected, "{over:?}");
+        let (a, b) = slow.await.unwrap();
+        assert_eq!((a.unwrap(), b.unwrap()), (1, 1));
+        // Concurrent: together in about one delay, not two (the notes took some of it).
+        assert!(
+            started.elapsed() < Duration::from_millis(400 + 1000 / 3 + 390),
+            "{over:?}: {:?}",
+            started.elapsed()
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_call_its_caller_gives_up_on_is_cancelled_and_its_effect_never_happens() {
+    for over in EVERY {
+        let client = builder(over).await.build().unwrap();
+        let before = client.lines_counted().await.unwrap();
+        // The caller stops waiting after 100 ms; the count would happen at 500 ms.
+        let gave_up =
+            tokio::time::timeout(Duration::from_millis(100), client.slow_count(lines(3), 500))
+                .await;
+        assert!(gave_up.is_err(), "{over:?}");
+        tokio::time::sleep(Duration::from_millis(800)).await;
+        assert_eq!(client.lines_counted().await.unwrap(), before, "{over:?}");
+        // The connection goes on, and a call left alone runs to its end.
+        assert_eq!(
+            client.slow_count(lines(3), 10).await.unwrap(),
+            3,
+            "{over:?}"
+        );
+        assert_eq!(client.lines_counted().await.unwrap(), before + 3);
+        // The client's own timeout cancels the same way.
+        let hasty = builder(over)
+            .await
+            .timeout(Duration::from_millis(100))
+            .build()
+            .unwrap();
+        let e = hasty.slow_count(lines(4), 500).await.unwrap_err();
+        assert!(matches!(e, rpc_core::Error::Timeout), "{over:?}: {e}");
+        tokio::time::sleep(Duration::from_millis(800)).await;
+        assert_eq!(
+            client.lines_counted().await.unwrap(),
+            before + 3,
+            "{over:?}"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn over_http_there_is_no_connection_to_call_back_on() {
+    let app =
+        axum::Router::new().route("/rpc", examples::callbacks::endpoint().into_method_router());
+    let addr = examples::spawn(app, "127.0.0.1:0").await.unwrap();
+    let url = format!("http://{addr}/rpc");
+    let client = LineCounterClient::new(&url).unwrap();
+    match client.line_counter(lines(1)).await {
+        Err(CallError::Method(CallbackFailed { reason })) => {
+            assert!(reason.contains("HTTP"), "{reason}")
+        }
+        other => panic!("{other:?}"),
+    }
+    let printer = Arc::new(Printer::default());
+    let e = LineCounterClient::builder(&url)
+        .serve(NoisyServer(printer), 1)
+        .build()
+        .unwrap_err();
+    assert!(e.to_string().contains("message connection"), "{e}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn over_http_a_client_that_disconnects_cancels_its_call() {
+    let app =
+        axum::Router::new().route("/rpc", examples::callbacks::endpoint().into_method_router());
+    let addr = examples::spawn(app, "127.0.0.1:0").await.unwrap();
+    let client = LineCounterClient::new(&format!("http://{addr}/rpc")).unwrap();
+    let hasty = LineCounterClient::builder(&format!("http://{addr}/rpc"))
+        .timeout(Duration::from_millis(100))
+        .build()
+        .unwrap();
+    let before = client.lines_counted().await.unwrap();
+    let e = hasty.slow_count(lines(5), 500).await.unwrap_err();
+    assert!(matches!(e, rpc_core::Error::Timeout), "{e}");
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    assert_eq!(
+        client.lines_counted().await.unwrap(),
+        before,
+        "the call ran on"
+    );
+}
