@@ -41,12 +41,42 @@ use crate::wire::Key;
 pub struct Signature {
     names: &'static [&'static str],
     variadic: bool,
+    object: bool,
 }
 
 impl Signature {
     /// A signature; `variadic` makes the last param collect the remaining positional params.
     pub const fn new(names: &'static [&'static str], variadic: bool) -> Self {
-        Self { names, variadic }
+        Self {
+            names,
+            variadic,
+            object: false,
+        }
+    }
+
+    /// The same signature, its one param being the whole params object (`params = "object"`),
+    /// as Language Server Protocol and Model Context Protocol methods take theirs: absent
+    /// params decode as `null`, so that the param may be an `Option`.
+    ///
+    /// ```
+    /// use rpc_core::params::{decode, Signature};
+    /// use serde_json::value::RawValue;
+    ///
+    /// #[derive(serde::Deserialize, Debug, PartialEq)]
+    /// #[serde(rename_all = "camelCase")]
+    /// struct Hover { text_document: String, line: u32 }
+    ///
+    /// static SIG: Signature = Signature::new(&["params"], false).object();
+    /// // Keys the struct does not name (a newer client's) are left alone, as serde leaves them.
+    /// let params = RawValue::from_string(
+    ///     r#"{"textDocument": "a.txt", "line": 3, "workDoneToken": 1}"#.into(),
+    /// ).unwrap();
+    /// let (hover,) = decode::<(Hover,)>(Some(&params), &SIG).unwrap();
+    /// assert_eq!(hover, Hover { text_document: "a.txt".into(), line: 3 });
+    /// ```
+    pub const fn object(mut self) -> Self {
+        self.object = true;
+        self
     }
 
     /// The param names, in order.
@@ -95,6 +125,13 @@ pub fn decode<T: FromParams>(params: Option<&RawValue>, sig: &Signature) -> Resu
     if T::ARITY != sig.names.len() {
         return Err(ErrorObject::internal_error());
     }
+    if sig.object {
+        let text = params.map_or("null", RawValue::get);
+        let mut de = serde_json::Deserializer::from_str(text);
+        return T::visit_seq(Whole(Some(&mut de)), sig)
+            .and_then(|value| de.end().map(|()| value))
+            .map_err(|e| ErrorObject::invalid_params(&without_position(&e)));
+    }
     let text = params.map_or("[]", RawValue::get);
     let mut de = serde_json::Deserializer::from_str(text);
     let visitor = ParamsVisitor::<T> {
@@ -107,6 +144,23 @@ pub fn decode<T: FromParams>(params: Option<&RawValue>, sig: &Signature) -> Resu
         de.deserialize_seq(visitor)
     };
     decoded.map_err(|e| ErrorObject::invalid_params(&without_position(&e)))
+}
+
+/// The whole params as the one element of a sequence, for a `params = "object"` signature.
+struct Whole<'a, R>(Option<&'a mut serde_json::Deserializer<R>>);
+
+impl<'de, R: serde_json::de::Read<'de>> SeqAccess<'de> for Whole<'_, R> {
+    type Error = serde_json::Error;
+
+    fn next_element_seed<S: DeserializeSeed<'de>>(
+        &mut self,
+        seed: S,
+    ) -> Result<Option<S::Value>, serde_json::Error> {
+        match self.0.take() {
+            Some(de) => seed.deserialize(de).map(Some),
+            None => Ok(None),
+        }
+    }
 }
 
 /// serde_json's message without its " at line 1 column 9" tail: positions inside the params

@@ -76,6 +76,8 @@ pub(crate) struct ParamArgs {
 pub(crate) enum ParamStyle {
     Positional,
     Named,
+    /// The method's one param is the whole params object (as LSP and MCP methods take one).
+    Object,
 }
 
 fn unknown(key: &Ident, allowed: &[&str]) -> syn::Error {
@@ -147,9 +149,10 @@ fn style(input: ParseStream<'_>) -> syn::Result<ParamStyle> {
     match lit.value().as_str() {
         "positional" => Ok(ParamStyle::Positional),
         "named" => Ok(ParamStyle::Named),
+        "object" => Ok(ParamStyle::Object),
         other => Err(syn::Error::new(
             lit.span(),
-            format!("unknown params style `{other}`, expected `positional` or `named`"),
+            format!("unknown params style `{other}`, expected `positional`, `named` or `object`"),
         )),
     }
 }

@@ -249,6 +249,14 @@ fn check_method(method: &Method<'_>, client_impl: bool, err: &mut Errors<'_>) {
             ),
         );
     }
+    if matches!(method.style, crate::attr::ParamStyle::Object)
+        && (method.params.len() != 1 || method.params.iter().any(|p| p.variadic.is_some()))
+    {
+        err.on(
+            &sig.inputs,
+            "`params = \"object\"` takes exactly one param, the whole params object (a struct deriving `Deserialize`)",
+        );
+    }
     if let Some(span) = method.ordered
         && !matches!(method.output, Output::Unit)
     {

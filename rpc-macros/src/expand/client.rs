@@ -197,6 +197,10 @@ fn params(m: &Method<'_>, rt: &Runtime) -> (TokenStream, TokenStream) {
     }
     let names = m.params.iter().map(|p| &p.name);
     let (ty, value) = match m.style {
+        ParamStyle::Object => {
+            let (ident, ty) = (idents[0], tys[0]);
+            return (quote!(#ty), quote!(::core::option::Option::Some(&#ident)));
+        }
         ParamStyle::Named => (
             quote!(#core::Named<(#(&#tys,)*)>),
             quote!(#core::Named((#(&#idents,)*), &[#(#names),*])),

@@ -7,6 +7,7 @@ use syn::spanned::Spanned;
 
 use super::{Runtime, item_ident};
 use crate::ast::{Method, Output, RpcTrait};
+use crate::attr::ParamStyle;
 use crate::type_name::type_name;
 
 pub(super) fn expand(rpc: &RpcTrait<'_>, rt: &Runtime) -> TokenStream {
@@ -222,6 +223,7 @@ fn call_arm(rpc: &RpcTrait<'_>, m: &Method<'_>, rt: &Runtime, finish: TokenStrea
     let tys = m.params.iter().map(|p| &p.ty);
     let param_names = m.params.iter().map(|p| &p.name);
     let variadic = m.is_variadic();
+    let object = matches!(m.style, ParamStyle::Object).then(|| quote!(.object()));
     // Errors from the runtime bounds on params land on the param list.
     let params_span = m.item.sig.paren_token.span.join();
     let core_params = rt.core_at(params_span);
@@ -233,7 +235,7 @@ fn call_arm(rpc: &RpcTrait<'_>, m: &Method<'_>, rt: &Runtime, finish: TokenStrea
     quote! {
         #(#names)|* => {
             static __RPC_SIGNATURE: #core::Signature =
-                #core::Signature::new(&[#(#param_names),*], #variadic);
+                #core::Signature::new(&[#(#param_names),*], #variadic) #object;
             let (#(#idents,)*) = #decode?;
             let __rpc_value = <S as #trait_ident>::#method(&self.0, #(#idents),*).await;
             #finish
