@@ -27,6 +27,11 @@ pub trait LineCounter {
     /// Counts `lines`, calling the caller's `noisy` for each, in order, before answering.
     async fn line_counter(&self, lines: Vec<String>) -> Result<u64, CallbackFailed>;
 
+    /// Counts `lines`, calling the caller's `noisy` for all of them at once: as many callbacks
+    /// wait at a time as the connection allows (`WsLimits::max_peer_calls`), and the caller
+    /// runs as many as it serves at once.
+    async fn count_at_once(&self, lines: Vec<String>) -> Result<u64, CallbackFailed>;
+
     /// The lines counted so far, on every connection: a method a callback may call while the
     /// server waits for it.
     async fn lines_counted(&self) -> u64;
@@ -88,6 +93,18 @@ impl LineCounter for Counter {
             self.counted
                 .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         }
+        Ok(lines.len() as u64)
+    }
+
+    async fn count_at_once(&self, lines: Vec<String>) -> Result<u64, CallbackFailed> {
+        let peer = rpc_server::RequestContext::peer()?;
+        let noisy = rpc_client::ClientBuilder::<NoisyClient>::peer(peer).build()?;
+        let calls = lines.iter().map(|line| noisy.noisy(line.clone()));
+        for answered in futures_util::future::join_all(calls).await {
+            answered?;
+        }
+        self.counted
+            .fetch_add(lines.len() as u64, std::sync::atomic::Ordering::Relaxed);
         Ok(lines.len() as u64)
     }
 

@@ -250,3 +250,83 @@ async fn over_http_a_client_that_disconnects_cancels_its_call() {
         "the call ran on"
     );
 }
+
+/// A `noisy` that takes a while, and records how many of its calls ran at once.
+#[derive(Default)]
+struct Slow {
+    running: std::sync::atomic::AtomicUsize,
+    most: std::sync::atomic::AtomicUsize,
+}
+
+struct SlowNoisy(Arc<Slow>);
+
+impl Noisy for SlowNoisy {
+    async fn noisy(&self, _line: String) {
+        use std::sync::atomic::Ordering;
+        let now = self.0.running.fetch_add(1, Ordering::SeqCst) + 1;
+        self.0.most.fetch_max(now, Ordering::SeqCst);
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        self.0.running.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+/// The `callbacks` endpoint with `limits`, and a client builder for it over `transport`: a
+/// WebSocket, or an in-memory pipe.
+async fn limited(
+    limits: rpc_server::WsLimits,
+    websocket: bool,
+) -> rpc_client::ClientBuilder<LineCounterClient> {
+    let endpoint = examples::callbacks::endpoint().websocket_limits(limits);
+    if websocket {
+        let app = axum::Router::new().route("/rpc", endpoint.into_method_router());
+        let addr = examples::spawn(app, "127.0.0.1:0").await.unwrap();
+        return LineCounterClient::builder(&format!("ws://{addr}/rpc"));
+    }
+    let (ours, theirs) = tokio::io::duplex(64 * 1024);
+    let (reader, writer) = tokio::io::split(theirs);
+    tokio::spawn(async move {
+        endpoint
+            .serve_stream(reader, writer, rpc_core::framing::Framing::Newline)
+            .await
+    });
+    let (reader, writer) = tokio::io::split(ours);
+    rpc_client::ClientBuilder::stream(reader, writer)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn calls_are_bounded_each_way() {
+    use std::sync::atomic::Ordering;
+    for websocket in [true, false] {
+        // The server's side: at most 3 of its calls to the client wait at once.
+        let slow = Arc::new(Slow::default());
+        let client = limited(rpc_server::WsLimits::default().max_peer_calls(3), websocket)
+            .await
+            .serve(NoisyServer(SlowNoisy(slow.clone())), 64)
+            .build()
+            .unwrap();
+        assert_eq!(client.count_at_once(lines(30)).await.unwrap(), 30);
+        assert_eq!(
+            slow.most.load(Ordering::SeqCst),
+            3,
+            "websocket: {websocket}"
+        );
+        // The client's side: it runs at most 2 of the server's calls at once, and refuses
+        // the rest busy, which fails the server's method.
+        let slow = Arc::new(Slow::default());
+        let client = limited(rpc_server::WsLimits::default(), websocket)
+            .await
+            .serve(NoisyServer(SlowNoisy(slow.clone())), 2)
+            .build()
+            .unwrap();
+        match client.count_at_once(lines(30)).await {
+            Err(CallError::Method(CallbackFailed { reason })) => {
+                assert!(reason.contains("-32005"), "{reason}")
+            }
+            other => panic!("websocket: {websocket}: {other:?}"),
+        }
+        assert!(
+            slow.most.load(Ordering::SeqCst) <= 2,
+            "websocket: {websocket}"
+        );
+    }
+}
