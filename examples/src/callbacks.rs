@@ -145,6 +145,7 @@ impl LineCounter for Counter {
 pub fn endpoint() -> rpc_server::RpcService<LineCounterServer<Counter>> {
     rpc_server::RpcService::new(LineCounterServer(Counter::default()))
         .cancellation(rpc_core::peer::Cancellation::Lsp)
+        .peer_serves(&NoisyServer::INFO)
 }
 
 /// A client's `noisy`: prints each line as RPyC's example does, and keeps them.

@@ -51,6 +51,27 @@ pub fn document_with_version(service: &ServiceInfo, version: &str) -> Value {
 /// assert_eq!(doc["methods"][1]["name"], "net_version");
 /// ```
 pub fn document_for(services: &[&ServiceInfo], version: &str) -> Value {
+    document_both_ways(services, &[], version)
+}
+
+/// One OpenRPC document for the services served on one endpoint and the ones each connection
+/// expects its peer (the client) to serve, for the server's calls back: the peer's methods,
+/// in the same shape as the endpoint's, under the extension `x-peer-methods`, and their traits'
+/// names under `x-peer-services`.
+///
+/// ```
+/// use rpc_core::meta::{MethodInfo, ServiceInfo};
+/// static COUNTER: ServiceInfo = ServiceInfo::new("LineCounter", "", &[MethodInfo::new("line_counter", "", &[])]);
+/// static NOISY: ServiceInfo = ServiceInfo::new("Noisy", "", &[MethodInfo::new("noisy", "", &[])]);
+/// let doc = rpc_core::openrpc::document_both_ways(&[&COUNTER], &[&NOISY], "1.0.0");
+/// assert_eq!(doc["x-peer-services"][0], "Noisy");
+/// assert_eq!(doc["x-peer-methods"][0]["name"], "noisy");
+/// ```
+pub fn document_both_ways(
+    services: &[&ServiceInfo],
+    peer: &[&ServiceInfo],
+    version: &str,
+) -> Value {
     let mut generator = SchemaSettings::draft07()
         .with(|s| {
             s.definitions_path = "#/components/schemas/".into();
@@ -58,6 +79,11 @@ pub fn document_for(services: &[&ServiceInfo], version: &str) -> Value {
         })
         .into_generator();
     let methods: Vec<Value> = services
+        .iter()
+        .flat_map(|s| s.methods)
+        .map(|m| method(m, &mut generator))
+        .collect();
+    let peer_methods: Vec<Value> = peer
         .iter()
         .flat_map(|s| s.methods)
         .map(|m| method(m, &mut generator))
@@ -78,6 +104,11 @@ pub fn document_for(services: &[&ServiceInfo], version: &str) -> Value {
     doc.insert("openrpc".into(), OPENRPC_VERSION.into());
     doc.insert("info".into(), Value::Object(info));
     doc.insert("methods".into(), Value::Array(methods));
+    if !peer.is_empty() {
+        let names: Vec<&str> = peer.iter().map(|s| s.name).collect();
+        doc.insert("x-peer-services".into(), names.into());
+        doc.insert("x-peer-methods".into(), Value::Array(peer_methods));
+    }
     let schemas = generator.take_definitions(true);
     if !schemas.is_empty() {
         doc.insert("components".into(), json!({ "schemas": schemas }));

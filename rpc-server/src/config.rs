@@ -41,6 +41,8 @@ pub(crate) struct Settings {
     pub(crate) hosts: Hosts,
     /// How a message connection's ends tell each other a caller gave up on a call.
     pub(crate) cancellation: rpc_core::peer::Cancellation,
+    /// The traits each connection's client is expected to serve, for the calls back.
+    pub(crate) peer_services: Vec<&'static ServiceInfo>,
 }
 
 impl Default for Settings {
@@ -62,6 +64,7 @@ impl Default for Settings {
             websocket: WsLimits::default(),
             hosts: Hosts::default(),
             cancellation: rpc_core::peer::Cancellation::None,
+            peer_services: Vec::new(),
         }
     }
 }
@@ -97,7 +100,11 @@ impl Config {
     /// The OpenRPC document of every service served, built on first use.
     pub(crate) fn openrpc(&self, services: &[&ServiceInfo]) -> &RawValue {
         self.openrpc.get_or_init(|| {
-            let doc = rpc_core::openrpc::document_for(services, &self.settings.api_version);
+            let doc = rpc_core::openrpc::document_both_ways(
+                services,
+                &self.settings.peer_services,
+                &self.settings.api_version,
+            );
             // A `Value` always serializes.
             serde_json::value::to_raw_value(&doc).unwrap_or_default()
         })

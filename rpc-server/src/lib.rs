@@ -426,6 +426,23 @@ impl<S: Service, M: Calls> RpcService<S, M> {
         self.with(|c| c.cancellation = cancellation)
     }
 
+    /// Says that each connection's client is expected to serve `service` (a trait's
+    /// `{Trait}Server::INFO`), which the endpoint's methods call back
+    /// ([`RequestContext::peer`]): `rpc.discover`'s document lists its methods under
+    /// `x-peer-methods`, and the trait's name under `x-peer-services`. Documentation only:
+    /// the calls back are made whatever this says.
+    ///
+    /// ```
+    /// # #[rpc_core::rpc] pub trait Noisy { async fn noisy(&self, line: String); }
+    /// # #[rpc_core::rpc(server)] pub trait Ping { async fn ping(&self) -> String; }
+    /// # struct P; impl Ping for P { async fn ping(&self) -> String { "pong".into() } }
+    /// let endpoint = rpc_server::RpcService::new(PingServer(P)).peer_serves(&NoisyServer::INFO);
+    /// # drop(endpoint);
+    /// ```
+    pub fn peer_serves(self, service: &'static rpc_core::meta::ServiceInfo) -> Self {
+        self.with(|c| c.peer_services.push(service))
+    }
+
     /// Whether `system.listMethods`, `system.methodHelp` and `system.methodSignature` answer,
     /// as on an XML-RPC server (default: off).
     pub fn introspection(self, on: bool) -> Self {

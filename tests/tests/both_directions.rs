@@ -222,6 +222,15 @@ async fn over_http_there_is_no_connection_to_call_back_on() {
         }
         other => panic!("{other:?}"),
     }
+    // The document says what the server expects its clients to serve.
+    let doc: serde_json::Value = client
+        .client()
+        .call("rpc.discover", None::<&()>)
+        .await
+        .unwrap();
+    assert_eq!(doc["x-peer-services"], serde_json::json!(["Noisy"]));
+    assert_eq!(doc["x-peer-methods"][0]["name"], "noisy");
+    assert_eq!(doc["x-peer-methods"][0]["params"][0]["name"], "line");
     let printer = Arc::new(Printer::default());
     let e = LineCounterClient::builder(&url)
         .serve(NoisyServer(printer), 1)
