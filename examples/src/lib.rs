@@ -6,6 +6,7 @@
 //!   `add_together`, `quadratic` with a typed math-domain error, `remote_repr`, `lengths`.
 //! - [`eth`]: a small Ethereum-shaped node (chain id, blocks every 200 ms, balances, `newHeads`)
 //!   served over HTTP, WebSocket and IPC on a Unix socket.
+//! - [`lsp`]: a small language server over stdio: hover, full text sync, `$/cancelRequest`.
 //! - [`mcp`]: a Model Context Protocol server over stdio (tools `add`, `echo`, `sleep` with
 //!   schemars input schemas), honouring `notifications/cancelled`.
 //! - [`pubsub`]: subscriptions over WebSocket (a counter, a clock) beside an ordinary method.
@@ -18,6 +19,7 @@
 pub mod calculator;
 pub mod callbacks;
 pub mod eth;
+pub mod lsp;
 pub mod mcp;
 pub mod observability;
 pub mod pubsub;
