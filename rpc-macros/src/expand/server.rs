@@ -164,6 +164,7 @@ fn dispatch_arm(rpc: &RpcTrait<'_>, m: &Method<'_>, rt: &Runtime) -> TokenStream
     let core_out = rt.core_at(output_span);
     // Encoding goes through the runtime's probes, so that a type without serde's traits is
     // reported once, by its check, and not again here.
+    // Each probe is a constant (`const { .. }`): building one is no call in every arm.
     let write = match &m.output {
         Output::Unit => quote! {
             let () = __rpc_value;
@@ -173,12 +174,13 @@ fn dispatch_arm(rpc: &RpcTrait<'_>, m: &Method<'_>, rt: &Runtime) -> TokenStream
         Output::Value(ty) => quote_spanned! {output_span=> {
             #[allow(unused_imports)]
             use #core_out::{Write as _, WriteFallback as _};
-            (&#core_out::Probe::<#ty>::new()).write(__rpc_out, __rpc_value, __rpc_method)
+            (&const { #core_out::Probe::<#ty>::new() }).write(__rpc_out, __rpc_value, __rpc_method)
         }},
         Output::Result { ok, err } => quote_spanned! {output_span=> {
             #[allow(unused_imports)]
             use #core_out::{WriteResult as _, WriteFallback as _};
-            (&#core_out::Probe::<::core::result::Result<#ok, #err>>::new()).write(__rpc_out, __rpc_value, __rpc_method)
+            (&const { #core_out::Probe::<::core::result::Result<#ok, #err>>::new() })
+                .write(__rpc_out, __rpc_value, __rpc_method)
         }},
         Output::Subscription { .. } => {
             // Its items need a connection that stays open: a server calls `subscribe` instead.
@@ -236,13 +238,19 @@ fn call_arm(rpc: &RpcTrait<'_>, m: &Method<'_>, rt: &Runtime, finish: TokenStrea
     let decode = quote_spanned! {params_span=> {
         #[allow(unused_imports)]
         use #core_params::{Decode as _, DecodeFallback as _};
-        (&#core_params::Probe::<(#(#tys,)*)>::new()).decode(__rpc_params, &__RPC_SIGNATURE)
+        (&const { #core_params::Probe::<(#(#tys,)*)>::new() }).decode(__rpc_params, &__RPC_SIGNATURE)
     }};
     quote! {
         #(#names)|* => {
             static __RPC_SIGNATURE: #core::Signature =
                 #core::Signature::new(&[#(#param_names),*], #variadic);
-            let (#(#idents,)*) = #decode?;
+            // A `match` rather than `?`, which would be two more calls in every arm.
+            let (#(#idents,)*) = match #decode {
+                ::core::result::Result::Ok(__rpc_args) => __rpc_args,
+                ::core::result::Result::Err(__rpc_error) => {
+                    return ::core::result::Result::Err(__rpc_error);
+                }
+            };
             let __rpc_value = <S as #trait_ident>::#method(&self.0, #(#idents),*).await;
             #finish
         }
