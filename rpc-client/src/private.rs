@@ -8,9 +8,10 @@
 use std::future::Future;
 use std::marker::PhantomData;
 
+use rpc_core::params::{Named, Positional};
 use rpc_core::{CallError, Error, MethodError};
-use serde::Serialize;
 use serde::de::DeserializeOwned;
+use serde::{Serialize, Serializer};
 
 pub use crate::{
     Batch, BatchResponse, Client, ClientBuilder, Method, Slot, Subscription, TypedSlot,
@@ -32,6 +33,60 @@ impl<R, E, P: ?Sized> Probe<R, E, P> {
     }
 }
 
+/// A method's arguments sent by position, owned: a generated method moves its arguments into
+/// this and hands it to the call's future (`call_owned`), so that the method is a plain function
+/// returning the runtime's future: one compiled future for each signature, shared by every method
+/// with that signature, rather than one state machine per method. Serializes as [`Positional`]
+/// over references to the arguments.
+pub struct ByPosition<T>(pub T);
+
+/// A method's arguments sent by name, owned (see [`ByPosition`]); serializes as [`Named`].
+pub struct ByName<T>(pub T, pub &'static [&'static str]);
+
+macro_rules! owned_params {
+    ($($idx:tt $T:ident),+) => {
+        impl<$($T: Serialize),+> Serialize for ByPosition<($($T,)+)> {
+            fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                Positional(($(&self.0.$idx,)+)).serialize(s)
+            }
+        }
+
+        impl<$($T: Serialize),+> Serialize for ByName<($($T,)+)> {
+            fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                Named(($(&self.0.$idx,)+), self.1).serialize(s)
+            }
+        }
+    };
+}
+
+owned_params!(0 T0);
+owned_params!(0 T0, 1 T1);
+owned_params!(0 T0, 1 T1, 2 T2);
+owned_params!(0 T0, 1 T1, 2 T2, 3 T3);
+owned_params!(0 T0, 1 T1, 2 T2, 3 T3, 4 T4);
+owned_params!(0 T0, 1 T1, 2 T2, 3 T3, 4 T4, 5 T5);
+owned_params!(0 T0, 1 T1, 2 T2, 3 T3, 4 T4, 5 T5, 6 T6);
+owned_params!(0 T0, 1 T1, 2 T2, 3 T3, 4 T4, 5 T5, 6 T6, 7 T7);
+owned_params!(0 T0, 1 T1, 2 T2, 3 T3, 4 T4, 5 T5, 6 T6, 7 T7, 8 T8);
+owned_params!(0 T0, 1 T1, 2 T2, 3 T3, 4 T4, 5 T5, 6 T6, 7 T7, 8 T8, 9 T9);
+owned_params!(0 T0, 1 T1, 2 T2, 3 T3, 4 T4, 5 T5, 6 T6, 7 T7, 8 T8, 9 T9, 10 T10);
+owned_params!(0 T0, 1 T1, 2 T2, 3 T3, 4 T4, 5 T5, 6 T6, 7 T7, 8 T8, 9 T9, 10 T10, 11 T11);
+owned_params!(0 T0, 1 T1, 2 T2, 3 T3, 4 T4, 5 T5, 6 T6, 7 T7, 8 T8, 9 T9, 10 T10, 11 T11, 12 T12);
+owned_params!(
+    0 T0, 1 T1, 2 T2, 3 T3, 4 T4, 5 T5, 6 T6, 7 T7, 8 T8, 9 T9, 10 T10, 11 T11, 12 T12, 13 T13
+);
+owned_params!(
+    0 T0, 1 T1, 2 T2, 3 T3, 4 T4, 5 T5, 6 T6, 7 T7, 8 T8, 9 T9, 10 T10, 11 T11, 12 T12, 13 T13,
+    14 T14
+);
+owned_params!(
+    0 T0, 1 T1, 2 T2, 3 T3, 4 T4, 5 T5, 6 T6, 7 T7, 8 T8, 9 T9, 10 T10, 11 T11, 12 T12, 13 T13,
+    14 T14, 15 T15
+);
+
+// The impls above cover every arity the macro accepts.
+const _: () = assert!(rpc_core::params::MAX_PARAMS == 16);
+
 const UNBUILDABLE: &str = "a method's types cannot cross the wire";
 
 /// Calls of a method without its own error type.
@@ -45,6 +100,16 @@ pub trait Untyped<R, P: ?Sized> {
     ) -> impl Future<Output = Result<R, Error>> + 'a
     where
         R: 'a;
+    /// See [`Client::call`]; `params` belong to the returned future.
+    fn call_owned<'a>(
+        &self,
+        client: &'a Client,
+        method: Method<'a>,
+        params: Option<P>,
+    ) -> impl Future<Output = Result<R, Error>> + use<'a, Self, R, P>
+    where
+        R: 'a,
+        P: Sized + 'a;
     /// See [`Batch::call`].
     fn queue(&self, batch: &mut Batch, method: Method<'_>, params: Option<&P>) -> Slot<R>;
 }
@@ -60,6 +125,19 @@ impl<R: DeserializeOwned, P: Serialize + ?Sized> Untyped<R, P> for Probe<R, (), 
         R: 'a,
     {
         client.call(method, params)
+    }
+
+    fn call_owned<'a>(
+        &self,
+        client: &'a Client,
+        method: Method<'a>,
+        params: Option<P>,
+    ) -> impl Future<Output = Result<R, Error>> + use<'a, R, P>
+    where
+        R: 'a,
+        P: Sized + 'a,
+    {
+        async move { client.call(method, params.as_ref()).await }
     }
 
     fn queue(&self, batch: &mut Batch, method: Method<'_>, params: Option<&P>) -> Slot<R> {
@@ -79,10 +157,20 @@ pub trait UntypedFallback<R, P: ?Sized> {
     where
         R: 'a;
     /// Never runs in a program that builds.
+    fn call_owned<'a>(
+        &self,
+        client: &'a Client,
+        method: Method<'a>,
+        params: Option<P>,
+    ) -> impl Future<Output = Result<R, Error>> + use<'a, Self, R, P>
+    where
+        R: 'a,
+        P: Sized + 'a;
+    /// Never runs in a program that builds.
     fn queue(&self, batch: &mut Batch, method: Method<'_>, params: Option<&P>) -> Slot<R>;
 }
 
-impl<R, P: ?Sized> UntypedFallback<R, P> for &Probe<R, (), P> {
+impl<'p, R, P: ?Sized> UntypedFallback<R, P> for &'p Probe<R, (), P> {
     fn call<'a>(
         &self,
         _: &'a Client,
@@ -91,6 +179,19 @@ impl<R, P: ?Sized> UntypedFallback<R, P> for &Probe<R, (), P> {
     ) -> impl Future<Output = Result<R, Error>> + 'a
     where
         R: 'a,
+    {
+        std::future::ready(Err(Error::Request(UNBUILDABLE.into())))
+    }
+
+    fn call_owned<'a>(
+        &self,
+        _: &'a Client,
+        _: Method<'a>,
+        _: Option<P>,
+    ) -> impl Future<Output = Result<R, Error>> + use<'a, 'p, R, P>
+    where
+        R: 'a,
+        P: Sized + 'a,
     {
         std::future::ready(Err(Error::Request(UNBUILDABLE.into())))
     }
@@ -112,6 +213,17 @@ pub trait Typed<R, E, P: ?Sized> {
     where
         R: 'a,
         E: 'a;
+    /// See [`Client::call_typed`]; `params` belong to the returned future.
+    fn call_owned<'a>(
+        &self,
+        client: &'a Client,
+        method: Method<'a>,
+        params: Option<P>,
+    ) -> impl Future<Output = Result<R, CallError<E>>> + use<'a, Self, R, E, P>
+    where
+        R: 'a,
+        E: 'a,
+        P: Sized + 'a;
     /// See [`Batch::call_typed`].
     fn queue(&self, batch: &mut Batch, method: Method<'_>, params: Option<&P>) -> TypedSlot<R, E>;
 }
@@ -128,6 +240,20 @@ impl<R: DeserializeOwned, E: MethodError, P: Serialize + ?Sized> Typed<R, E, P> 
         E: 'a,
     {
         client.call_typed(method, params)
+    }
+
+    fn call_owned<'a>(
+        &self,
+        client: &'a Client,
+        method: Method<'a>,
+        params: Option<P>,
+    ) -> impl Future<Output = Result<R, CallError<E>>> + use<'a, R, E, P>
+    where
+        R: 'a,
+        E: 'a,
+        P: Sized + 'a,
+    {
+        async move { client.call_typed(method, params.as_ref()).await }
     }
 
     fn queue(&self, batch: &mut Batch, method: Method<'_>, params: Option<&P>) -> TypedSlot<R, E> {
@@ -148,10 +274,21 @@ pub trait TypedFallback<R, E, P: ?Sized> {
         R: 'a,
         E: 'a;
     /// Never runs in a program that builds.
+    fn call_owned<'a>(
+        &self,
+        client: &'a Client,
+        method: Method<'a>,
+        params: Option<P>,
+    ) -> impl Future<Output = Result<R, CallError<E>>> + use<'a, Self, R, E, P>
+    where
+        R: 'a,
+        E: 'a,
+        P: Sized + 'a;
+    /// Never runs in a program that builds.
     fn queue(&self, batch: &mut Batch, method: Method<'_>, params: Option<&P>) -> TypedSlot<R, E>;
 }
 
-impl<R, E, P: ?Sized> TypedFallback<R, E, P> for &Probe<R, E, P> {
+impl<'p, R, E, P: ?Sized> TypedFallback<R, E, P> for &'p Probe<R, E, P> {
     fn call<'a>(
         &self,
         _: &'a Client,
@@ -161,6 +298,20 @@ impl<R, E, P: ?Sized> TypedFallback<R, E, P> for &Probe<R, E, P> {
     where
         R: 'a,
         E: 'a,
+    {
+        std::future::ready(Err(CallError::Call(Error::Request(UNBUILDABLE.into()))))
+    }
+
+    fn call_owned<'a>(
+        &self,
+        _: &'a Client,
+        _: Method<'a>,
+        _: Option<P>,
+    ) -> impl Future<Output = Result<R, CallError<E>>> + use<'a, 'p, R, E, P>
+    where
+        R: 'a,
+        E: 'a,
+        P: Sized + 'a,
     {
         std::future::ready(Err(CallError::Call(Error::Request(UNBUILDABLE.into()))))
     }
@@ -179,6 +330,15 @@ pub trait Notify<P: ?Sized> {
         method: Method<'a>,
         params: Option<&'a P>,
     ) -> impl Future<Output = Result<(), Error>> + 'a;
+    /// See [`Client::notify`]; `params` belong to the returned future.
+    fn notify_owned<'a>(
+        &self,
+        client: &'a Client,
+        method: Method<'a>,
+        params: Option<P>,
+    ) -> impl Future<Output = Result<(), Error>> + use<'a, Self, P>
+    where
+        P: Sized + 'a;
     /// See [`Batch::notify`].
     fn queue(&self, batch: &mut Batch, method: Method<'_>, params: Option<&P>);
 }
@@ -191,6 +351,18 @@ impl<P: Serialize + ?Sized> Notify<P> for Probe<(), (), P> {
         params: Option<&'a P>,
     ) -> impl Future<Output = Result<(), Error>> + 'a {
         client.notify(method, params)
+    }
+
+    fn notify_owned<'a>(
+        &self,
+        client: &'a Client,
+        method: Method<'a>,
+        params: Option<P>,
+    ) -> impl Future<Output = Result<(), Error>> + use<'a, P>
+    where
+        P: Sized + 'a,
+    {
+        async move { client.notify(method, params.as_ref()).await }
     }
 
     fn queue(&self, batch: &mut Batch, method: Method<'_>, params: Option<&P>) {
@@ -208,16 +380,37 @@ pub trait NotifyFallback<P: ?Sized> {
         params: Option<&'a P>,
     ) -> impl Future<Output = Result<(), Error>> + 'a;
     /// Never runs in a program that builds.
+    fn notify_owned<'a>(
+        &self,
+        client: &'a Client,
+        method: Method<'a>,
+        params: Option<P>,
+    ) -> impl Future<Output = Result<(), Error>> + use<'a, Self, P>
+    where
+        P: Sized + 'a;
+    /// Never runs in a program that builds.
     fn queue(&self, batch: &mut Batch, method: Method<'_>, params: Option<&P>);
 }
 
-impl<P: ?Sized> NotifyFallback<P> for &Probe<(), (), P> {
+impl<'p, P: ?Sized> NotifyFallback<P> for &'p Probe<(), (), P> {
     fn notify<'a>(
         &self,
         _: &'a Client,
         _: Method<'a>,
         _: Option<&'a P>,
     ) -> impl Future<Output = Result<(), Error>> + 'a {
+        std::future::ready(Err(Error::Request(UNBUILDABLE.into())))
+    }
+
+    fn notify_owned<'a>(
+        &self,
+        _: &'a Client,
+        _: Method<'a>,
+        _: Option<P>,
+    ) -> impl Future<Output = Result<(), Error>> + use<'a, 'p, P>
+    where
+        P: Sized + 'a,
+    {
         std::future::ready(Err(Error::Request(UNBUILDABLE.into())))
     }
 

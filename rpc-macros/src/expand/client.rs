@@ -219,20 +219,62 @@ fn params(m: &Method<'_>, rt: &Runtime) -> (TokenStream, TokenStream) {
     (ty, quote!(::core::option::Option::Some(&#value)))
 }
 
-/// How `m` is sent (`call` or `notify`, awaited, on a client; `queue` on a batch), through the
-/// runtime's probe for its types, spanned at the method's name so that anything reported is on
-/// the user's method.
-fn send(
-    m: &Method<'_>,
-    rt: &Runtime,
-    notification: bool,
-    verb: &str,
-    on: TokenStream,
-) -> TokenStream {
+/// A method's params owned, for a call whose future takes them (`call_owned`, `notify_owned`):
+/// their type and the expression moving the arguments in; `None` for a variadic method, whose
+/// last param is sent element by element and which keeps the borrowing form.
+fn owned_params(m: &Method<'_>, rt: &Runtime) -> Option<(TokenStream, TokenStream)> {
     let rtc = &rt.client;
-    let name = &m.name;
-    let (params_ty, params) = params(m, rt);
-    let (ok, err, traits) = match &m.output {
+    if m.params.is_empty() {
+        return Some((quote!(()), quote!(::core::option::Option::None::<()>)));
+    }
+    if m.is_variadic() {
+        return None;
+    }
+    let idents = m.params.iter().map(|p| &p.ident);
+    let tys = m.params.iter().map(|p| &p.ty);
+    let (ty, value) = match m.style {
+        // The one param is the params object itself.
+        ParamStyle::Object => {
+            let (ident, ty) = (&m.params[0].ident, &m.params[0].ty);
+            return Some((quote!(#ty), quote!(::core::option::Option::Some(#ident))));
+        }
+        ParamStyle::Named => {
+            let names = m.params.iter().map(|p| &p.name);
+            (
+                quote!(#rtc::ByName<(#(#tys,)*)>),
+                quote!(#rtc::ByName((#(#idents,)*), &[#(#names),*])),
+            )
+        }
+        ParamStyle::Positional => (
+            quote!(#rtc::ByPosition<(#(#tys,)*)>),
+            quote!(#rtc::ByPosition((#(#idents,)*))),
+        ),
+    };
+    Some((ty, quote!(::core::option::Option::Some(#value))))
+}
+
+/// The future of `m`'s call or notification (`verb` is `call_owned` or `notify_owned`), built
+/// without awaiting: the method is a plain function returning it, so that no state machine is
+/// compiled per method. `None` for a variadic method.
+fn send_owned(m: &Method<'_>, rt: &Runtime, notification: bool, verb: &str) -> Option<TokenStream> {
+    let rtc = &rt.client;
+    let (params_ty, params) = owned_params(m, rt)?;
+    let (ok, err, traits) = probe_types(m, notification);
+    let verb = format_ident!("{verb}");
+    let method = method_value(m, rt);
+    let call = quote! {{
+        // One of the two is used, depending on the types.
+        #[allow(unused_imports)]
+        use #rtc::{#traits};
+        (&const { #rtc::Probe::<#ok, #err, #params_ty>::new() })
+            .#verb(&self.client, #method, #params)
+    }};
+    Some(super::respan(call, m.ident.span()))
+}
+
+/// The result, error and params types of `m`'s probe, and the traits its calls go through.
+fn probe_types(m: &Method<'_>, notification: bool) -> (TokenStream, TokenStream, TokenStream) {
+    match &m.output {
         _ if notification => (
             quote!(()),
             quote!(()),
@@ -248,15 +290,37 @@ fn send(
             quote!(()),
             quote!(Untyped as _, UntypedFallback as _),
         ),
-    };
-    // `call` and `notify` are awaited inside the block, where the params they borrow live.
-    let wait = (verb != "queue").then(|| quote!(.await));
-    let verb = format_ident!("{verb}");
-    let method = if m.idempotent {
+    }
+}
+
+/// `rpc_client::Method` naming `m` on the wire, idempotent when it is marked so.
+fn method_value(m: &Method<'_>, rt: &Runtime) -> TokenStream {
+    let rtc = &rt.client;
+    let name = &m.name;
+    if m.idempotent {
         quote!(#rtc::Method::idempotent(#name))
     } else {
         quote!(#rtc::Method::new(#name))
-    };
+    }
+}
+
+/// How `m` is sent (`call` or `notify`, awaited, on a client; `queue` on a batch), through the
+/// runtime's probe for its types, spanned at the method's name so that anything reported is on
+/// the user's method.
+fn send(
+    m: &Method<'_>,
+    rt: &Runtime,
+    notification: bool,
+    verb: &str,
+    on: TokenStream,
+) -> TokenStream {
+    let rtc = &rt.client;
+    let (params_ty, params) = params(m, rt);
+    let (ok, err, traits) = probe_types(m, notification);
+    // `call` and `notify` are awaited inside the block, where the params they borrow live.
+    let wait = (verb != "queue").then(|| quote!(.await));
+    let verb = format_ident!("{verb}");
+    let method = method_value(m, rt);
     let call = quote! {{
         // One of the two is used, depending on the types.
         #[allow(unused_imports)]
@@ -290,7 +354,6 @@ fn ok_type(m: &Method<'_>) -> TokenStream {
 fn client_method(m: &Method<'_>, rt: &Runtime, vis: &syn::Visibility) -> TokenStream {
     let core = &rt.core;
     let ident = &m.ident;
-    let call = send(m, rt, false, "call", quote!(&self.client));
     let args = args(m);
     let docs = docs(m);
     let deprecated = deprecated_attr(m);
@@ -299,11 +362,27 @@ fn client_method(m: &Method<'_>, rt: &Runtime, vis: &syn::Visibility) -> TokenSt
         Output::Result { err, .. } => quote!(#core::CallError<#err>),
         _ => quote!(#core::Error),
     };
-    quote! {
-        #docs
-        #deprecated
-        #vis async fn #ident(&self, #args) -> ::core::result::Result<#ok, #error> {
-            #call
+    let output = quote!(::core::result::Result<#ok, #error>);
+    match send_owned(m, rt, false, "call_owned") {
+        // A plain function returning the runtime's future, which owns the arguments.
+        Some(call) => quote! {
+            #docs
+            #deprecated
+            #vis fn #ident(&self, #args)
+                -> impl ::core::future::Future<Output = #output> + '_
+            {
+                #call
+            }
+        },
+        None => {
+            let call = send(m, rt, false, "call", quote!(&self.client));
+            quote! {
+                #docs
+                #deprecated
+                #vis async fn #ident(&self, #args) -> #output {
+                    #call
+                }
+            }
         }
     }
 }
@@ -385,15 +464,30 @@ fn batch_method(m: &Method<'_>, rt: &Runtime, vis: &syn::Visibility) -> TokenStr
 fn notify_method(m: &Method<'_>, rt: &Runtime, vis: &syn::Visibility) -> TokenStream {
     let core = &rt.core;
     let ident = &m.ident;
-    let call = send(m, rt, true, "notify", quote!(&self.client));
     let args = args(m);
     let docs = docs(m);
     let deprecated = deprecated_attr(m);
-    quote! {
-        #docs
-        #deprecated
-        #vis async fn #ident(&self, #args) -> ::core::result::Result<(), #core::Error> {
-            #call
+    let output = quote!(::core::result::Result<(), #core::Error>);
+    match send_owned(m, rt, true, "notify_owned") {
+        // A plain function returning the runtime's future, which owns the arguments.
+        Some(call) => quote! {
+            #docs
+            #deprecated
+            #vis fn #ident(&self, #args)
+                -> impl ::core::future::Future<Output = #output> + '_
+            {
+                #call
+            }
+        },
+        None => {
+            let call = send(m, rt, true, "notify", quote!(&self.client));
+            quote! {
+                #docs
+                #deprecated
+                #vis async fn #ident(&self, #args) -> #output {
+                    #call
+                }
+            }
         }
     }
 }

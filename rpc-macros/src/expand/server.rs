@@ -14,7 +14,13 @@ pub(super) fn expand(rpc: &RpcTrait<'_>, rt: &Runtime) -> TokenStream {
     let trait_ident = &rpc.item.ident;
     let vis = &rpc.item.vis;
     let server = item_ident(rpc, "Server");
-    let infos = rpc.methods.iter().map(|m| method_info(m, rt));
+    let mut schemas = Schemas::default();
+    let infos: Vec<_> = rpc
+        .methods
+        .iter()
+        .map(|m| method_info(m, rt, &mut schemas))
+        .collect();
+    let schema_fns = schemas.fns(rt);
     let arms = rpc.methods.iter().map(|m| dispatch_arm(rpc, m, rt));
     let core = &rt.core;
     let known = rpc.methods.iter().map(|m| {
@@ -76,8 +82,10 @@ pub(super) fn expand(rpc: &RpcTrait<'_>, rt: &Runtime) -> TokenStream {
 
         impl #server<()> {
             /// The trait as the wire sees it: names, docs, params and schemas of every method.
-            pub const INFO: #core::ServiceInfo =
-                #core::ServiceInfo::new(#trait_name, #trait_docs, &[#(#infos),*]);
+            pub const INFO: #core::ServiceInfo = {
+                #schema_fns
+                #core::ServiceInfo::new(#trait_name, #trait_docs, &[#(#infos),*])
+            };
 
             /// The trait's OpenRPC 1.3 document, without a server: for example to write
             /// `openrpc.json` at build time.
@@ -157,6 +165,7 @@ fn dispatch_arm(rpc: &RpcTrait<'_>, m: &Method<'_>, rt: &Runtime) -> TokenStream
     let core_out = rt.core_at(output_span);
     // Encoding goes through the runtime's probes, so that a type without serde's traits is
     // reported once, by its check, and not again here.
+    // Each probe is a constant (`const { .. }`): building one is no call in every arm.
     let write = match &m.output {
         Output::Unit => quote! {
             let () = __rpc_value;
@@ -166,12 +175,13 @@ fn dispatch_arm(rpc: &RpcTrait<'_>, m: &Method<'_>, rt: &Runtime) -> TokenStream
         Output::Value(ty) => quote_spanned! {output_span=> {
             #[allow(unused_imports)]
             use #core_out::{Write as _, WriteFallback as _};
-            (&#core_out::Probe::<#ty>::new()).write(__rpc_out, __rpc_value, __rpc_method)
+            (&const { #core_out::Probe::<#ty>::new() }).write(__rpc_out, __rpc_value, __rpc_method)
         }},
         Output::Result { ok, err } => quote_spanned! {output_span=> {
             #[allow(unused_imports)]
             use #core_out::{WriteResult as _, WriteFallback as _};
-            (&#core_out::Probe::<::core::result::Result<#ok, #err>>::new()).write(__rpc_out, __rpc_value, __rpc_method)
+            (&const { #core_out::Probe::<::core::result::Result<#ok, #err>>::new() })
+                .write(__rpc_out, __rpc_value, __rpc_method)
         }},
         Output::Subscription { .. } => {
             // Its items need a connection that stays open: a server calls `subscribe` instead.
@@ -230,41 +240,51 @@ fn call_arm(rpc: &RpcTrait<'_>, m: &Method<'_>, rt: &Runtime, finish: TokenStrea
     let decode = quote_spanned! {params_span=> {
         #[allow(unused_imports)]
         use #core_params::{Decode as _, DecodeFallback as _};
-        (&#core_params::Probe::<(#(#tys,)*)>::new()).decode(__rpc_params, &__RPC_SIGNATURE)
+        (&const { #core_params::Probe::<(#(#tys,)*)>::new() }).decode(__rpc_params, &__RPC_SIGNATURE)
     }};
     quote! {
         #(#names)|* => {
             static __RPC_SIGNATURE: #core::Signature =
                 #core::Signature::new(&[#(#param_names),*], #variadic) #object;
-            let (#(#idents,)*) = #decode?;
+            // A `match` rather than `?`, which would be two more calls in every arm.
+            let (#(#idents,)*) = match #decode {
+                ::core::result::Result::Ok(__rpc_args) => __rpc_args,
+                ::core::result::Result::Err(__rpc_error) => {
+                    return ::core::result::Result::Err(__rpc_error);
+                }
+            };
             let __rpc_value = <S as #trait_ident>::#method(&self.0, #(#idents),*).await;
             #finish
         }
     }
 }
 
-fn method_info(m: &Method<'_>, rt: &Runtime) -> TokenStream {
+fn method_info(m: &Method<'_>, rt: &Runtime, schemas: &mut Schemas) -> TokenStream {
     let core = &rt.core;
     let name = &m.name;
     let docs = &m.docs;
-    let params = m.params.iter().map(|p| {
-        let name = &p.name;
-        let ty = type_name(&p.ty);
-        let schema = schema_fn(&p.ty, rt);
-        let optional = p.optional.then(|| quote!(.optional()));
-        let variadic = p.variadic.map(|_| quote!(.variadic()));
-        quote!(#core::ParamInfo::new(#name, #ty, #schema) #optional #variadic)
-    });
+    let params: Vec<_> = m
+        .params
+        .iter()
+        .map(|p| {
+            let name = &p.name;
+            let ty = type_name(&p.ty);
+            let schema = schemas.of(&p.ty);
+            let optional = p.optional.then(|| quote!(.optional()));
+            let variadic = p.variadic.map(|_| quote!(.variadic()));
+            quote!(#core::ParamInfo::new(#name, #ty, #schema) #optional #variadic)
+        })
+        .collect();
     let aliases = (!m.aliases.is_empty()).then(|| {
         let aliases = &m.aliases;
         quote!(.with_aliases(&[#(#aliases),*]))
     });
     let result = m.output.ok_type().map(|ty| {
-        let (name, schema) = (type_name(ty), schema_fn(ty, rt));
+        let (name, schema) = (type_name(ty), schemas.of(ty));
         quote!(.with_result(#name, #schema))
     });
     let error = m.output.err_type().map(|ty| {
-        let (name, schema) = (type_name(ty), schema_fn(ty, rt));
+        let (name, schema) = (type_name(ty), schemas.of(ty));
         quote!(.with_error(#name, #schema))
     });
     let deprecated = m
@@ -288,16 +308,46 @@ fn method_info(m: &Method<'_>, rt: &Runtime) -> TokenStream {
     }
 }
 
-/// A function writing `ty`'s JSON Schema: from `schemars::JsonSchema` when the type has it, an
-/// open schema naming the type otherwise.
-fn schema_fn(ty: &syn::Type, rt: &Runtime) -> TokenStream {
-    let core = &rt.core;
-    let name = type_name(ty);
-    quote! {
-        |__rpc_generator| {
-            #[allow(unused_imports)]
-            use #core::{ViaJsonSchema as _, ViaRustType as _};
-            (&#core::SchemaProbe::<#ty>::new(#name)).schema(__rpc_generator)
-        }
+/// The functions writing the JSON Schemas of the trait's types, one per distinct type: a trait
+/// whose fifty methods take `i64`s has one function for `i64`, not one per param (each would be
+/// compiled, and coerced to a function pointer through a shim of its own).
+#[derive(Default)]
+struct Schemas {
+    /// Each distinct type, in order of first use; its function is `__rpc_schema_{index}`.
+    types: Vec<(String, syn::Type)>,
+}
+
+impl Schemas {
+    /// The function for `ty`'s schema, added if the type is new.
+    fn of(&mut self, ty: &syn::Type) -> syn::Ident {
+        let key = quote!(#ty).to_string();
+        let index = match self.types.iter().position(|(k, _)| *k == key) {
+            Some(index) => index,
+            None => {
+                self.types.push((key, ty.clone()));
+                self.types.len() - 1
+            }
+        };
+        quote::format_ident!("__rpc_schema_{}", index)
+    }
+
+    /// The functions, each writing its type's schema from `schemars::JsonSchema` when the type
+    /// has it, and an open schema naming the type otherwise.
+    fn fns(&self, rt: &Runtime) -> TokenStream {
+        let core = &rt.core;
+        let fns = self.types.iter().enumerate().map(|(i, (_, ty))| {
+            let ident = quote::format_ident!("__rpc_schema_{}", i);
+            let name = type_name(ty);
+            quote! {
+                fn #ident(
+                    __rpc_generator: &mut #core::schemars::SchemaGenerator,
+                ) -> #core::schemars::Schema {
+                    #[allow(unused_imports)]
+                    use #core::{ViaJsonSchema as _, ViaRustType as _};
+                    (&#core::SchemaProbe::<#ty>::new(#name)).schema(__rpc_generator)
+                }
+            }
+        });
+        quote!(#(#fns)*)
     }
 }
