@@ -73,7 +73,9 @@ impl Options {
                         .next()
                         .as_deref()
                         .and_then(Server::from_key)
-                        .unwrap_or_else(|| usage("--server takes ours, floor or jsonrpsee"));
+                        .unwrap_or_else(|| {
+                            usage("--server takes ours, floor, strict or jsonrpsee")
+                        });
                 }
                 "--profile-client" => {
                     let client = match args.next().as_deref() {
@@ -163,7 +165,7 @@ pub(crate) fn usage(problem: &str) -> ! {
         "usage: cargo bench -p rpc-bench --bench compare -- [--smoke] [--duration SECS] \
          [--rounds N] [--only small,batch,echo,slow,notify,client]\n       \
          cargo bench -p rpc-bench --bench compare -- --profile-server WORKLOAD \
-         [--server ours|floor|jsonrpsee] [--calls N]\n       \
+         [--server ours|floor|strict|jsonrpsee] [--calls N]\n       \
          cargo bench -p rpc-bench --bench compare -- --profile-client ours|jsonrpsee [--calls N]"
     );
     std::process::exit(if problem.is_empty() { 0 } else { 2 })

@@ -1,6 +1,7 @@
-//! Side by side: our `#[rpc]` server, jsonrpsee's HTTP server, and the "floor" (a hand-written
-//! axum handler doing plain serde), on the same methods, over 127.0.0.1; then our typed client
-//! against jsonrpsee's `HttpClient`.
+//! Side by side: our `#[rpc]` server, jsonrpsee's HTTP server, the "floor" (a hand-written axum
+//! handler doing plain serde) and the "strict floor" (the same, borrowing: `&str`s and a
+//! `&RawValue` id, one output buffer), on the same methods, over 127.0.0.1; then our typed
+//! client against jsonrpsee's `HttpClient`.
 //!
 //! ```text
 //! cargo bench -p rpc-bench --bench compare               # the full run, ~3 s per server and workload

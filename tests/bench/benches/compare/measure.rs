@@ -20,7 +20,7 @@ pub(crate) struct Servers {
 }
 
 impl Servers {
-    /// Starts the three servers on one worker thread, pinned to `cpu` when given.
+    /// Starts the four servers on one worker thread, pinned to `cpu` when given.
     pub(crate) fn start(cpu: Option<usize>) -> Servers {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(1)
@@ -213,14 +213,17 @@ fn run_inproc(w: &Workload, opts: &Options) -> PerServer<Allocs> {
     let warmup = if w.key == "slow" { 2 } else { 20 };
     runtime.block_on(async {
         let floor = servers::floor();
+        let strict = servers::strict();
         let ours = servers::ours();
         let jsonrpsee = servers::jsonrpsee_service();
         // Check the in-process path answers as the HTTP one does.
         check_inproc(Server::Floor, &floor, w).await;
+        check_inproc(Server::Strict, &strict, w).await;
         check_inproc(Server::Ours, &ours, w).await;
         check_inproc(Server::Jsonrpsee, &jsonrpsee, w).await;
         let mut allocs = PerServer::<Allocs>::default();
         allocs[Server::Floor] = measure_inproc(Server::Floor, &floor, w, warmup, n).await;
+        allocs[Server::Strict] = measure_inproc(Server::Strict, &strict, w, warmup, n).await;
         allocs[Server::Ours] = measure_inproc(Server::Ours, &ours, w, warmup, n).await;
         allocs[Server::Jsonrpsee] =
             measure_inproc(Server::Jsonrpsee, &jsonrpsee, w, warmup, n).await;

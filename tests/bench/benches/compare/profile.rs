@@ -40,6 +40,10 @@ pub(crate) fn run(profile: &Profile) {
                     let svc = servers::floor();
                     profile_loop(&runtime, &svc, make())
                 }
+                Server::Strict => {
+                    let svc = servers::strict();
+                    profile_loop(&runtime, &svc, make())
+                }
                 Server::Ours => {
                     let svc = servers::ours();
                     profile_loop(&runtime, &svc, make())

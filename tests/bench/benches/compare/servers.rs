@@ -1,7 +1,9 @@
-//! The three servers under test, answering the same four methods on 127.0.0.1:
-//! ours (`#[rpc]` served by rpc-server on axum), jsonrpsee's HTTP server, and the "floor", a
+//! The four servers under test, answering the same four methods on 127.0.0.1:
+//! ours (`#[rpc]` served by rpc-server on axum), jsonrpsee's HTTP server, the "floor", a
 //! hand-written axum handler that does the least any JSON-RPC server must: parse the request
-//! with serde, call the method, write the response with serde. And the two clients compared.
+//! with serde, call the method, write the response with serde; and the "strict floor", the same
+//! with nothing owned: the request read with borrowed strings and a borrowed `&RawValue` id,
+//! the response written straight into one buffer. And the two clients compared.
 
 use std::net::SocketAddr;
 use std::ops::{Index, IndexMut};
@@ -14,23 +16,31 @@ use axum::routing::post;
 use jsonrpsee::core::RpcResult;
 use rpc_core::rpc;
 use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
 
 /// A server under test.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Server {
     Floor,
+    Strict,
     Ours,
     Jsonrpsee,
 }
 
 /// The servers, in the order they take turns and the tables list them.
-pub(crate) const SERVERS: [Server; 3] = [Server::Floor, Server::Ours, Server::Jsonrpsee];
+pub(crate) const SERVERS: [Server; 4] = [
+    Server::Floor,
+    Server::Strict,
+    Server::Ours,
+    Server::Jsonrpsee,
+];
 
 impl Server {
     /// The name the report gives it.
     pub(crate) fn name(self) -> &'static str {
         match self {
             Server::Floor => "floor (axum + serde)",
+            Server::Strict => "strict floor (axum + borrowed serde)",
             Server::Ours => "ours (#[rpc] + rpc-server)",
             Server::Jsonrpsee => "jsonrpsee 0.26 server",
         }
@@ -40,6 +50,7 @@ impl Server {
     pub(crate) fn from_key(key: &str) -> Option<Server> {
         match key {
             "floor" => Some(Server::Floor),
+            "strict" => Some(Server::Strict),
             "ours" => Some(Server::Ours),
             "jsonrpsee" => Some(Server::Jsonrpsee),
             _ => None,
@@ -49,7 +60,7 @@ impl Server {
 
 /// One `T` for each server, indexed by [`Server`].
 #[derive(Debug, Clone, Default)]
-pub(crate) struct PerServer<T>([T; 3]);
+pub(crate) struct PerServer<T>([T; 4]);
 
 impl<T> PerServer<T> {
     /// Builds each server's value, in [`SERVERS`] order.
@@ -62,7 +73,7 @@ impl<T> PerServer<T> {
         let mut servers = SERVERS.into_iter();
         PerServer(
             self.0
-                .map(|value| f(servers.next().expect("three servers"), value)),
+                .map(|value| f(servers.next().expect("four servers"), value)),
         )
     }
 
@@ -209,6 +220,7 @@ fn jsonrpsee_config() -> jsonrpsee::server::ServerConfig {
 pub(crate) async fn start(server: Server) -> std::io::Result<SocketAddr> {
     match server {
         Server::Floor => start_axum(floor()).await,
+        Server::Strict => start_axum(strict()).await,
         Server::Ours => start_axum(ours()).await,
         Server::Jsonrpsee => start_jsonrpsee().await,
     }
@@ -387,3 +399,122 @@ pub(crate) const FLOOR_BATCH: &str = "/batch";
 pub(crate) const FLOOR_ECHO: &str = "/echo";
 pub(crate) const FLOOR_SLEEP50: &str = "/sleep50";
 pub(crate) const FLOOR_NOTIFY: &str = "/notify";
+
+// ---- The strict floor ------------------------------------------------------------------------
+
+/// A request as the strict floor reads it: nothing copied out of the body (the version and the
+/// method borrowed, the id a borrowed `&RawValue`), the params straight into their type.
+#[derive(Deserialize)]
+struct StrictReq<'a, P> {
+    #[serde(borrow)]
+    jsonrpc: &'a str,
+    #[serde(borrow)]
+    method: &'a str,
+    #[serde(default)]
+    params: P,
+    #[serde(default, borrow)]
+    id: Option<&'a RawValue>,
+}
+
+/// Parses one request for `method`; `None` when it is not one (or a string in it has escapes,
+/// which no workload sends).
+fn strict_parse<'a, P: Deserialize<'a> + Default>(
+    body: &'a [u8],
+    method: &str,
+) -> Option<StrictReq<'a, P>> {
+    let req: StrictReq<'a, P> = serde_json::from_slice(body).ok()?;
+    (req.jsonrpc == "2.0" && req.method == method).then_some(req)
+}
+
+/// Appends `{"jsonrpc":"2.0","result":…,"id":…}` to `out`.
+fn strict_write<R: Serialize>(out: &mut Vec<u8>, result: &R, id: &RawValue) -> bool {
+    out.extend_from_slice(br#"{"jsonrpc":"2.0","result":"#);
+    if serde_json::to_writer(&mut *out, result).is_err() {
+        return false;
+    }
+    out.extend_from_slice(br#","id":"#);
+    out.extend_from_slice(id.get().as_bytes());
+    out.push(b'}');
+    true
+}
+
+/// The response to one call, or nothing for a notification.
+fn strict_answer<R: Serialize>(result: R, id: Option<&RawValue>) -> Response {
+    let Some(id) = id else {
+        return StatusCode::OK.into_response();
+    };
+    let mut out = Vec::with_capacity(64);
+    if strict_write(&mut out, &result, id) {
+        json(out)
+    } else {
+        StatusCode::INTERNAL_SERVER_ERROR.into_response()
+    }
+}
+
+async fn strict_subtract(body: Bytes) -> Response {
+    let Some(req) = strict_parse::<(i64, i64)>(&body, "subtract") else {
+        return bad();
+    };
+    let (a, b) = req.params;
+    strict_answer(Impl.subtract(a, b).await, req.id)
+}
+
+async fn strict_batch(body: Bytes) -> Response {
+    let Ok(reqs) = serde_json::from_slice::<Vec<StrictReq<'_, (i64, i64)>>>(&body) else {
+        return bad();
+    };
+    let mut out = Vec::with_capacity(64 * reqs.len() + 2);
+    out.push(b'[');
+    for req in &reqs {
+        if req.jsonrpc != "2.0" || req.method != "subtract" {
+            return bad();
+        }
+        let (a, b) = req.params;
+        let result = Impl.subtract(a, b).await;
+        if let Some(id) = req.id {
+            if out.len() > 1 {
+                out.push(b',');
+            }
+            if !strict_write(&mut out, &result, id) {
+                return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+            }
+        }
+    }
+    out.push(b']');
+    json(out)
+}
+
+async fn strict_echo(body: Bytes) -> Response {
+    let Some(req) = strict_parse::<(String,)>(&body, "echo") else {
+        return bad();
+    };
+    let (s,) = req.params;
+    strict_answer(Impl.echo(s).await, req.id)
+}
+
+async fn strict_sleep50(body: Bytes) -> Response {
+    let Some(req) = strict_parse::<()>(&body, "sleep50") else {
+        return bad();
+    };
+    strict_answer(Impl.sleep50().await, req.id)
+}
+
+async fn strict_notify(body: Bytes) -> Response {
+    let Some(req) = strict_parse::<(i64,)>(&body, "notify") else {
+        return bad();
+    };
+    let (n,) = req.params;
+    Impl.notify_one(n).await;
+    strict_answer((), req.id)
+}
+
+/// The strict floor: the floor's routes (a route per method, so no dispatch by name), with
+/// nothing owned on the way in and one buffer on the way out.
+pub(crate) fn strict() -> axum::Router {
+    axum::Router::new()
+        .route(FLOOR_SUBTRACT, post(strict_subtract))
+        .route(FLOOR_BATCH, post(strict_batch))
+        .route(FLOOR_ECHO, post(strict_echo))
+        .route(FLOOR_SLEEP50, post(strict_sleep50))
+        .route(FLOOR_NOTIFY, post(strict_notify))
+}

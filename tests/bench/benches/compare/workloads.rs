@@ -112,10 +112,10 @@ pub(crate) fn workloads() -> Vec<Workload> {
 }
 
 impl Workload {
-    /// Where `server` takes this workload: the floor has a route per method.
+    /// Where `server` takes this workload: the floors have a route per method.
     pub(crate) fn path(&self, server: Server) -> &'static str {
         match server {
-            Server::Floor => self.floor_path,
+            Server::Floor | Server::Strict => self.floor_path,
             Server::Ours | Server::Jsonrpsee => "/",
         }
     }
@@ -141,7 +141,7 @@ impl Workload {
     }
 }
 
-/// Whether `body` acknowledges a notification: empty (ours, the floor) or `null` (what
+/// Whether `body` acknowledges a notification: empty (ours, the floors) or `null` (what
 /// jsonrpsee 0.26 sends back for a notification over HTTP, without running its method).
 fn notification_ack(body: &[u8]) -> bool {
     body.is_empty() || body == b"null"
