@@ -130,7 +130,16 @@ pub fn decode<T: FromParams>(params: Option<&RawValue>, sig: &Signature) -> Resu
         let mut de = serde_json::Deserializer::from_str(text);
         return T::visit_seq(Whole(Some(&mut de)), sig)
             .and_then(|value| de.end().map(|()| value))
-            .map_err(|e| ErrorObject::invalid_params(&without_position(&e)));
+            .map_err(|e| {
+                // The caller sent the params object, not a param of that name: say what is
+                // wrong with the object itself.
+                let why = without_position(&e);
+                let named = sig.names.first().map(|n| format!("param `{n}`: "));
+                let why = named
+                    .and_then(|prefix| why.strip_prefix(&prefix).map(str::to_owned))
+                    .unwrap_or(why);
+                ErrorObject::invalid_params(&why)
+            });
     }
     let text = params.map_or("[]", RawValue::get);
     let mut de = serde_json::Deserializer::from_str(text);
