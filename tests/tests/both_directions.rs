@@ -339,3 +339,63 @@ async fn calls_are_bounded_each_way() {
         );
     }
 }
+
+/// What a client serves in the next test: entries that must apply in order.
+#[rpc_core::rpc]
+pub trait Journal {
+    /// Appends `n`, after `delay_ms`.
+    #[rpc(ordered)]
+    async fn entry(&self, n: u64, delay_ms: u64);
+}
+
+/// What the server serves in the next test.
+#[rpc_core::rpc]
+pub trait Teller {
+    /// Notifies the caller's `entry` for 0..count, every third one slow to apply.
+    async fn tell(&self, count: u64) -> u64;
+}
+
+struct TellerImpl;
+
+impl Teller for TellerImpl {
+    async fn tell(&self, count: u64) -> u64 {
+        let peer = rpc_server::RequestContext::peer().unwrap();
+        let journal = rpc_client::ClientBuilder::<JournalClient>::peer(peer)
+            .build()
+            .unwrap();
+        for n in 0..count {
+            let delay = if n % 3 == 0 { 2 } else { 0 };
+            journal.notify().entry(n, delay).await.unwrap();
+        }
+        count
+    }
+}
+
+struct Entries(Arc<Mutex<Vec<u64>>>);
+
+impl Journal for Entries {
+    async fn entry(&self, n: u64, delay_ms: u64) {
+        tokio::time::sleep(Duration::from_millis(delay_ms)).await;
+        self.0.lock().unwrap().push(n);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_client_applies_the_server_s_ordered_notifications_in_order() {
+    let app = axum::Router::new().route(
+        "/rpc",
+        rpc_server::RpcService::new(TellerServer(TellerImpl)).into_method_router(),
+    );
+    let addr = examples::spawn(app, "127.0.0.1:0").await.unwrap();
+    let entries = Arc::new(Mutex::new(Vec::new()));
+    let client = TellerClient::builder(&format!("ws://{addr}/rpc"))
+        .serve(JournalServer(Entries(entries.clone())), 16)
+        .build()
+        .unwrap();
+    assert_eq!(client.tell(12).await.unwrap(), 12);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while entries.lock().unwrap().len() < 12 && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!(*entries.lock().unwrap(), (0..12).collect::<Vec<u64>>());
+}

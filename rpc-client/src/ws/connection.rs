@@ -57,6 +57,7 @@ impl Connection {
             served: settings.served.clone(),
             cancellation: settings.cancellation,
             running: Arc::default(),
+            last_ordered: std::sync::Mutex::default(),
         };
         tokio::spawn(Shared::watch(
             Arc::downgrade(shared),

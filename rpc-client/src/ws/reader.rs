@@ -5,7 +5,7 @@
 //! them.
 
 use std::borrow::Cow;
-use std::sync::Arc;
+use std::sync::{Arc, PoisonError};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -39,6 +39,8 @@ pub(super) struct Reader {
     pub(super) cancellation: Cancellation,
     /// The served calls the server may cancel.
     pub(super) running: Arc<Running<tokio::task::AbortHandle>>,
+    /// Ends when the last ordered notification served has finished.
+    pub(super) last_ordered: std::sync::Mutex<Option<tokio::sync::oneshot::Receiver<()>>>,
 }
 
 /// How a connection ended: why, and the subscriptions it was carrying.
@@ -243,10 +245,27 @@ impl Reader {
                 (self.running.start(id.clone()), id)
             });
         let handle = cancellable.as_ref().map(|(call, _)| call.clone());
+        // An ordered notification runs after the one before it has finished, in arrival order,
+        // while the reader goes on routing.
+        let (after, done) = match id.is_none() && served.is_ordered(method) {
+            true => {
+                let (done, finished) = tokio::sync::oneshot::channel::<()>();
+                let mut last = self
+                    .last_ordered
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner);
+                (last.replace(finished), Some(done))
+            }
+            false => (None, None),
+        };
         let (served, frame) = (served.clone(), frame.clone());
         let (outgoing, running) = (self.outgoing.clone(), self.running.clone());
         let task = tokio::spawn(async move {
+            if let Some(previous) = after {
+                let _ = previous.await;
+            }
             let answer = served.answer(frame).await;
+            drop(done);
             drop(slot);
             let cancelled = cancellable
                 .as_ref()

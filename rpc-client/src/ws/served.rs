@@ -23,12 +23,19 @@ type Answering = Pin<Box<dyn Future<Output = Option<Vec<u8>>> + Send>>;
 /// A service as a served client holds it, whatever its type.
 trait Serves: Send + Sync + 'static {
     fn known(&self, method: &str) -> Option<&'static str>;
+    fn is_ordered(&self, method: &str) -> bool;
     fn answer(self: Arc<Self>, message: Bytes) -> Answering;
 }
 
 impl<S: Service> Serves for S {
     fn known(&self, method: &str) -> Option<&'static str> {
         Service::known(self, method)
+    }
+
+    fn is_ordered(&self, method: &str) -> bool {
+        self.services()
+            .iter()
+            .any(|s| s.method(method).is_some_and(|m| m.ordered))
     }
 
     fn answer(self: Arc<Self>, message: Bytes) -> Answering {
@@ -63,6 +70,11 @@ impl Served {
     /// The declared name of `method`, when the implementation has it.
     pub(crate) fn known(&self, method: &str) -> Option<&'static str> {
         self.service.known(method)
+    }
+
+    /// Whether `method` is one of the implementation's `#[rpc(ordered)]` notifications.
+    pub(crate) fn is_ordered(&self, method: &str) -> bool {
+        self.service.is_ordered(method)
     }
 
     /// Runs one message (a request, a notification, or a batch of them) and returns what it
