@@ -147,12 +147,12 @@ impl<C: From<Client>> ClientBuilder<C> {
     ///
     /// ```
     /// # #[rpc_core::rpc(client)] pub trait Noisy { async fn noisy(&self, line: String); }
-    /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
-    /// // Inside a server method:
-    /// let peer = rpc_server::RequestContext::peer()?;
-    /// let client = rpc_client::ClientBuilder::<NoisyClient>::peer(peer).build()?;
-    /// client.noisy("a line".into()).await?;
-    /// # Ok(()) }
+    /// // Inside a server method, the peer is `rpc_server::RequestContext::peer()?`.
+    /// async fn tell(peer: rpc_core::peer::Peer) -> Result<(), Box<dyn std::error::Error>> {
+    ///     let client = rpc_client::ClientBuilder::<NoisyClient>::peer(peer).build()?;
+    ///     client.noisy("a line".into()).await?;
+    ///     Ok(())
+    /// }
     /// ```
     pub fn peer(peer: rpc_core::peer::Peer) -> Self {
         let mut builder = Self::new("peer:connection");
