@@ -433,7 +433,7 @@ impl<S: Service, M: Calls> RpcService<S, M> {
     /// the calls back are made whatever this says.
     ///
     /// ```
-    /// # #[rpc_core::rpc] pub trait Noisy { async fn noisy(&self, line: String); }
+    /// # #[rpc_core::rpc(server)] pub trait Noisy { async fn noisy(&self, line: String); }
     /// # #[rpc_core::rpc(server)] pub trait Ping { async fn ping(&self) -> String; }
     /// # struct P; impl Ping for P { async fn ping(&self) -> String { "pong".into() } }
     /// let endpoint = rpc_server::RpcService::new(PingServer(P)).peer_serves(&NoisyServer::INFO);
