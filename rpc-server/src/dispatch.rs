@@ -11,12 +11,13 @@ use std::time::Duration;
 use futures_util::StreamExt as _;
 use futures_util::stream::FuturesUnordered;
 
-use rpc_core::wire::{self, Body, Entry};
+use rpc_core::wire::{self, Body, Entry, Request};
 use rpc_core::{ErrorCode, ErrorObject, Service};
 use tokio::sync::SemaphorePermit;
 
 use crate::call::{Call, Method, Pushes, Transport};
-use crate::middleware::Calls;
+use crate::middleware::{Admitted, Calls};
+use crate::observe::{BatchHandles, Gauge, Handles};
 use crate::{Config, builtin, observe};
 
 /// What every call of a request runs against: the service (to know its methods), the chain of
@@ -59,7 +60,7 @@ pub(crate) async fn handle<S: Service, M: Calls>(
             observe::refused(&e);
             wire::write_error(&mut out, &e, None)
         }
-        Ok(Body::Single(entry)) => run(ep, entry, &mut out).await,
+        Ok(Body::Single(entry)) => single(ep, entry, &mut out).await,
         // Boxed: the batch's own state (its answers in waiting, the calls still pending) would
         // otherwise widen the future of every single call.
         Ok(Body::Batch(entries)) => {
@@ -84,17 +85,38 @@ async fn batch<S: Service, M: Calls>(
     out: &mut Vec<u8>,
 ) {
     debug_assert!(out.is_empty(), "a batch's answer starts an empty buffer");
-    // Every call is this one future type, so one box can take call after call; a call that
-    // stays pending keeps its box and the next call gets a new one.
-    let call = |index: usize, entry, mut answer: Vec<u8>| async move {
-        run(ep, entry, &mut answer).await;
-        (index, answer)
+    // Once per batch: each method's metric handles, and its calls counted in flight.
+    let mut handles = BatchHandles::new();
+    for request in entries.iter().filter_map(|e| e.as_ref().ok()) {
+        let method = method(ep, &request.method).known.unwrap_or(observe::OTHER);
+        handles.count(&ep.config.metrics, method, ep.transport);
+    }
+    handles.start();
+    // Once per batch: the layers that check a batch's calls at once (a rate limit).
+    let admitted = if M::BATCHES {
+        let calls: Vec<Call<'_>> = entries
+            .iter()
+            .filter_map(|e| e.as_ref().ok())
+            .map(|request| call_of(ep, request))
+            .collect();
+        let mut admitted = vec![Admitted::NONE; calls.len()];
+        ep.stack.batch(&calls, &mut admitted, 0);
+        admitted
+    } else {
+        Vec::new()
     };
     let mut answers = InOrder::new(out);
     let mut spare = None;
     let mut pending = None;
-    for (index, entry) in entries.into_iter().enumerate() {
-        let fut = call(index, entry, answers.buffer());
+    let mut admitted = admitted.into_iter();
+    for (index, entry) in entries.iter().enumerate() {
+        let admitted = match entry {
+            Ok(_) => admitted.next().unwrap_or(Admitted::NONE),
+            Err(_) => Admitted::NONE,
+        };
+        // Every call is this one future type, so one box can take call after call; a call
+        // that stays pending keeps its box and the next call gets a new one.
+        let fut = batch_call(ep, &handles, (index, entry), admitted, answers.buffer());
         let mut boxed = match spare.take() {
             Some(mut boxed) => {
                 Pin::set(&mut boxed, fut);
@@ -122,6 +144,34 @@ async fn batch<S: Service, M: Calls>(
         }
     }
     answers.close();
+}
+
+/// Runs the batch's call `index`, writing its answer (or nothing) into `answer`.
+async fn batch_call<S: Service, M: Calls>(
+    ep: Endpoint<'_, S, M>,
+    handles: &BatchHandles,
+    (index, entry): (usize, &Entry<'_>),
+    admitted: Admitted,
+    mut answer: Vec<u8>,
+) -> (usize, Vec<u8>) {
+    match entry {
+        Ok(request) => {
+            let call = call_of(ep, request);
+            let method = call.known_method().unwrap_or(observe::OTHER);
+            // Always found (every method of the batch was counted); else resolved here.
+            let owned;
+            let observed = match handles.get(method) {
+                Some(handles) => (handles, Gauge::PerBatch),
+                None => {
+                    owned = ep.config.metrics.handles(method, ep.transport);
+                    (&*owned, Gauge::PerCall)
+                }
+            };
+            run(ep, call, observed, admitted, &mut answer).await;
+        }
+        Err(invalid) => invalid_entry(invalid, &mut answer),
+    }
+    (index, answer)
 }
 
 /// A batch's answers written in request order, whatever order its calls finish in.
@@ -214,88 +264,117 @@ impl<'o> InOrder<'o> {
     }
 }
 
-/// Runs one call through the layers, writing its response into `out` unless it is a
-/// notification.
-async fn run<S: Service, M: Calls>(ep: Endpoint<'_, S, M>, entry: Entry<'_>, out: &mut Vec<u8>) {
-    let request = match entry {
-        Ok(request) => request,
-        Err(invalid) => {
-            let e = ErrorObject::invalid_request(invalid.reason);
-            observe::refused(&e);
-            return wire::write_error(out, &e, invalid.id);
-        }
-    };
-    let start = out.len();
-    let builtin = builtin::claims(ep.config, &request.method);
+/// What the endpoint knows of the method `name`.
+fn method<'r, S: Service, M>(ep: Endpoint<'_, S, M>, name: &'r str) -> Method<'r> {
+    let builtin = builtin::claims(ep.config, name);
     let known = if builtin {
-        builtin::known(ep.config, &request.method)
+        builtin::known(ep.config, name)
     } else {
-        ep.service.known(&request.method)
+        ep.service.known(name)
     };
-    let method = Method {
-        name: &request.method,
+    Method {
+        name,
         known,
         builtin,
-    };
-    let call = Call::new(
-        method,
+    }
+}
+
+/// The call `request` makes.
+fn call_of<'r, S: Service, M>(ep: Endpoint<'r, S, M>, request: &'r Request<'_>) -> Call<'r> {
+    Call::new(
+        method(ep, &request.method),
         ep.config,
         request.params,
         request.id,
         ep.push,
         (ep.transport, ep.peer),
-    );
+    )
+}
+
+/// Answers an entry that is no request.
+fn invalid_entry(invalid: &wire::Invalid<'_>, out: &mut Vec<u8>) {
+    let e = ErrorObject::invalid_request(invalid.reason);
+    observe::refused(&e);
+    wire::write_error(out, &e, invalid.id);
+}
+
+/// Runs a request's one call (or answers an entry that is none).
+async fn single<S: Service, M: Calls>(ep: Endpoint<'_, S, M>, entry: Entry<'_>, out: &mut Vec<u8>) {
+    let request = match entry {
+        Ok(request) => request,
+        Err(invalid) => return invalid_entry(&invalid, out),
+    };
+    let call = call_of(ep, &request);
+    let method = call.known_method().unwrap_or(observe::OTHER);
+    let handles = ep.config.metrics.handles(method, ep.transport);
+    run(ep, call, (&handles, Gauge::PerCall), Admitted::NONE, out).await;
+}
+
+/// Runs one call through the layers (skipping those that `admitted` it for its batch),
+/// observed with `handles`, writing its response into `out` unless it is a notification.
+async fn run<S: Service, M: Calls>(
+    ep: Endpoint<'_, S, M>,
+    call: Call<'_>,
+    (handles, gauge): (&Handles, Gauge),
+    admitted: Admitted,
+    out: &mut Vec<u8>,
+) {
+    let start = out.len();
+    let builtin = call.is_builtin();
     let config = ep.config;
     wire::start_result(out);
     // While the answers already made wait unread past the outbound budget, nothing new runs.
     let spent = config.outbound.over();
     // Built-in methods answer from memory at once: they take no slot and need no timer.
-    let work = async {
-        if spent {
-            metrics::counter!("rpc.server.calls.refused", "reason" => "outbound_budget")
-                .increment(1);
-            return Ok(Err(ErrorObject::new(ErrorCode::SERVER_BUSY, "Server busy")
-                .with_data(
-                    "the server holds too many answers its clients have not read",
-                )));
-        }
-        let _slot = match builtin {
-            true => None,
-            false => match admit(config).await {
-                None => return Ok(Err(ErrorObject::new(ErrorCode::SERVER_BUSY, "Server busy"))),
-                slot => slot,
-            },
-        };
-        // Pinned here, once: moved into `limited` it would take its room twice over in every
-        // call's future.
-        let outcome = {
-            let running = pin!(caught(ep.stack.call(call, &mut *out)));
-            match limited(config.call_timeout, running).await {
-                Some(outcome) => outcome?,
-                None => Err(ErrorObject::new(ErrorCode::TIMEOUT, "Timed out")),
+    let outcome = {
+        let work = pin!(async {
+            if spent {
+                metrics::counter!("rpc.server.calls.refused", "reason" => "outbound_budget")
+                    .increment(1);
+                return Ok(Err(ErrorObject::new(ErrorCode::SERVER_BUSY, "Server busy")
+                    .with_data(
+                        "the server holds too many answers its clients have not read",
+                    )));
             }
-        };
-        Ok(outcome.and_then(|()| {
-            if out.len() - start <= config.max_response_bytes {
-                return Ok(());
-            }
-            let reason = format!(
-                "the answer is larger than {} bytes",
-                config.max_response_bytes
-            );
-            Err(
-                ErrorObject::new(ErrorCode::RESPONSE_TOO_LARGE, "Response too large")
-                    .with_data(&reason),
-            )
-        }))
-    };
-    let outcome = observe::call(call, &config.metrics, work)
-        .await
-        .unwrap_or_else(|()| {
-            tracing::error!(method = %request.method, "a call panicked; it is answered -32603");
-            Err(ErrorObject::internal_error())
+            let _slot = match builtin {
+                true => None,
+                false => match admit(config).await {
+                    None => {
+                        return Ok(Err(ErrorObject::new(ErrorCode::SERVER_BUSY, "Server busy")));
+                    }
+                    slot => slot,
+                },
+            };
+            // Pinned here, once, and polled where it is: moved it would be copied whole, and take
+            // its room twice over in every call's future.
+            let outcome = {
+                let mut running = pin!(ep.stack.call(call, admitted, &mut *out));
+                match limited(config.call_timeout, caught(running.as_mut())).await {
+                    Some(outcome) => outcome?,
+                    None => Err(ErrorObject::new(ErrorCode::TIMEOUT, "Timed out")),
+                }
+            };
+            Ok(outcome.and_then(|()| {
+                if out.len() - start <= config.max_response_bytes {
+                    return Ok(());
+                }
+                let reason = format!(
+                    "the answer is larger than {} bytes",
+                    config.max_response_bytes
+                );
+                Err(
+                    ErrorObject::new(ErrorCode::RESPONSE_TOO_LARGE, "Response too large")
+                        .with_data(&reason),
+                )
+            }))
         });
-    match (request.id, outcome) {
+        observe::call(call, handles, gauge, work).await
+    };
+    let outcome = outcome.unwrap_or_else(|()| {
+        tracing::error!(method = %call.method(), "a call panicked; it is answered -32603");
+        Err(ErrorObject::internal_error())
+    });
+    match (call.id(), outcome) {
         (None, _) => out.truncate(start),
         (Some(id), Ok(())) => wire::finish(out, Some(id)),
         (Some(id), Err(e)) => {
@@ -324,8 +403,9 @@ async fn admit(config: &Config) -> Option<SemaphorePermit<'_>> {
 /// Runs `fut` for at most `limit`; `None` when it ran out of time. Most calls finish on their
 /// first poll: the timer, which costs a trip to the runtime's timer wheel, is only set for a
 /// call still pending after it.
-async fn limited<F: Future>(limit: Option<Duration>, mut fut: Pin<&mut F>) -> Option<F::Output> {
-    if let Poll::Ready(value) = std::future::poll_fn(|cx| Poll::Ready(fut.as_mut().poll(cx))).await
+async fn limited<F: Future + Unpin>(limit: Option<Duration>, mut fut: F) -> Option<F::Output> {
+    if let Poll::Ready(value) =
+        std::future::poll_fn(|cx| Poll::Ready(Pin::new(&mut fut).poll(cx))).await
     {
         return Some(value);
     }
@@ -336,11 +416,10 @@ async fn limited<F: Future>(limit: Option<Duration>, mut fut: Pin<&mut F>) -> Op
     }
 }
 
-/// Runs `fut`, turning a panic inside it into `Err` so that one call's panic fails that call
-/// only. The panic itself is reported by the process's panic hook (standard error by default),
-/// never to the caller.
-async fn caught<F: Future>(fut: F) -> Result<F::Output, ()> {
-    let mut fut = pin!(fut);
+/// Polls `fut` where it is pinned, turning a panic inside it into `Err` so that one call's
+/// panic fails that call only. The panic itself is reported by the process's panic hook
+/// (standard error by default), never to the caller.
+fn caught<F: Future>(mut fut: Pin<&mut F>) -> impl Future<Output = Result<F::Output, ()>> + Unpin {
     std::future::poll_fn(
         move |cx| match catch_unwind(AssertUnwindSafe(|| fut.as_mut().poll(cx))) {
             Ok(Poll::Ready(value)) => Poll::Ready(Ok(value)),
@@ -348,5 +427,4 @@ async fn caught<F: Future>(fut: F) -> Result<F::Output, ()> {
             Err(_) => Poll::Ready(Err(())),
         },
     )
-    .await
 }

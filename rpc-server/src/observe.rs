@@ -25,16 +25,21 @@
 //! have: request data never makes a new label value.
 //!
 //! Each method's handles are registered with the recorder on its first call and kept by the
-//! endpoint, so a call costs no registry lookup: install the recorder before serving.
+//! endpoint, so a call costs no registry lookup: install the recorder before serving. A batch
+//! resolves them once per method ([`BatchHandles`]) and moves each method's active-calls gauge
+//! once by its number of calls when the batch starts and once back when its answer is done (a
+//! batch's calls are answered together, so they are in flight until then); its calls' durations
+//! are recorded one by one, so `rpc.server.duration`'s count stays exact. On the success path
+//! nothing is formatted or allocated per call, and the span is only entered when enabled.
 
 use std::collections::HashMap;
 use std::future::Future;
 use std::hash::{BuildHasherDefault, Hasher};
+use std::pin::Pin;
 use std::sync::{Arc, PoisonError, RwLock};
 use std::time::Instant;
 
 use rpc_core::{ErrorCode, ErrorObject};
-use tracing::Instrument as _;
 
 use crate::call::{Call, Outcome, Transport};
 
@@ -42,7 +47,7 @@ use crate::call::{Call, Outcome, Transport};
 pub(crate) const OTHER: &str = "_OTHER";
 
 /// One method's metric handles.
-struct Handles {
+pub(crate) struct Handles {
     active: metrics::Gauge,
     answered: metrics::Histogram,
 }
@@ -59,7 +64,8 @@ pub(crate) struct Metrics {
 type HandlesKey = (usize, usize, usize);
 
 impl Metrics {
-    fn handles(&self, method: &'static str, transport: Transport) -> Arc<Handles> {
+    /// `method`'s handles over `transport` (`method` being [`OTHER`] for an unknown name).
+    pub(crate) fn handles(&self, method: &'static str, transport: Transport) -> Arc<Handles> {
         let (protocol, network) = (transport.protocol(), transport.network());
         let key = (
             method.as_ptr() as usize,
@@ -100,6 +106,61 @@ impl Metrics {
     }
 }
 
+/// The handles of a batch's methods, each resolved once, and the batch's calls of each method
+/// counted in its active-calls gauge from [`BatchHandles::start`] until this is dropped.
+pub(crate) struct BatchHandles {
+    /// By the address of the method's name: a batch names a handful of methods at most.
+    by_method: Vec<(usize, Arc<Handles>, u32)>,
+    started: bool,
+}
+
+impl BatchHandles {
+    pub(crate) fn new() -> Self {
+        BatchHandles {
+            by_method: Vec::new(),
+            started: false,
+        }
+    }
+
+    /// Counts a call of `method` (its `rpc.method`), resolving its handles on its first call.
+    pub(crate) fn count(&mut self, metrics: &Metrics, method: &'static str, transport: Transport) {
+        let key = method.as_ptr() as usize;
+        match self.by_method.iter_mut().find(|(k, _, _)| *k == key) {
+            Some((_, _, n)) => *n += 1,
+            None => self
+                .by_method
+                .push((key, metrics.handles(method, transport), 1)),
+        }
+    }
+
+    /// The batch's calls are in flight: each method's gauge moves once, by its calls.
+    pub(crate) fn start(&mut self) {
+        for (_, handles, n) in &self.by_method {
+            handles.active.increment(f64::from(*n));
+        }
+        self.started = true;
+    }
+
+    /// The handles of `method`, which [`count`](Self::count) saw.
+    pub(crate) fn get(&self, method: &'static str) -> Option<&Handles> {
+        let key = method.as_ptr() as usize;
+        self.by_method
+            .iter()
+            .find(|(k, _, _)| *k == key)
+            .map(|(_, handles, _)| &**handles)
+    }
+}
+
+impl Drop for BatchHandles {
+    fn drop(&mut self) {
+        if self.started {
+            for (_, handles, n) in &self.by_method {
+                handles.active.decrement(f64::from(*n));
+            }
+        }
+    }
+}
+
 /// Hashes an address: it is unique already, so a multiply spreads it enough.
 #[derive(Default)]
 pub(crate) struct AddressHasher(u64);
@@ -135,9 +196,23 @@ fn fault(code: i64) -> Fault {
     }
 }
 
-/// Runs `fut`, the call's way through the layers to the method, inside its span, and records
-/// its outcome. `Err(())` (a panic, caught inside) is recorded as `-32603`.
-pub(crate) async fn call<F>(call: Call<'_>, metrics: &Metrics, fut: F) -> Result<Outcome, ()>
+/// Whether a call moves its method's active-calls gauge itself (a single call), or its batch
+/// did for it ([`BatchHandles`]).
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Gauge {
+    PerCall,
+    PerBatch,
+}
+
+/// Runs `fut`, the call's way through the layers to the method, inside its span when one is
+/// enabled, and records its outcome with `handles` (`call`'s method's). `Err(())` (a panic,
+/// caught inside) is recorded as `-32603`.
+pub(crate) async fn call<F>(
+    call: Call<'_>,
+    handles: &Handles,
+    gauge: Gauge,
+    mut fut: Pin<&mut F>,
+) -> Result<Outcome, ()>
 where
     F: Future<Output = Result<Outcome, ()>>,
 {
@@ -156,21 +231,29 @@ where
         network.protocol.name = call.transport().protocol(),
         network.transport = call.transport().network(),
     );
-    if let Some(id) = call.id()
-        && !span.is_disabled()
-    {
-        span.record("rpc.jsonrpc.request_id", id.get());
-    }
-    #[cfg(feature = "opentelemetry")]
-    if !span.is_disabled() {
+    let enabled = !span.is_disabled();
+    if enabled {
+        if let Some(id) = call.id() {
+            span.record("rpc.jsonrpc.request_id", id.get());
+        }
+        #[cfg(feature = "opentelemetry")]
         crate::trace_context::join_caller(&span);
     }
-    let handles = metrics.handles(method, call.transport());
-    handles.active.increment(1.0);
+    if gauge == Gauge::PerCall {
+        handles.active.increment(1.0);
+    }
     let started = Instant::now();
-    let outcome = fut.instrument(span.clone()).await;
+    // The span entered on each poll, as `Instrument` would, but only when it is enabled; and
+    // `fut` polled where it is pinned, never moved.
+    let outcome = std::future::poll_fn(|cx| {
+        let _entered = enabled.then(|| span.enter());
+        fut.as_mut().poll(cx)
+    })
+    .await;
     let millis = started.elapsed().as_secs_f64() * 1e3;
-    handles.active.decrement(1.0);
+    if gauge == Gauge::PerCall {
+        handles.active.decrement(1.0);
+    }
     let code = match &outcome {
         Ok(Ok(())) => None,
         Ok(Err(e)) => Some(e.code),

@@ -167,6 +167,28 @@ where
             .map_err(|not_until| refused(not_until.wait_time_from(DefaultClock::default().now())))
     }
 
+    /// Takes `n` calls of `method` by `caller` from their bucket at once: `false`, taking
+    /// nothing, when the bucket does not hold them all now (each call is then checked alone).
+    fn check_n(&self, method: &'static str, caller: Option<&K>, n: u32) -> bool {
+        let Some(n) = NonZeroU32::new(n) else {
+            return true;
+        };
+        let checked = match caller {
+            None => self.method_bucket(method).check_n(n),
+            Some(caller) => {
+                if self.callers.len() >= self.max_callers {
+                    // Left to the calls one by one, which make room or refuse.
+                    return false;
+                }
+                use std::hash::BuildHasher as _;
+                let caller = self.hasher.hash_one(caller);
+                self.callers
+                    .check_key_n(&(method.as_ptr() as usize, caller), n)
+            }
+        };
+        matches!(checked, Ok(Ok(())))
+    }
+
     /// The bucket of `method`'s calls without a caller key; as many as the service has methods.
     fn method_bucket(&self, method: &'static str) -> Arc<Direct> {
         let key = method.as_ptr() as usize;
@@ -194,14 +216,52 @@ fn refused(wait: Duration) -> ErrorObject {
         .with_data(&serde_json::json!({ "retry_after_ms": retry_after_ms }))
 }
 
+/// The most buckets (method and caller) a batch is checked against at once; a batch naming more
+/// is checked call by call.
+const BATCH_BUCKETS: usize = 8;
+
 impl<F, K> Layer for RateLimit<F, K>
 where
     F: Fn(&Call<'_>) -> Option<K> + Send + Sync + 'static,
     K: Hash + Eq + Clone + Send + Sync + 'static,
 {
+    const BATCH: bool = true;
+
     async fn call<'a, N: Calls>(&'a self, call: Call<'a>, next: Next<'a, N>) -> Outcome {
         self.check(&call)?;
         next.run(call).await
+    }
+
+    /// A batch's calls of each method and caller are taken from their bucket at once when it
+    /// holds them all; when it does not, they are checked one by one in order, as outside a
+    /// batch, so exactly the calls past the limit are refused.
+    fn batch(&self, calls: &[Call<'_>], admitted: &mut [bool]) {
+        let mut buckets: Vec<(&'static str, Option<K>, u32)> = Vec::new();
+        // Each call's bucket, as an index into `buckets`.
+        let mut of = Vec::with_capacity(calls.len());
+        for call in calls {
+            let (method, caller) = (method_key(call), (self.key)(call));
+            let index = match buckets
+                .iter()
+                .position(|(m, c, _)| std::ptr::eq(*m, method) && *c == caller)
+            {
+                Some(index) => index,
+                None if buckets.len() == BATCH_BUCKETS => return,
+                None => {
+                    buckets.push((method, caller, 0));
+                    buckets.len() - 1
+                }
+            };
+            buckets[index].2 += 1;
+            of.push(index as u8);
+        }
+        let taken: Vec<bool> = buckets
+            .iter()
+            .map(|(method, caller, n)| self.check_n(method, caller.as_ref(), *n))
+            .collect();
+        for (admitted, index) in admitted.iter_mut().zip(of) {
+            *admitted = taken[usize::from(index)];
+        }
     }
 }
 
@@ -266,5 +326,61 @@ impl Layer for ConcurrencyLimit {
         let outcome = next.run(call).await;
         drop(permit);
         outcome
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::call::{Method, Transport};
+    use crate::config::{Config, Settings};
+
+    fn calls(config: &Config, n: usize) -> Vec<Call<'_>> {
+        let method = Method {
+            name: "m",
+            known: Some("m"),
+            builtin: false,
+        };
+        (0..n)
+            .map(|_| {
+                Call::new(
+                    method,
+                    config,
+                    None,
+                    None,
+                    None,
+                    (Transport::http("tcp"), None),
+                )
+            })
+            .collect()
+    }
+
+    /// A batch the bucket holds is admitted at once, and takes its calls from the bucket.
+    #[test]
+    fn a_batch_within_the_limit_is_admitted_at_once() {
+        let config = Config::new(Settings::default());
+        let limit = RateLimit::per_method(1, 3);
+        let calls = calls(&config, 3);
+        let mut admitted = [false; 3];
+        limit.batch(&calls, &mut admitted);
+        assert_eq!(admitted, [true; 3]);
+        assert!(
+            limit.check(&calls[0]).is_err(),
+            "the batch took the whole burst"
+        );
+    }
+
+    /// A batch past the limit takes nothing at once: one by one, exactly the calls past it are
+    /// refused.
+    #[test]
+    fn a_batch_past_the_limit_is_checked_call_by_call() {
+        let config = Config::new(Settings::default());
+        let limit = RateLimit::per_method(1, 3);
+        let calls = calls(&config, 5);
+        let mut admitted = [false; 5];
+        limit.batch(&calls, &mut admitted);
+        assert_eq!(admitted, [false; 5]);
+        let passed: Vec<bool> = calls.iter().map(|c| limit.check(c).is_ok()).collect();
+        assert_eq!(passed, [true, true, true, false, false]);
     }
 }

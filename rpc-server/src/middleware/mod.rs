@@ -36,6 +36,11 @@
 //! `.layer(a).layer(b)` runs `b`, then `a`, then the method. Layers are static types, so with
 //! none the chain costs nothing: calls go straight to the method.
 //!
+//! **Batches:** a layer may also check a whole batch's calls at once before any of them runs
+//! ([`Layer::batch`], opted into with [`Layer::BATCH`]): the calls it admits there skip its
+//! [`Layer::call`]; the others go through it one by one as usual. [`RateLimit`] does: it takes
+//! a batch's calls of one method and caller from their bucket at once (governor's `check_n`).
+//!
 //! Shipped layers: [`Authorize`] (a check by method name, `RpcService::authorize`),
 //! [`RateLimit`] (per method and per caller key) and [`ConcurrencyLimit`] (per method).
 
@@ -55,12 +60,33 @@ pub use limits::{BUSY, ConcurrencyLimit, RATE_LIMITED, RateLimit};
 pub struct Next<'a, N> {
     inner: &'a N,
     out: &'a mut Vec<u8>,
+    admitted: Admitted,
 }
 
 impl<'a, N: Calls> Next<'a, N> {
     /// Runs the rest of the chain for `call`.
     pub async fn run(self, call: Call<'a>) -> Outcome {
-        self.inner.call(call, self.out).await
+        self.inner.call(call, self.admitted, self.out).await
+    }
+}
+
+/// Which layers of the chain admitted a call in their [`Layer::batch`] check, one bit a layer
+/// from the outermost (bit 0) in: those layers are skipped for it. Layers past the 64th are
+/// never skipped.
+#[doc(hidden)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Admitted(u64);
+
+impl Admitted {
+    /// No layer admitted the call ahead: it goes through every one.
+    pub const NONE: Admitted = Admitted(0);
+
+    fn this_layer(self) -> bool {
+        self.0 & 1 != 0
+    }
+
+    fn inner(self) -> Admitted {
+        Admitted(self.0 >> 1)
     }
 }
 
@@ -72,24 +98,56 @@ impl<N> std::fmt::Debug for Next<'_, N> {
 
 /// A per-call layer. See the [module docs](self).
 pub trait Layer: Send + Sync + 'static {
+    /// Whether the layer checks batches in [`batch`](Layer::batch); `false` by default, and
+    /// then no batch is ever offered to it.
+    const BATCH: bool = false;
+
     /// Handles `call`: run `next` to go on, or answer without it.
     fn call<'a, N: Calls>(
         &'a self,
         call: Call<'a>,
         next: Next<'a, N>,
     ) -> impl Future<Output = Outcome> + Send + 'a;
+
+    /// Checks a batch's calls at once, before any of them runs (with the request's
+    /// [`RequestContext`](crate::RequestContext) in scope), when [`BATCH`](Layer::BATCH) is
+    /// `true`: set `admitted[i]` for each `calls[i]` the layer lets through now. An admitted
+    /// call skips this layer's [`call`](Layer::call) (going straight to the rest of the chain);
+    /// the others go through it one by one, as outside a batch. The default admits none.
+    ///
+    /// A batch is offered only when every one of its calls is sure to reach the layer: when no
+    /// layer around it may refuse a call (it is the outermost, or every layer around it
+    /// admitted every call in its own `batch`). So a layer that counts calls (a rate limit)
+    /// counts only calls that reach it, as one by one. The endpoint may still refuse an
+    /// admitted call before the chain runs (`-32005` when over its concurrency or outbound
+    /// budget), as it may refuse a single call.
+    fn batch(&self, calls: &[Call<'_>], admitted: &mut [bool]) {
+        let _ = (calls, admitted);
+    }
 }
 
 /// What runs calls: the method at the end of the chain, or a layer around the rest. Built by
 /// [`RpcService`](crate::RpcService); not meant to be implemented elsewhere.
 pub trait Calls: Send + Sync + 'static {
-    /// Runs `call`, writing its result into `out`.
+    /// Whether a layer of the chain checks batches.
+    #[doc(hidden)]
+    const BATCHES: bool = false;
+
+    /// Runs `call`, writing its result into `out`, skipping the layers `admitted` names.
     #[doc(hidden)]
     fn call<'a>(
         &'a self,
         call: Call<'a>,
+        admitted: Admitted,
         out: &'a mut Vec<u8>,
     ) -> impl Future<Output = Outcome> + Send + 'a;
+
+    /// Offers a batch's `calls` to the layers that check batches, from the `level`th in,
+    /// marking in `admitted` the layers each call skips.
+    #[doc(hidden)]
+    fn batch(&self, calls: &[Call<'_>], admitted: &mut [Admitted], level: u32) {
+        let _ = (calls, admitted, level);
+    }
 }
 
 /// The end of every chain: the service's method, or the endpoint's own (`rpc.discover`,
@@ -105,7 +163,7 @@ impl<S> std::fmt::Debug for Endpoint<S> {
 }
 
 impl<S: Service> Calls for Endpoint<S> {
-    async fn call<'a>(&'a self, call: Call<'a>, out: &'a mut Vec<u8>) -> Outcome {
+    async fn call<'a>(&'a self, call: Call<'a>, _: Admitted, out: &'a mut Vec<u8>) -> Outcome {
         if call.is_builtin() {
             let services = self.service.services();
             return builtin::call(services, call.config(), call.method(), call.params(), out);
@@ -137,18 +195,41 @@ pub struct Stack<L, C> {
 }
 
 impl<L: Layer, C: Calls> Calls for Stack<L, C> {
+    const BATCHES: bool = L::BATCH || C::BATCHES;
+
     fn call<'a>(
         &'a self,
         call: Call<'a>,
+        admitted: Admitted,
         out: &'a mut Vec<u8>,
     ) -> impl Future<Output = Outcome> + Send + 'a {
-        self.outer.call(
+        use futures_util::future::Either;
+        if L::BATCH && admitted.this_layer() {
+            return Either::Left(self.inner.call(call, admitted.inner(), out));
+        }
+        Either::Right(self.outer.call(
             call,
             Next {
                 inner: &*self.inner,
                 out,
+                admitted: admitted.inner(),
             },
-        )
+        ))
+    }
+
+    fn batch(&self, calls: &[Call<'_>], admitted: &mut [Admitted], level: u32) {
+        // A layer that does not check batches may refuse any call: past it, none is sure.
+        if !L::BATCH || level >= u64::BITS {
+            return;
+        }
+        let mut mine = vec![false; calls.len()];
+        self.outer.batch(calls, &mut mine);
+        for (admitted, mine) in admitted.iter_mut().zip(&mine) {
+            admitted.0 |= u64::from(*mine) << level;
+        }
+        if C::BATCHES && mine.iter().all(|m| *m) {
+            self.inner.batch(calls, admitted, level + 1);
+        }
     }
 }
 
