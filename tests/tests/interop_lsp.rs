@@ -12,18 +12,17 @@ use std::collections::VecDeque;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
+use common::framed::{self, Reader};
 use common::python::{run_python_script, venv_python};
-use rpc_core::framing::{Decoder, Frame, Framing, encode};
+use rpc_core::framing::Framing;
 use serde_json::{Value, json};
-use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::process::{Child, ChildStdin, ChildStdout};
 
 /// The `lsp` example as a child speaking LSP on its stdin and stdout.
 struct Server {
     child: Child,
     stdin: Option<ChildStdin>,
-    stdout: ChildStdout,
-    decoder: Decoder,
+    stdout: Reader<ChildStdout>,
     /// Messages read while looking for an answer, in the order they came.
     held: VecDeque<Value>,
 }
@@ -39,24 +38,19 @@ impl Server {
             .expect("the lsp example starts");
         Server {
             stdin: child.stdin.take(),
-            stdout: child.stdout.take().expect("its stdout"),
+            stdout: Reader::new(
+                child.stdout.take().expect("its stdout"),
+                Framing::ContentLength,
+            ),
             child,
-            decoder: Decoder::new(Framing::ContentLength, 1 << 20),
             held: VecDeque::new(),
         }
     }
 
     /// Writes `message` with its `Content-Length` header.
     async fn send(&mut self, message: Value) {
-        let mut framed = Vec::new();
-        encode(
-            Framing::ContentLength,
-            message.to_string().as_bytes(),
-            &mut framed,
-        );
         let stdin = self.stdin.as_mut().expect("stdin is open");
-        stdin.write_all(&framed).await.expect("writes");
-        stdin.flush().await.expect("flushes");
+        framed::send(stdin, Framing::ContentLength, &message).await;
     }
 
     async fn notify(&mut self, method: &str, params: Value) {
@@ -80,23 +74,7 @@ impl Server {
     /// The next message read from the server's stdout; `None` once it ends. Fails after 10 s,
     /// or on a frame that is not JSON.
     async fn read(&mut self) -> Option<Value> {
-        loop {
-            if let Some(frame) = self.decoder.next_frame() {
-                let Frame::Message(bytes) = frame else {
-                    panic!("the server wrote a bad frame: {frame:?}")
-                };
-                return Some(serde_json::from_slice(&bytes).expect("JSON from the server"));
-            }
-            let mut chunk = [0u8; 8192];
-            let n = tokio::time::timeout(Duration::from_secs(10), self.stdout.read(&mut chunk))
-                .await
-                .expect("the server writes within 10 s")
-                .expect("reads its stdout");
-            if n == 0 {
-                return None;
-            }
-            self.decoder.extend(&chunk[..n]);
-        }
+        self.stdout.next().await
     }
 
     /// The answer to the request `id`; the messages read before it are held for [`Server::next`].
@@ -350,10 +328,7 @@ async fn the_lsp_example_serves_an_editor_over_stdio() {
     ] {
         let error = server.error(id, method, params).await;
         assert_eq!(error["code"], code, "{method}: {error}");
-        assert!(
-            error.to_string().contains(why),
-            "{method}: {error}"
-        );
+        assert!(error.to_string().contains(why), "{method}: {error}");
     }
     // A change to a document that is not open cannot be answered: it is logged as an error.
     server

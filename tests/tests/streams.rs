@@ -4,54 +4,14 @@
 
 mod common;
 
+use common::framed::{Reader, send};
+
 use std::process::Stdio;
 use std::time::Duration;
 
-use rpc_core::framing::{Decoder, Frame, Framing, encode};
+use rpc_core::framing::Framing;
 use serde_json::{Value, json};
-use tokio::io::{AsyncRead, AsyncReadExt as _, AsyncWrite, AsyncWriteExt as _};
-
-/// Reads framed messages from a stream.
-struct Reader<R> {
-    stream: R,
-    decoder: Decoder,
-}
-
-impl<R: AsyncRead + Unpin> Reader<R> {
-    fn new(stream: R, framing: Framing) -> Self {
-        Reader {
-            stream,
-            decoder: Decoder::new(framing, 1 << 20),
-        }
-    }
-
-    /// The next message as JSON; `None` once the stream ends. Fails after 10 s.
-    async fn next(&mut self) -> Option<Value> {
-        loop {
-            if let Some(frame) = self.decoder.next_frame() {
-                let Frame::Message(bytes) = frame else {
-                    panic!("the server wrote a bad frame: {frame:?}")
-                };
-                return Some(serde_json::from_slice(&bytes).expect("JSON from the server"));
-            }
-            let mut chunk = [0u8; 4096];
-            let n = tokio::time::timeout(Duration::from_secs(10), self.stream.read(&mut chunk))
-                .await
-                .expect("the server answers within 10 s")
-                .expect("reads");
-            if n == 0 {
-                return None;
-            }
-            self.decoder.extend(&chunk[..n]);
-        }
-    }
-}
-
-async fn send(stream: &mut (impl AsyncWrite + Unpin), framing: Framing, message: &Value) {
-    let mut framed = Vec::new();
-    encode(framing, message.to_string().as_bytes(), &mut framed);
-    stream.write_all(&framed).await.expect("writes");
-}
+use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt as _};
 
 /// The calculator example as a child serving over its standard input and output.
 fn calculator(framing: &str) -> tokio::process::Child {

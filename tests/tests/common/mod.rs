@@ -3,6 +3,7 @@
 #![allow(dead_code)] // Each test binary uses its own subset of these helpers.
 
 pub(crate) mod features;
+pub(crate) mod framed;
 pub(crate) mod pubsub;
 pub(crate) mod python;
 
