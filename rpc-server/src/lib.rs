@@ -62,6 +62,7 @@ mod dispatch;
 mod explorer;
 mod handle;
 mod hosts;
+mod inproc;
 mod merge;
 pub mod middleware;
 mod mount;
