@@ -85,38 +85,47 @@ async fn batch<S: Service, M: Calls>(
     out: &mut Vec<u8>,
 ) {
     debug_assert!(out.is_empty(), "a batch's answer starts an empty buffer");
-    // Once per batch: each method's metric handles, and its calls counted in flight.
-    let mut handles = BatchHandles::new();
-    for request in entries.iter().filter_map(|e| e.as_ref().ok()) {
-        let method = method(ep, &request.method).known.unwrap_or(observe::OTHER);
-        handles.count(&ep.config.metrics, method, ep.transport);
-    }
-    handles.start();
-    // Once per batch: the layers that check a batch's calls at once (a rate limit).
-    let admitted = if M::BATCHES {
-        let calls: Vec<Call<'_>> = entries
+    // With a layer that checks batches, the calls are built once, up front, for it.
+    let calls: Vec<Call<'_>> = if M::BATCHES {
+        entries
             .iter()
             .filter_map(|e| e.as_ref().ok())
             .map(|request| call_of(ep, request))
-            .collect();
-        let mut admitted = vec![Admitted::NONE; calls.len()];
-        ep.stack.batch(&calls, &mut admitted, 0);
-        admitted
+            .collect()
     } else {
         Vec::new()
     };
+    // Once per batch: each method's metric handles, and its calls counted in flight.
+    let mut handles = BatchHandles::new();
+    if M::BATCHES {
+        for call in &calls {
+            let method = call.known_method().unwrap_or(observe::OTHER);
+            handles.count(&ep.config.metrics, method, ep.transport);
+        }
+    } else {
+        for request in entries.iter().filter_map(|e| e.as_ref().ok()) {
+            let method = method(ep, &request.method).known.unwrap_or(observe::OTHER);
+            handles.count(&ep.config.metrics, method, ep.transport);
+        }
+    }
+    handles.start();
+    // Once per batch: the layers that check a batch's calls at once (a rate limit).
+    let mut admitted = vec![Admitted::NONE; calls.len()];
+    if M::BATCHES {
+        ep.stack.batch(&calls, &mut admitted, 0);
+    }
+    let mut built = calls.iter().copied().zip(admitted);
     let mut answers = InOrder::new(out);
     let mut spare = None;
     let mut pending = None;
-    let mut admitted = admitted.into_iter();
     for (index, entry) in entries.iter().enumerate() {
-        let admitted = match entry {
-            Ok(_) => admitted.next().unwrap_or(Admitted::NONE),
-            Err(_) => Admitted::NONE,
+        let prebuilt = match entry {
+            Ok(_) => built.next(),
+            Err(_) => None,
         };
         // Every call is this one future type, so one box can take call after call; a call
         // that stays pending keeps its box and the next call gets a new one.
-        let fut = batch_call(ep, &handles, (index, entry), admitted, answers.buffer());
+        let fut = batch_call(ep, &handles, (index, entry), prebuilt, answers.buffer());
         let mut boxed = match spare.take() {
             Some(mut boxed) => {
                 Pin::set(&mut boxed, fut);
@@ -146,17 +155,19 @@ async fn batch<S: Service, M: Calls>(
     answers.close();
 }
 
-/// Runs the batch's call `index`, writing its answer (or nothing) into `answer`.
-async fn batch_call<S: Service, M: Calls>(
-    ep: Endpoint<'_, S, M>,
+/// Runs the batch's call `index`, writing its answer (or nothing) into `answer`; `prebuilt`
+/// is its call, when built for the layers' batch check, with the layers that admitted it.
+async fn batch_call<'r, S: Service, M: Calls>(
+    ep: Endpoint<'r, S, M>,
     handles: &BatchHandles,
-    (index, entry): (usize, &Entry<'_>),
-    admitted: Admitted,
+    (index, entry): (usize, &'r Entry<'_>),
+    prebuilt: Option<(Call<'r>, Admitted)>,
     mut answer: Vec<u8>,
 ) -> (usize, Vec<u8>) {
     match entry {
         Ok(request) => {
-            let call = call_of(ep, request);
+            let (call, admitted) =
+                prebuilt.unwrap_or_else(|| (call_of(ep, request), Admitted::NONE));
             let method = call.known_method().unwrap_or(observe::OTHER);
             // Always found (every method of the batch was counted); else resolved here.
             let owned;
