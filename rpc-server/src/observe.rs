@@ -232,11 +232,11 @@ where
         network.transport = call.transport().network(),
     );
     let enabled = !span.is_disabled();
+    if enabled && let Some(id) = call.id() {
+        span.record("rpc.jsonrpc.request_id", id.get());
+    }
+    #[cfg(feature = "opentelemetry")]
     if enabled {
-        if let Some(id) = call.id() {
-            span.record("rpc.jsonrpc.request_id", id.get());
-        }
-        #[cfg(feature = "opentelemetry")]
         crate::trace_context::join_caller(&span);
     }
     if gauge == Gauge::PerCall {
