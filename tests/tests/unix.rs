@@ -176,46 +176,14 @@ async fn http_over_a_unix_socket() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// The typed client over a Unix socket in each framing is the transports suite's
+/// (`tests/transports.rs`); here, a socket nothing listens on.
 #[tokio::test]
-async fn the_typed_client_over_a_unix_socket() {
-    use examples::pubsub::PubsubClient;
-    use futures_util::StreamExt as _;
+async fn a_unix_socket_nothing_listens_on_is_a_transport_error_naming_it() {
     let dir = dir("client");
-    let path = dir.join("pubsub.ipc");
-    for framing in [Framing::Ethereum, Framing::Newline, Framing::ContentLength] {
-        let socket = rpc_server::UnixSocket::bind(&path).unwrap();
-        let endpoint =
-            rpc_server::RpcService::new(examples::pubsub::PubsubServer(examples::pubsub::Live));
-        let server =
-            tokio::spawn(rpc_server::serve_messages(socket, endpoint, framing).into_future());
-        let url = format!("unix://{}", path.display());
-        let client = PubsubClient::builder(&url)
-            .framing(framing)
-            .build()
+    let client =
+        examples::pubsub::PubsubClient::new(&format!("unix://{}", dir.join("none.ipc").display()))
             .unwrap();
-        assert_eq!(client.add(2, 3).await.unwrap(), 5, "{framing:?}");
-        let mut batch = client.batch();
-        let a = batch.add(1, 1);
-        let b = batch.add(2, 2);
-        let mut answers = batch.send().await.unwrap();
-        assert_eq!((answers.take(a).unwrap(), answers.take(b).unwrap()), (2, 4));
-        let items: Vec<u64> = tokio::time::timeout(
-            Duration::from_secs(10),
-            client
-                .subscribe_counter(10, 3)
-                .await
-                .unwrap()
-                .map(|i| i.unwrap())
-                .collect(),
-        )
-        .await
-        .unwrap();
-        assert_eq!(items, [10, 11, 12], "{framing:?}");
-        server.abort();
-        let _ = server.await;
-    }
-    // Nothing listening: a transport error naming the socket.
-    let client = PubsubClient::new(&format!("unix://{}", dir.join("none.ipc").display())).unwrap();
     let error = client.add(1, 1).await.unwrap_err().to_string();
     assert!(error.contains("none.ipc"), "{error}");
     let _ = std::fs::remove_dir_all(&dir);
