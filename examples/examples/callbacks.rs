@@ -6,6 +6,7 @@
 //! cargo run --release -p examples --example callbacks -- --serve 127.0.0.1:7004   # the server alone, at ws://127.0.0.1:7004/rpc
 //! cargo run --release -p examples --example callbacks -- --connect ws://127.0.0.1:7004/rpc
 //! cargo run --release -p examples --example callbacks -- --stdio           # the server over stdin and stdout
+//! cargo run --release -p examples --example callbacks -- --stdio --max-peer-calls 4
 //! ```
 //!
 //! With no argument it runs the client and the server in one process over a WebSocket, then
@@ -26,7 +27,14 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     match args.first().map(String::as_str) {
         Some("--stdio") => {
+            // `--max-peer-calls N`: at most N calls back to the client wait at once.
+            let mut limits = rpc_server::WsLimits::default();
+            if let Some(at) = args.iter().position(|a| a == "--max-peer-calls") {
+                let n = args.get(at + 1).ok_or("--max-peer-calls needs a number")?;
+                limits = limits.max_peer_calls(n.parse()?);
+            }
             examples::callbacks::endpoint()
+                .websocket_limits(limits)
                 .serve_stdio(rpc_core::framing::Framing::Newline)
                 .await;
             Ok(())

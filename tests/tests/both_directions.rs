@@ -279,50 +279,81 @@ impl Noisy for SlowNoisy {
     }
 }
 
-/// The `callbacks` endpoint with `limits`, and a client builder for it over `transport`: a
-/// WebSocket, or an in-memory pipe.
+/// Where [`limited`] serves the `callbacks` endpoint.
+#[derive(Debug, Clone, Copy)]
+enum Limited {
+    WebSocket,
+    Unix,
+    Stdio,
+    Pipe,
+}
+
+/// The `callbacks` endpoint allowing `max_peer_calls` calls back at once, and a client builder
+/// for it over `transport`.
 async fn limited(
-    limits: rpc_server::WsLimits,
-    websocket: bool,
+    max_peer_calls: usize,
+    transport: Limited,
+    dir: &std::path::Path,
 ) -> rpc_client::ClientBuilder<LineCounterClient> {
-    let endpoint = examples::callbacks::endpoint().websocket_limits(limits);
-    if websocket {
-        let app = axum::Router::new().route("/rpc", endpoint.into_method_router());
-        let addr = examples::spawn(app, "127.0.0.1:0").await.unwrap();
-        return LineCounterClient::builder(&format!("ws://{addr}/rpc"));
+    use rpc_core::framing::Framing;
+    let endpoint = examples::callbacks::endpoint()
+        .websocket_limits(rpc_server::WsLimits::default().max_peer_calls(max_peer_calls));
+    match transport {
+        Limited::WebSocket => {
+            let app = axum::Router::new().route("/rpc", endpoint.into_method_router());
+            let addr = examples::spawn(app, "127.0.0.1:0").await.unwrap();
+            LineCounterClient::builder(&format!("ws://{addr}/rpc"))
+        }
+        Limited::Unix => {
+            let path = dir.join(format!("limited-{max_peer_calls}.ipc"));
+            let socket = rpc_server::UnixSocket::bind(&path).unwrap();
+            let serving = rpc_server::serve_messages(socket, endpoint, Framing::Ethereum);
+            tokio::spawn(std::future::IntoFuture::into_future(serving));
+            LineCounterClient::builder(&format!("unix://{}", path.display()))
+        }
+        Limited::Stdio => {
+            let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_callbacks"));
+            command.args(["--stdio", "--max-peer-calls", &max_peer_calls.to_string()]);
+            rpc_client::ClientBuilder::child(command)
+        }
+        Limited::Pipe => {
+            let (ours, theirs) = tokio::io::duplex(64 * 1024);
+            let (reader, writer) = tokio::io::split(theirs);
+            tokio::spawn(async move {
+                endpoint
+                    .serve_stream(reader, writer, Framing::Newline)
+                    .await
+            });
+            let (reader, writer) = tokio::io::split(ours);
+            rpc_client::ClientBuilder::stream(reader, writer)
+        }
     }
-    let (ours, theirs) = tokio::io::duplex(64 * 1024);
-    let (reader, writer) = tokio::io::split(theirs);
-    tokio::spawn(async move {
-        endpoint
-            .serve_stream(reader, writer, rpc_core::framing::Framing::Newline)
-            .await
-    });
-    let (reader, writer) = tokio::io::split(ours);
-    rpc_client::ClientBuilder::stream(reader, writer)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn calls_are_bounded_each_way() {
+async fn calls_are_bounded_each_way_over_every_message_transport() {
     use std::sync::atomic::Ordering;
-    for websocket in [true, false] {
+    let dir = std::env::temp_dir().join(format!("rpc-both-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    for transport in [
+        Limited::WebSocket,
+        Limited::Unix,
+        Limited::Stdio,
+        Limited::Pipe,
+    ] {
         // The server's side: at most 3 of its calls to the client wait at once.
         let slow = Arc::new(Slow::default());
-        let client = limited(rpc_server::WsLimits::default().max_peer_calls(3), websocket)
+        let client = limited(3, transport, &dir)
             .await
             .serve(NoisyServer(SlowNoisy(slow.clone())), 64)
             .build()
             .unwrap();
         assert_eq!(client.count_at_once(lines(30)).await.unwrap(), 30);
-        assert_eq!(
-            slow.most.load(Ordering::SeqCst),
-            3,
-            "websocket: {websocket}"
-        );
+        assert_eq!(slow.most.load(Ordering::SeqCst), 3, "{transport:?}");
         // The client's side: it runs at most 2 of the server's calls at once, and refuses
         // the rest busy, which fails the server's method.
         let slow = Arc::new(Slow::default());
-        let client = limited(rpc_server::WsLimits::default(), websocket)
+        let client = limited(64, transport, &dir)
             .await
             .serve(NoisyServer(SlowNoisy(slow.clone())), 2)
             .build()
@@ -331,13 +362,11 @@ async fn calls_are_bounded_each_way() {
             Err(CallError::Method(CallbackFailed { reason })) => {
                 assert!(reason.contains("-32005"), "{reason}")
             }
-            other => panic!("websocket: {websocket}: {other:?}"),
+            other => panic!("{transport:?}: {other:?}"),
         }
-        assert!(
-            slow.most.load(Ordering::SeqCst) <= 2,
-            "websocket: {websocket}"
-        );
+        assert!(slow.most.load(Ordering::SeqCst) <= 2, "{transport:?}");
     }
+    let _ = std::fs::remove_dir_all(&dir);
 }
 
 /// What a client serves in the next test: entries that must apply in order.
