@@ -332,11 +332,26 @@ async fn serve_connection<S: Service, M: Calls>(
         if peer.route(&body) {
             continue;
         }
-        if cancellation != rpc_core::peer::Cancellation::None
-            && cancel(&running, &body, cancellation, &outbox)
+        // What the connection itself reads of a message, read once and only when it needs to:
+        // whether it cancels a call, the id of a call it may cancel, whether it runs in order.
+        let (is_ordered, call_id) = match (cancellation != rpc_core::peer::Cancellation::None
+            || !ordered.is_empty())
+        .then(|| Envelope::of(&body))
+        .flatten()
         {
-            continue;
-        }
+            Some(envelope) => {
+                if cancel(&running, &envelope, cancellation, &outbox) {
+                    continue;
+                }
+                let is_ordered = envelope.id.is_none()
+                    && envelope
+                        .method
+                        .as_deref()
+                        .is_some_and(|m| ordered.contains(&m));
+                (is_ordered, envelope.id.map(|id| Box::<str>::from(id.get())))
+            }
+            None => (false, None),
+        };
         // An ordered notification still running: this message waits for it, and meanwhile
         // the answers to the server's calls are still read (the notification may be waiting
         // for one), the rest kept in order, at most `max_calls` of them.
@@ -365,7 +380,6 @@ async fn serve_connection<S: Service, M: Calls>(
                 }
             }
         }
-        let is_ordered = !ordered.is_empty() && ordered_notification(&body, &ordered);
         let permit = match calls.clone().try_acquire_owned() {
             Ok(permit) => permit,
             // Every slot is taken while methods wait for answers from the peer: waiting for a
@@ -375,7 +389,7 @@ async fn serve_connection<S: Service, M: Calls>(
             Err(_) if peer.waiting() => {
                 metrics::counter!("rpc.server.messages.refused", "reason" => "busy").increment(1);
                 tracing::debug!("every call slot is taken while the peer is awaited; refused");
-                if let Some(id) = request_id(&body) {
+                if let Some(id) = call_id.or_else(|| request_id(&body)) {
                     let mut answer = Vec::with_capacity(128);
                     let error =
                         rpc_core::ErrorObject::new(rpc_core::ErrorCode::SERVER_BUSY, "Server busy")
@@ -407,9 +421,8 @@ async fn serve_connection<S: Service, M: Calls>(
         let sender = outbox.sender();
         let busy = upgrade.as_ref().map(Upgrade::busy);
         // Under a cancellation protocol, a single call can be cancelled by its id.
-        let cancellable = (cancellation != rpc_core::peer::Cancellation::None)
-            .then(|| request_id(&body))
-            .flatten()
+        let cancellable = call_id
+            .filter(|_| cancellation != rpc_core::peer::Cancellation::None)
             .map(|id| {
                 let call = running.start(id.clone());
                 (id, call, running.clone())
@@ -476,18 +489,31 @@ fn millis(since: Instant) -> u64 {
     u64::try_from(since.elapsed().as_millis()).unwrap_or(u64::MAX)
 }
 
+/// What the connection reads of a single message itself: its method, params and id (present
+/// even when `null`). Batches, and what does not parse, are the dispatcher's to answer.
+#[derive(serde::Deserialize)]
+struct Envelope<'a> {
+    #[serde(borrow, default)]
+    method: Option<std::borrow::Cow<'a, str>>,
+    #[serde(borrow, default)]
+    params: Option<&'a serde_json::value::RawValue>,
+    #[serde(borrow, default, deserialize_with = "peer::present")]
+    id: Option<&'a serde_json::value::RawValue>,
+}
+
+impl<'a> Envelope<'a> {
+    /// The envelope of `body`, when it is a single message that parses.
+    fn of(body: &'a [u8]) -> Option<Self> {
+        if body.trim_ascii_start().first() != Some(&b'{') {
+            return None;
+        }
+        serde_json::from_slice(body).ok()
+    }
+}
+
 /// The id of a single request, as raw JSON; `None` for a notification or a batch.
 fn request_id(body: &[u8]) -> Option<Box<str>> {
-    #[derive(serde::Deserialize)]
-    struct Id<'a> {
-        #[serde(borrow)]
-        id: Option<&'a serde_json::value::RawValue>,
-    }
-    if body.trim_ascii_start().first() != Some(&b'{') {
-        return None;
-    }
-    let id = serde_json::from_slice::<Id<'_>>(body).ok()?.id?;
-    Some(id.get().into())
+    Some(Envelope::of(body)?.id?.get().into())
 }
 
 /// The calls of a connection that a cancellation may stop.
@@ -497,29 +523,14 @@ type Running = rpc_core::peer::Running<tokio::task::AbortHandle>;
 /// when the protocol wants an answer, and says the message was taken.
 fn cancel(
     running: &Running,
-    body: &[u8],
+    message: &Envelope<'_>,
     cancellation: rpc_core::peer::Cancellation,
     outbox: &Outbox,
 ) -> bool {
-    #[derive(serde::Deserialize)]
-    struct Notification<'a> {
-        #[serde(borrow)]
-        method: std::borrow::Cow<'a, str>,
-        #[serde(borrow, default)]
-        params: Option<&'a serde_json::value::RawValue>,
-        #[serde(borrow, default, deserialize_with = "peer::present")]
-        id: Option<&'a serde_json::value::RawValue>,
-    }
-    if body.trim_ascii_start().first() != Some(&b'{') {
-        return false;
-    }
-    let Ok(message) = serde_json::from_slice::<Notification<'_>>(body) else {
+    let (Some(method), None) = (&message.method, message.id) else {
         return false;
     };
-    if message.id.is_some() {
-        return false;
-    }
-    let Some(id) = cancellation.cancelled(&message.method, message.params) else {
+    let Some(id) = cancellation.cancelled(method, message.params) else {
         return false;
     };
     let call = running.cancel(id.get());
@@ -554,20 +565,4 @@ fn ordered_methods(service: &impl Service) -> Vec<&'static str> {
         .filter(|m| m.ordered)
         .flat_map(|m| std::iter::once(m.name).chain(m.aliases.iter().copied()))
         .collect()
-}
-
-/// Whether `body` is a single notification of one of the `ordered` methods.
-fn ordered_notification(body: &[u8], ordered: &[&str]) -> bool {
-    #[derive(serde::Deserialize)]
-    struct Envelope<'a> {
-        #[serde(borrow)]
-        method: std::borrow::Cow<'a, str>,
-        #[serde(borrow, default, deserialize_with = "peer::present")]
-        id: Option<&'a serde_json::value::RawValue>,
-    }
-    if body.trim_ascii_start().first() != Some(&b'{') {
-        return false;
-    }
-    serde_json::from_slice::<Envelope<'_>>(body)
-        .is_ok_and(|e| e.id.is_none() && ordered.contains(&e.method.as_ref()))
 }
