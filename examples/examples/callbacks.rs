@@ -6,7 +6,7 @@
 //! cargo run --release -p examples --example callbacks -- --serve 127.0.0.1:7004   # the server alone, at ws://127.0.0.1:7004/rpc
 //! cargo run --release -p examples --example callbacks -- --connect ws://127.0.0.1:7004/rpc
 //! cargo run --release -p examples --example callbacks -- --stdio           # the server over stdin and stdout
-//! cargo run --release -p examples --example callbacks -- --stdio --max-peer-calls 4
+//! cargo run --release -p examples --example callbacks -- --stdio --max-peer-calls 4 --peer-call-timeout-ms 500
 //! ```
 //!
 //! With no argument it runs the client and the server in one process over a WebSocket, then
@@ -32,6 +32,14 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             if let Some(at) = args.iter().position(|a| a == "--max-peer-calls") {
                 let n = args.get(at + 1).ok_or("--max-peer-calls needs a number")?;
                 limits = limits.max_peer_calls(n.parse()?);
+            }
+            // `--peer-call-timeout-ms MS`: a call back unanswered after MS fails, and is
+            // cancelled at the client.
+            if let Some(at) = args.iter().position(|a| a == "--peer-call-timeout-ms") {
+                let ms = args
+                    .get(at + 1)
+                    .ok_or("--peer-call-timeout-ms needs a number")?;
+                limits = limits.peer_call_timeout(std::time::Duration::from_millis(ms.parse()?));
             }
             examples::callbacks::endpoint()
                 .websocket_limits(limits)

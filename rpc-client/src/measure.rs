@@ -69,7 +69,8 @@ pub(crate) fn subscriptions_lost(reason: &'static str, count: usize) {
     metrics::counter!("rpc.client.subscriptions.lost", "reason" => reason).increment(count as u64);
 }
 
-/// A request from the server found every served slot taken, and was answered busy.
+/// A request or notification from the server found every served slot taken: a request was
+/// answered busy, a notification dropped.
 pub(crate) fn served_refused() {
     metrics::counter!("rpc.client.served.refused").increment(1);
 }

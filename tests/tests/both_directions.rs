@@ -288,16 +288,48 @@ enum Limited {
     Pipe,
 }
 
-/// The `callbacks` endpoint allowing `max_peer_calls` calls back at once, and a client builder
-/// for it over `transport`.
+const EVERY_LIMITED: [Limited; 4] = [
+    Limited::WebSocket,
+    Limited::Unix,
+    Limited::Stdio,
+    Limited::Pipe,
+];
+
+/// The `callbacks` endpoint with `limits`, and a client builder for it over `transport`; over
+/// a child's stdio the child is given the same limits on its command line.
 async fn limited(
-    max_peer_calls: usize,
+    limits: (usize, Duration),
+    transport: Limited,
+    dir: &std::path::Path,
+) -> rpc_client::ClientBuilder<LineCounterClient> {
+    let (max_peer_calls, timeout) = limits;
+    let endpoint = examples::callbacks::endpoint().websocket_limits(
+        rpc_server::WsLimits::default()
+            .max_peer_calls(max_peer_calls)
+            .peer_call_timeout(timeout),
+    );
+    match transport {
+        Limited::Stdio => {
+            let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_callbacks"));
+            command.args(["--stdio", "--max-peer-calls", &max_peer_calls.to_string()]);
+            command.args(["--peer-call-timeout-ms", &timeout.as_millis().to_string()]);
+            rpc_client::ClientBuilder::child(command)
+        }
+        _ => served(endpoint, transport, dir).await,
+    }
+}
+
+/// `endpoint` served over `transport` (in this process: not over a child's stdio), and a
+/// client builder for it.
+async fn served<M: rpc_server::middleware::Calls>(
+    endpoint: rpc_server::RpcService<
+        examples::callbacks::LineCounterServer<examples::callbacks::Counter>,
+        M,
+    >,
     transport: Limited,
     dir: &std::path::Path,
 ) -> rpc_client::ClientBuilder<LineCounterClient> {
     use rpc_core::framing::Framing;
-    let endpoint = examples::callbacks::endpoint()
-        .websocket_limits(rpc_server::WsLimits::default().max_peer_calls(max_peer_calls));
     match transport {
         Limited::WebSocket => {
             let app = axum::Router::new().route("/rpc", endpoint.into_method_router());
@@ -305,17 +337,15 @@ async fn limited(
             LineCounterClient::builder(&format!("ws://{addr}/rpc"))
         }
         Limited::Unix => {
-            let path = dir.join(format!("limited-{max_peer_calls}.ipc"));
+            static SOCKETS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+            let n = SOCKETS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let path = dir.join(format!("served-{n}.ipc"));
             let socket = rpc_server::UnixSocket::bind(&path).unwrap();
             let serving = rpc_server::serve_messages(socket, endpoint, Framing::Ethereum);
             tokio::spawn(std::future::IntoFuture::into_future(serving));
             LineCounterClient::builder(&format!("unix://{}", path.display()))
         }
-        Limited::Stdio => {
-            let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_callbacks"));
-            command.args(["--stdio", "--max-peer-calls", &max_peer_calls.to_string()]);
-            rpc_client::ClientBuilder::child(command)
-        }
+        Limited::Stdio => panic!("a child's stdio serves the example's own endpoint"),
         Limited::Pipe => {
             let (ours, theirs) = tokio::io::duplex(64 * 1024);
             let (reader, writer) = tokio::io::split(theirs);
@@ -330,20 +360,22 @@ async fn limited(
     }
 }
 
+fn temp_dir(name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("rpc-both-{name}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+const NO_TIMEOUT: Duration = Duration::from_secs(30);
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn calls_are_bounded_each_way_over_every_message_transport() {
     use std::sync::atomic::Ordering;
-    let dir = std::env::temp_dir().join(format!("rpc-both-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    for transport in [
-        Limited::WebSocket,
-        Limited::Unix,
-        Limited::Stdio,
-        Limited::Pipe,
-    ] {
+    let dir = temp_dir("limits");
+    for transport in EVERY_LIMITED {
         // The server's side: at most 3 of its calls to the client wait at once.
         let slow = Arc::new(Slow::default());
-        let client = limited(3, transport, &dir)
+        let client = limited((3, NO_TIMEOUT), transport, &dir)
             .await
             .serve(NoisyServer(SlowNoisy(slow.clone())), 64)
             .build()
@@ -353,7 +385,7 @@ async fn calls_are_bounded_each_way_over_every_message_transport() {
         // The client's side: it runs at most 2 of the server's calls at once, and refuses
         // the rest busy, which fails the server's method.
         let slow = Arc::new(Slow::default());
-        let client = limited(64, transport, &dir)
+        let client = limited((64, NO_TIMEOUT), transport, &dir)
             .await
             .serve(NoisyServer(SlowNoisy(slow.clone())), 2)
             .build()
@@ -365,6 +397,131 @@ async fn calls_are_bounded_each_way_over_every_message_transport() {
             other => panic!("{transport:?}: {other:?}"),
         }
         assert!(slow.most.load(Ordering::SeqCst) <= 2, "{transport:?}");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A `noisy` that takes a second, and counts the calls that started and those that finished.
+#[derive(Default)]
+struct Sleepy {
+    started: std::sync::atomic::AtomicUsize,
+    finished: std::sync::atomic::AtomicUsize,
+}
+
+struct SleepyNoisy(Arc<Sleepy>);
+
+impl Noisy for SleepyNoisy {
+    async fn noisy(&self, _line: String) {
+        use std::sync::atomic::Ordering;
+        self.0.started.fetch_add(1, Ordering::SeqCst);
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        self.0.finished.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_call_back_past_its_timeout_fails_and_is_cancelled_at_the_client() {
+    use std::sync::atomic::Ordering;
+    let dir = temp_dir("timeout");
+    for transport in EVERY_LIMITED {
+        let sleepy = Arc::new(Sleepy::default());
+        let client = limited((4, Duration::from_millis(150)), transport, &dir)
+            .await
+            .cancellation(Cancellation::Lsp)
+            .serve(NoisyServer(SleepyNoisy(sleepy.clone())), 4)
+            .build()
+            .unwrap();
+        let started = Instant::now();
+        match client.line_counter(lines(1)).await {
+            Err(CallError::Method(CallbackFailed { reason })) => {
+                assert!(reason.contains("timed out"), "{transport:?}: {reason}")
+            }
+            other => panic!("{transport:?}: {other:?}"),
+        }
+        assert!(
+            started.elapsed() < Duration::from_millis(900),
+            "{transport:?}: {:?}",
+            started.elapsed()
+        );
+        // The server told the client, which dropped the callback before it finished.
+        tokio::time::sleep(Duration::from_millis(1200)).await;
+        assert_eq!(sleepy.started.load(Ordering::SeqCst), 1, "{transport:?}");
+        assert_eq!(sleepy.finished.load(Ordering::SeqCst), 0, "{transport:?}");
+        // The connection goes on.
+        client.lines_counted().await.unwrap();
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A layer that sees the server's calls to its peer: it records each (method, whether it is
+/// a request, whether it succeeded) and refuses any whose params mention "forbidden".
+#[derive(Default, Clone)]
+struct PeerAudit(Arc<Mutex<Vec<(String, bool, bool)>>>);
+
+impl rpc_server::middleware::Layer for PeerAudit {
+    const TO_PEER: bool = true;
+
+    async fn call<'a, N: rpc_server::middleware::Calls>(
+        &'a self,
+        call: rpc_server::middleware::Call<'a>,
+        next: rpc_server::middleware::Next<'a, N>,
+    ) -> rpc_server::middleware::Outcome {
+        next.run(call).await
+    }
+
+    async fn to_peer<'a>(
+        &'a self,
+        call: rpc_server::middleware::PeerCall<'a>,
+        next: rpc_server::middleware::ToPeer<'a>,
+    ) -> rpc_server::middleware::PeerOutcome {
+        let forbidden = call.params().is_some_and(|p| p.get().contains("forbidden"));
+        let outcome = if forbidden {
+            Err(rpc_core::Error::Rpc(rpc_core::ErrorObject::new(
+                -32099,
+                "refused by the audit layer",
+            )))
+        } else {
+            next.send(call).await
+        };
+        self.0.lock().unwrap().push((
+            call.method().to_owned(),
+            !call.is_notification(),
+            outcome.is_ok(),
+        ));
+        outcome
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_layer_sees_and_may_refuse_the_server_s_calls_to_its_peer() {
+    let dir = temp_dir("audit");
+    // Over a child's stdio the child runs the example's own endpoint, without this layer: a
+    // pipe to this process is the same stream connection.
+    for transport in [Limited::WebSocket, Limited::Unix, Limited::Pipe] {
+        let audit = PeerAudit::default();
+        let endpoint = examples::callbacks::endpoint().layer(audit.clone());
+        let printer = Arc::new(Printer::default());
+        let client = served(endpoint, transport, &dir)
+            .await
+            .serve(NoisyServer(printer.clone()), 4)
+            .build()
+            .unwrap();
+        assert_eq!(client.line_counter(lines(2)).await.unwrap(), 2);
+        let seen = vec![("noisy".to_owned(), true, true); 2];
+        assert_eq!(*audit.0.lock().unwrap(), seen, "{transport:?}");
+        let refused = ["a".to_owned(), "forbidden".to_owned(), "c".to_owned()];
+        match client.line_counter(refused.to_vec()).await {
+            Err(CallError::Method(CallbackFailed { reason })) => {
+                assert!(reason.contains("refused by the audit layer"), "{reason}")
+            }
+            other => panic!("{transport:?}: {other:?}"),
+        }
+        // The refused call never reached the client, and the method stopped there.
+        let mut expected = lines(2);
+        expected.push("a".into());
+        assert_eq!(*printer.seen.lock().unwrap(), expected, "{transport:?}");
+        assert_eq!(audit.0.lock().unwrap().len(), 4, "{transport:?}");
+        assert_eq!(audit.0.lock().unwrap()[3], ("noisy".into(), true, false));
     }
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -164,8 +164,12 @@ impl<C: From<Client>> ClientBuilder<C> {
     /// connection (WebSocket, Unix socket, child process, stream): the requests and
     /// notifications the server sends for its methods run on it, each in a task of its own,
     /// while the client's own calls go on, so that a server method that calls back into the
-    /// client while the client waits on it never deadlocks. At most `max_calls` run at once
-    /// (past it, a request is answered `-32005` busy); the server may cancel one under the
+    /// client while the client waits on it never deadlocks. At most `max_calls` run or wait
+    /// at once, ordered notifications waiting their turn included: past it, a request is
+    /// answered `-32005` busy and a notification is dropped (both counted in the
+    /// `rpc.client.served.refused` metric), so give room for the notifications the server
+    /// sends in a burst. The reader never waits for a slot, as it must go on routing the
+    /// answers the running calls may be waiting for. The server may cancel a call under the
     /// connection's [`cancellation`](Self::cancellation). A request for a method the client
     /// does not serve is answered `-32601`. Over HTTP the server cannot call back, and this
     /// is an error at [`build`](Self::build).

@@ -232,11 +232,21 @@ async fn serve_connection<S: Service, M: Calls>(
     });
     // The connection's client, for its calls' methods to call back; lent to each call through
     // the request context.
+    let layers: Option<Arc<dyn crate::middleware::PeerChain>> = if M::TO_PEER {
+        Some(stack.clone())
+    } else {
+        None
+    };
     let peer = Arc::new(peer::ConnectionPeer::new(
         &outbox,
-        limits.max_peer_calls,
-        config.cancellation,
-        limits.peer_call_timeout,
+        peer::Route {
+            max_calls: limits.max_peer_calls,
+            cancellation: config.cancellation,
+            timeout: limits.peer_call_timeout,
+            layers,
+            transport,
+            peer_addr,
+        },
     ));
     let parts = {
         let mut lent = (*parts).clone();

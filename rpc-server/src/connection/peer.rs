@@ -8,6 +8,7 @@
 //! answers, so a method that awaits the peer while the peer awaits it never deadlocks.
 
 use std::collections::HashMap;
+use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, Weak};
 use std::time::{Duration, Instant};
@@ -18,6 +19,8 @@ use serde_json::value::RawValue;
 use tokio::sync::{Semaphore, oneshot};
 
 use super::outbox::Outbox;
+use crate::call::Transport;
+use crate::middleware::{PeerCall, PeerChain, Wire};
 
 /// One connection's calls to its peer.
 pub(super) struct ConnectionPeer {
@@ -32,24 +35,36 @@ pub(super) struct ConnectionPeer {
     closed: AtomicBool,
     cancellation: Cancellation,
     timeout: Duration,
+    /// The endpoint's layers that see calls to the peer, when any does.
+    layers: Option<Arc<dyn PeerChain>>,
+    transport: Transport,
+    peer_addr: Option<SocketAddr>,
+}
+
+/// Where a connection's calls to its peer go, and through what.
+pub(super) struct Route {
+    pub(super) max_calls: usize,
+    pub(super) cancellation: Cancellation,
+    pub(super) timeout: Duration,
+    pub(super) layers: Option<Arc<dyn PeerChain>>,
+    pub(super) transport: Transport,
+    pub(super) peer_addr: Option<SocketAddr>,
 }
 
 impl ConnectionPeer {
-    pub(super) fn new(
-        outbox: &Arc<Outbox>,
-        max_calls: usize,
-        cancellation: Cancellation,
-        timeout: Duration,
-    ) -> Self {
+    pub(super) fn new(outbox: &Arc<Outbox>, route: Route) -> Self {
         ConnectionPeer {
             outbox: Arc::downgrade(outbox),
             pending: Mutex::new(HashMap::new()),
             next_id: AtomicU64::new(1),
-            slots: Semaphore::new(max_calls),
+            slots: Semaphore::new(route.max_calls),
             used: AtomicBool::new(false),
             closed: AtomicBool::new(false),
-            cancellation,
-            timeout,
+            cancellation: route.cancellation,
+            timeout: route.timeout,
+            layers: route.layers,
+            transport: route.transport,
+            peer_addr: route.peer_addr,
         }
     }
 
@@ -159,6 +174,63 @@ impl ConnectionPeer {
     }
 }
 
+impl ConnectionPeer {
+    /// Sends `message` through the endpoint's layers that see calls to the peer.
+    async fn through(
+        &self,
+        layers: &Arc<dyn PeerChain>,
+        message: Vec<u8>,
+        id: Option<u64>,
+    ) -> Result<Vec<u8>, Error> {
+        #[derive(serde::Deserialize)]
+        struct Parts<'a> {
+            #[serde(borrow)]
+            method: std::borrow::Cow<'a, str>,
+            #[serde(borrow, default)]
+            params: Option<&'a RawValue>,
+        }
+        let seen = message.clone();
+        let parts = serde_json::from_slice::<Parts<'_>>(&seen)
+            .map_err(|e| Error::Request(format!("a call to the peer is not a request: {e}")))?;
+        let call = PeerCall {
+            method: &parts.method,
+            params: parts.params,
+            id,
+            transport: self.transport,
+            peer: self.peer_addr,
+        };
+        let wire = Unsent {
+            peer: self,
+            message: Mutex::new(Some(message)),
+            id,
+        };
+        layers.to_peer(call, &wire).await
+    }
+}
+
+/// A call to the peer that the layers have seen, to be sent once at the end of them.
+struct Unsent<'a> {
+    peer: &'a ConnectionPeer,
+    message: Mutex<Option<Vec<u8>>>,
+    id: Option<u64>,
+}
+
+impl Wire for Unsent<'_> {
+    fn send(&self) -> Sending<'_> {
+        let message = self
+            .message
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take();
+        match message {
+            Some(message) => Box::pin(self.peer.call(message, self.id)),
+            None => Box::pin(std::future::ready(Err(Error::Request(
+                "a call to the peer was sent twice".into(),
+            )))),
+        }
+    }
+}
+
 /// A request's hold on its answer: dropped before the answer came (the caller gave up, or
 /// timed out), it forgets the request and tells the peer as the connection's cancellation
 /// protocol says.
@@ -202,7 +274,10 @@ impl Outgoing for ConnectionPeer {
             rpc.direction = "to_peer",
             rpc.jsonrpc.request_id = id,
         );
-        Box::pin(self.call(message, id).instrument(span))
+        match &self.layers {
+            None => Box::pin(self.call(message, id).instrument(span)),
+            Some(layers) => Box::pin(self.through(layers, message, id).instrument(span)),
+        }
     }
 
     fn is_open(&self) -> bool {

@@ -41,10 +41,16 @@
 //! [`Layer::call`]; the others go through it one by one as usual. [`RateLimit`] does: it takes
 //! a batch's calls of one method and caller from their bucket at once (governor's `check_n`).
 //!
+//! **Calls to the peer:** over a message connection a method may call the client back
+//! ([`RequestContext::peer`](crate::RequestContext::peer)); a layer that opts in with
+//! [`Layer::TO_PEER`] sees each of those calls too ([`Layer::to_peer`], a [`PeerCall`]), to log,
+//! time or refuse it.
+//!
 //! Shipped layers: [`Authorize`] (a check by method name, `RpcService::authorize`),
 //! [`RateLimit`] (per method and per caller key) and [`ConcurrencyLimit`] (per method).
 
 mod limits;
+mod to_peer;
 
 use std::future::Future;
 
@@ -55,6 +61,10 @@ use crate::builtin;
 pub use crate::call::{Call, Outcome, Transport};
 
 pub use limits::{BUSY, ConcurrencyLimit, RATE_LIMITED, RateLimit};
+use rpc_core::peer::Sending;
+pub use to_peer::{PeerCall, PeerOutcome, ToPeer};
+#[doc(hidden)]
+pub use to_peer::{PeerChain, Wire};
 
 /// The rest of the chain after a layer: the layers inside it, then the method.
 pub struct Next<'a, N> {
@@ -124,6 +134,23 @@ pub trait Layer: Send + Sync + 'static {
     fn batch(&self, calls: &[Call<'_>], admitted: &mut [bool]) {
         let _ = (calls, admitted);
     }
+
+    /// Whether the layer sees the calls the server makes to its peer, in
+    /// [`to_peer`](Layer::to_peer); `false` by default, and then they pass it by at no cost.
+    const TO_PEER: bool = false;
+
+    /// Handles a call a method makes to the connection's peer (through
+    /// [`RequestContext::peer`](crate::RequestContext::peer)), when [`TO_PEER`](Layer::TO_PEER)
+    /// is `true`: send it on with `next`, or answer without it. The layer sees the call's
+    /// method, params and id, and its outcome; it cannot change what is sent. The default sends
+    /// it on.
+    fn to_peer<'a>(
+        &'a self,
+        call: PeerCall<'a>,
+        next: ToPeer<'a>,
+    ) -> impl Future<Output = PeerOutcome> + Send + 'a {
+        next.send(call)
+    }
 }
 
 /// What runs calls: the method at the end of the chain, or a layer around the rest. Built by
@@ -148,6 +175,14 @@ pub trait Calls: Send + Sync + 'static {
     fn batch(&self, calls: &[Call<'_>], admitted: &mut [Admitted], level: u32) {
         let _ = (calls, admitted, level);
     }
+
+    /// Whether a layer of the chain sees the calls to the peer.
+    #[doc(hidden)]
+    const TO_PEER: bool = false;
+
+    /// Sends a call to the peer through the chain's layers, then `wire`.
+    #[doc(hidden)]
+    fn to_peer<'a>(&'a self, call: PeerCall<'a>, wire: &'a dyn Wire) -> Sending<'a>;
 }
 
 /// The end of every chain: the service's method, or the endpoint's own (`rpc.discover`,
@@ -185,6 +220,10 @@ impl<S: Service> Calls for Endpoint<S> {
         }
         self.service.call(call.method(), call.params(), out).await
     }
+
+    fn to_peer<'a>(&'a self, _: PeerCall<'a>, wire: &'a dyn Wire) -> Sending<'a> {
+        wire.send()
+    }
 }
 
 /// `outer` around the rest of the chain, `inner`.
@@ -196,6 +235,7 @@ pub struct Stack<L, C> {
 
 impl<L: Layer, C: Calls> Calls for Stack<L, C> {
     const BATCHES: bool = L::BATCH || C::BATCHES;
+    const TO_PEER: bool = L::TO_PEER || C::TO_PEER;
 
     fn call<'a>(
         &'a self,
@@ -230,6 +270,10 @@ impl<L: Layer, C: Calls> Calls for Stack<L, C> {
         if C::BATCHES && mine.iter().all(|m| *m) {
             self.inner.batch(calls, admitted, level + 1);
         }
+    }
+
+    fn to_peer<'a>(&'a self, call: PeerCall<'a>, wire: &'a dyn Wire) -> Sending<'a> {
+        to_peer::through(&self.outer, &*self.inner, call, wire)
     }
 }
 
