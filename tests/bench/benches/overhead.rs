@@ -7,6 +7,9 @@
 //! - **observed + rate limit**: the same with a per-method `RateLimit` that never refuses
 //!   (target: within 5% of observed, the layer's own cost; and the whole against plain).
 //!
+//! And what `rpc_server::serve` (its limits and timers all on, as shipped) costs against
+//! `axum::serve`, over HTTP, with the plain endpoint (target: within 3%).
+//!
 //! Each measured:
 //!
 //! - **over HTTP** on 127.0.0.1, as a client sees it: each server on a thread of its own whose
@@ -81,10 +84,12 @@ fn time(handle: &dyn Fn(Request) -> usize, body: &'static str, iterations: u32) 
     started.elapsed().as_nanos() as f64 / f64::from(iterations)
 }
 
-/// Serves `app` on 127.0.0.1 from a thread of its own, with `observed`'s subscriber and
-/// recorder as that thread's defaults (or none).
+/// Serves `app` on 127.0.0.1 from a thread of its own, with `rpc_server::serve` when `ours`
+/// (else `axum::serve`), and `observed`'s subscriber and recorder as that thread's defaults (or
+/// none).
 fn serve_on_thread(
     app: axum::Router,
+    ours: bool,
     observed: Option<(
         tracing::Dispatch,
         metrics_exporter_prometheus::PrometheusRecorder,
@@ -110,7 +115,11 @@ fn serve_on_thread(
                 .expect("bind");
             tx.send(listener.local_addr().expect("an address"))
                 .expect("the bench waits");
-            axum::serve(listener, app).await.expect("serve");
+            if ours {
+                rpc_server::serve(listener, app).await.expect("serve");
+            } else {
+                axum::serve(listener, app).await.expect("serve");
+            }
         });
     });
     rx.recv().expect("the server starts")
@@ -248,10 +257,12 @@ fn main() {
     let addrs = [
         serve_on_thread(
             route(RpcService::new(CalcServer(Impl)).into_method_router()),
+            false,
             None,
         ),
         serve_on_thread(
             route(RpcService::new(CalcServer(Impl)).into_method_router()),
+            false,
             Some((http_dispatch, http_recorder)),
         ),
         serve_on_thread(
@@ -260,9 +271,15 @@ fn main() {
                     .layer(never())
                     .into_method_router(),
             ),
+            false,
             Some((limited_dispatch, limited_recorder)),
         ),
     ];
+    let served = serve_on_thread(
+        route(RpcService::new(CalcServer(Impl)).into_method_router()),
+        true,
+        None,
+    );
     let load_runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -279,14 +296,29 @@ fn main() {
          (target < 5%), total = + rate limit vs plain"
     );
     print_header("requests per second, higher is better");
+    let mut serve_rates = Vec::new();
     for (name, body) in [("small call", small), ("batch of 100", batch)] {
         let mut rate = [0.0f64; 3];
+        let mut ours = 0.0f64;
         for _ in 0..rounds {
             for (best, addr) in rate.iter_mut().zip(addrs) {
                 *best = best.max(http_rate(&load_runtime, addr, body, measure));
             }
+            ours = ours.max(http_rate(&load_runtime, served, body, measure));
         }
         print_row(name, rate, rate.map(|r| 1.0 / r));
+        serve_rates.push((name, rate[0], ours));
+    }
+    println!(
+        "\nrpc_server::serve (every limit on) against axum::serve, the plain endpoint \
+         (target: within 3%)"
+    );
+    for (name, axum, ours) in serve_rates {
+        println!(
+            "{name:<14} axum::serve {axum:>9.0}/s   serve {ours:>9.0}/s   {:+.1}% ({:.3}x)",
+            (axum / ours - 1.0) * 100.0,
+            ours / axum
+        );
     }
     assert!(
         http_prometheus.render().contains("rpc_server_duration"),
