@@ -13,7 +13,7 @@ use crate::budget::HeldBytes;
 use crate::call::{Network, Transport};
 use crate::hosts::{LocalAddr, clipped};
 use crate::middleware::Calls;
-use crate::{RequestContext, RpcService, connection, dispatch, explorer, serve, ws};
+use crate::{RequestContext, RpcService, connection, dispatch, explorer, serve};
 
 impl<S: Service, M: Calls> RpcService<S, M> {
     /// Handles one HTTP request: the whole endpoint, for use outside a `Router` too.
@@ -158,11 +158,11 @@ impl<S: Service, M: Calls> RpcService<S, M> {
                 Err(rejection) => return rejection.into_response(),
             };
         let limit = self.config.max_body_bytes;
-        let (service, stack, config) = (
-            self.service.clone(),
-            self.stack.clone(),
-            self.config.clone(),
-        );
+        let answering: Arc<dyn connection::Answering> = Arc::new(connection::Answerer {
+            service: self.service.clone(),
+            stack: self.stack.clone(),
+        });
+        let config = self.config.clone();
         let serving = parts.extensions.get::<serve::Upgrade>().cloned();
         let transport = Transport::websocket(Network::of(&parts.extensions));
         let parts = Arc::new(parts);
@@ -175,14 +175,15 @@ impl<S: Service, M: Calls> RpcService<S, M> {
             .read_buffer_size(8 * 1024)
             .on_failed_upgrade(|e| tracing::debug!(error = %e, "a websocket upgrade failed"))
             .on_upgrade(move |socket| {
-                connection::run(
-                    transport,
-                    ws::halves(socket),
-                    service,
-                    stack,
-                    config,
-                    parts,
-                    serving,
+                connection::over_websocket(
+                    socket,
+                    connection::Opened {
+                        transport,
+                        answering,
+                        config,
+                        parts,
+                        upgrade: serving,
+                    },
                 )
             })
     }

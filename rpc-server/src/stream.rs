@@ -166,22 +166,24 @@ impl<S: rpc_core::Service, M: crate::middleware::Calls> crate::RpcService<S, M> 
         R: AsyncRead + Unpin + Send + 'static,
         W: AsyncWrite + Unpin + Send + 'static,
     {
-        let halves = (
-            Incoming::new(reader, framing, self.config.max_body_bytes),
-            Outgoing::new(writer, framing),
-        );
         let mut parts = axum::http::Request::new(()).into_parts().0;
         if let Some(peer) = upgrade.as_ref().and_then(crate::serve::Upgrade::peer) {
             parts.extensions.insert(axum::extract::ConnectInfo(peer));
         }
-        crate::connection::run(
-            crate::call::Transport::stream(network),
-            halves,
-            self.service.clone(),
-            self.stack.clone(),
-            self.config.clone(),
-            std::sync::Arc::new(parts),
-            upgrade,
+        crate::connection::over_stream(
+            Box::new(reader),
+            Box::new(writer),
+            framing,
+            crate::connection::Opened {
+                transport: crate::call::Transport::stream(network),
+                answering: std::sync::Arc::new(crate::connection::Answerer {
+                    service: self.service.clone(),
+                    stack: self.stack.clone(),
+                }),
+                config: self.config.clone(),
+                parts: std::sync::Arc::new(parts),
+                upgrade,
+            },
         )
     }
 

@@ -32,7 +32,9 @@ mod subscriptions;
 mod writer;
 
 use std::collections::HashMap;
+use std::future::Future;
 use std::net::IpAddr;
+use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
@@ -173,36 +175,125 @@ pub(crate) trait MessagesOut: Send + 'static {
     fn close(&mut self, code: Option<(u16, &'static str)>) -> impl Future<Output = ()> + Send;
 }
 
+/// What a connection answers its messages with: the endpoint, its service and middleware
+/// types erased, so that the connection's code (its reader, writer and tasks) is compiled once,
+/// in this crate, rather than in every crate that serves a trait.
+pub(crate) trait Answering: Send + Sync + 'static {
+    /// Answers one message (a call, a notification or a batch); `None` when no answer is due.
+    fn answer<'a>(
+        &'a self,
+        body: &'a [u8],
+        config: &'a Config,
+        push: &'a dyn crate::call::Pushes,
+        over: (Transport, Option<std::net::SocketAddr>),
+    ) -> Pin<Box<dyn Future<Output = Option<Vec<u8>>> + Send + 'a>>;
+
+    /// Every name (aliases included) of the service's methods marked `#[rpc(ordered)]`.
+    fn ordered(&self) -> Vec<&'static str>;
+
+    /// The middleware, when a layer of it sees the calls to the peer.
+    fn to_peer(&self) -> Option<Arc<dyn crate::middleware::PeerChain>>;
+}
+
+/// A service and its middleware, answering a connection's messages.
+pub(crate) struct Answerer<S, M> {
+    pub(crate) service: Arc<S>,
+    pub(crate) stack: Arc<M>,
+}
+
+impl<S: Service, M: Calls> Answering for Answerer<S, M> {
+    fn answer<'a>(
+        &'a self,
+        body: &'a [u8],
+        config: &'a Config,
+        push: &'a dyn crate::call::Pushes,
+        (transport, peer): (Transport, Option<std::net::SocketAddr>),
+    ) -> Pin<Box<dyn Future<Output = Option<Vec<u8>>> + Send + 'a>> {
+        let endpoint = dispatch::Endpoint {
+            service: &*self.service,
+            stack: &*self.stack,
+            config,
+            push: Some(push),
+            transport,
+            peer,
+        };
+        Box::pin(dispatch::handle(endpoint, body))
+    }
+
+    fn ordered(&self) -> Vec<&'static str> {
+        self.service
+            .services()
+            .iter()
+            .flat_map(|s| s.methods)
+            .filter(|m| m.ordered)
+            .flat_map(|m| std::iter::once(m.name).chain(m.aliases.iter().copied()))
+            .collect()
+    }
+
+    fn to_peer(&self) -> Option<Arc<dyn crate::middleware::PeerChain>> {
+        if M::TO_PEER {
+            Some(self.stack.clone())
+        } else {
+            None
+        }
+    }
+}
+
+/// What every connection of an endpoint shares: what answers its messages, the endpoint's
+/// settings and state, and the request that opened it (or an empty one).
+pub(crate) struct Opened {
+    pub(crate) transport: Transport,
+    pub(crate) answering: Arc<dyn Answering>,
+    pub(crate) config: Arc<Config>,
+    pub(crate) parts: Arc<Parts>,
+    pub(crate) upgrade: Option<Upgrade>,
+}
+
+/// Serves one WebSocket until either side closes it.
+pub(crate) fn over_websocket(
+    socket: axum::extract::ws::WebSocket,
+    opened: Opened,
+) -> Pin<Box<dyn Future<Output = ()> + Send>> {
+    Box::pin(run(crate::ws::halves(socket), opened))
+}
+
+/// Serves one byte stream's messages, framed by `framing`, until either side closes it.
+pub(crate) fn over_stream(
+    reader: Box<dyn tokio::io::AsyncRead + Unpin + Send>,
+    writer: Box<dyn tokio::io::AsyncWrite + Unpin + Send>,
+    framing: rpc_core::framing::Framing,
+    opened: Opened,
+) -> Pin<Box<dyn Future<Output = ()> + Send>> {
+    let limit = opened.config.max_body_bytes;
+    let halves = (
+        crate::stream::Incoming::new(reader, framing, limit),
+        crate::stream::Outgoing::new(writer, framing),
+    );
+    Box::pin(run(halves, opened))
+}
+
 /// Serves one message connection until either side closes it.
-pub(crate) async fn run<S: Service, M: Calls>(
-    transport: Transport,
-    halves: (impl MessagesIn, impl MessagesOut),
-    service: Arc<S>,
-    stack: Arc<M>,
-    config: Arc<Config>,
-    parts: Arc<Parts>,
-    upgrade: Option<Upgrade>,
-) {
+async fn run(halves: (impl MessagesIn, impl MessagesOut), opened: Opened) {
     use tracing::Instrument as _;
     let span = tracing::debug_span!(
         "connection",
-        network.protocol.name = transport.protocol(),
-        network.transport = transport.network(),
+        network.protocol.name = opened.transport.protocol(),
+        network.transport = opened.transport.network(),
     );
-    serve_connection(transport, halves, service, stack, config, parts, upgrade)
-        .instrument(span)
-        .await
+    serve_connection(halves, opened).instrument(span).await
 }
 
-async fn serve_connection<S: Service, M: Calls>(
-    transport: Transport,
+async fn serve_connection(
     (mut incoming, outgoing): (impl MessagesIn, impl MessagesOut),
-    service: Arc<S>,
-    stack: Arc<M>,
-    config: Arc<Config>,
-    parts: Arc<Parts>,
-    upgrade: Option<Upgrade>,
+    opened: Opened,
 ) {
+    let Opened {
+        transport,
+        answering,
+        config,
+        parts,
+        upgrade,
+    } = opened;
     let limits = config.websocket;
     if let Some(upgrade) = &upgrade {
         upgrade.upgraded();
@@ -232,11 +323,7 @@ async fn serve_connection<S: Service, M: Calls>(
     });
     // The connection's client, for its calls' methods to call back; lent to each call through
     // the request context.
-    let layers: Option<Arc<dyn crate::middleware::PeerChain>> = if M::TO_PEER {
-        Some(stack.clone())
-    } else {
-        None
-    };
+    let layers = answering.to_peer();
     let peer = Arc::new(peer::ConnectionPeer::new(
         &outbox,
         peer::Route {
@@ -282,7 +369,7 @@ async fn serve_connection<S: Service, M: Calls>(
     let calls = Arc::new(Semaphore::new(limits.max_calls));
     // The notifications that run in arrival order (`#[rpc(ordered)]`), by every name they
     // answer to; the last one dispatched, while it runs; and the messages read meanwhile.
-    let ordered = ordered_methods(&*service);
+    let ordered = answering.ordered();
     let mut in_order: Option<tokio::task::JoinHandle<()>> = None;
     let mut stash: std::collections::VecDeque<Inbound> = std::collections::VecDeque::new();
     loop {
@@ -422,12 +509,7 @@ async fn serve_connection<S: Service, M: Calls>(
             socket: shared.clone(),
             started: Mutex::new(Vec::new()),
         });
-        let (service, stack, config, parts) = (
-            service.clone(),
-            stack.clone(),
-            config.clone(),
-            parts.clone(),
-        );
+        let (answering, config, parts) = (answering.clone(), config.clone(), parts.clone());
         let sender = outbox.sender();
         let busy = upgrade.as_ref().map(Upgrade::busy);
         // Under a cancellation protocol, a single call can be cancelled by its id.
@@ -439,16 +521,8 @@ async fn serve_connection<S: Service, M: Calls>(
             });
         let this_call = cancellable.as_ref().map(|(_, call, _)| call.clone());
         let task = tokio::spawn(async move {
-            let endpoint = dispatch::Endpoint {
-                service: &*service,
-                stack: &*stack,
-                config: &config,
-                push: Some(&*scope),
-                transport,
-                peer: peer_addr,
-            };
-            let answer =
-                RequestContext::scope_shared(parts, dispatch::handle(endpoint, &body)).await;
+            let answering = answering.answer(&body, &config, &*scope, (transport, peer_addr));
+            let answer = RequestContext::scope_shared(parts, answering).await;
             drop(body);
             // A call cancelled as it ended was answered by the canceller, or is owed none.
             let cancelled = cancellable
@@ -564,15 +638,4 @@ fn cancel(
         None => tracing::debug!(id = id.get(), "a cancellation of no running call"),
     }
     true
-}
-
-/// Every name (aliases included) of `service`'s methods marked `#[rpc(ordered)]`.
-fn ordered_methods(service: &impl Service) -> Vec<&'static str> {
-    service
-        .services()
-        .iter()
-        .flat_map(|s| s.methods)
-        .filter(|m| m.ordered)
-        .flat_map(|m| std::iter::once(m.name).chain(m.aliases.iter().copied()))
-        .collect()
 }
