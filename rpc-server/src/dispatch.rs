@@ -17,7 +17,7 @@ use tokio::sync::SemaphorePermit;
 
 use crate::call::{Call, Method, Pushes, Transport};
 use crate::middleware::{Admitted, Calls};
-use crate::observe::{BatchHandles, Gauge, Handles};
+use crate::observe::{BatchClock, BatchHandles, Gauge, Handles};
 use crate::{Config, builtin, observe};
 
 /// What every call of a request runs against: the service (to know its methods), the chain of
@@ -97,18 +97,33 @@ async fn batch<S: Service, M: Calls>(
     };
     // Once per batch: each method's metric handles, and its calls counted in flight.
     let mut handles = BatchHandles::new();
+    // The calls that take a slot among the endpoint's concurrent calls (built-ins take none).
+    let mut slots = 0u32;
     if M::BATCHES {
         for call in &calls {
             let method = call.known_method().unwrap_or(observe::OTHER);
             handles.count(&ep.config.metrics, method, ep.transport);
+            slots += u32::from(!call.is_builtin());
         }
     } else {
         for request in entries.iter().filter_map(|e| e.as_ref().ok()) {
-            let method = method(ep, &request.method).known.unwrap_or(observe::OTHER);
-            handles.count(&ep.config.metrics, method, ep.transport);
+            let method = method(ep, &request.method);
+            handles.count(
+                &ep.config.metrics,
+                method.known.unwrap_or(observe::OTHER),
+                ep.transport,
+            );
+            slots += u32::from(!method.builtin);
         }
     }
     handles.start();
+    // Once per batch when there is room: the slots of all its calls; else each call waits for
+    // its own, as alone.
+    let mut held = match slots {
+        0 => None,
+        n => ep.config.calls.try_acquire_many(n).ok(),
+    };
+    let clock = BatchClock::new();
     // Once per batch: the layers that check a batch's calls at once (a rate limit).
     let mut admitted = vec![Admitted::NONE; calls.len()];
     if M::BATCHES {
@@ -125,7 +140,13 @@ async fn batch<S: Service, M: Calls>(
         };
         // Every call is this one future type, so one box can take call after call; a call
         // that stays pending keeps its box and the next call gets a new one.
-        let fut = batch_call(ep, &handles, (index, entry), prebuilt, answers.buffer());
+        let fut = batch_call(
+            ep,
+            (&handles, &clock, held.is_some()),
+            (index, entry),
+            prebuilt,
+            answers.buffer(),
+        );
         let mut boxed = match spare.take() {
             Some(mut boxed) => {
                 Pin::set(&mut boxed, fut);
@@ -147,19 +168,26 @@ async fn batch<S: Service, M: Calls>(
         }
     }
     drop(spare);
+    // The slots of the calls done already, given back at once; the pending calls keep theirs
+    // until the batch is answered.
+    if let Some(slots) = &mut held {
+        let keep = pending.as_ref().map_or(0, FuturesUnordered::len);
+        drop(slots.split(slots.num_permits().saturating_sub(keep)));
+    }
     if let Some(mut pending) = pending {
         while let Some((index, answer)) = pending.next().await {
             answers.done(index, answer);
         }
     }
     answers.close();
+    drop(held);
 }
 
 /// Runs the batch's call `index`, writing its answer (or nothing) into `answer`; `prebuilt`
 /// is its call, when built for the layers' batch check, with the layers that admitted it.
 async fn batch_call<'r, S: Service, M: Calls>(
     ep: Endpoint<'r, S, M>,
-    handles: &BatchHandles,
+    (handles, clock, slot_held): (&BatchHandles, &BatchClock, bool),
     (index, entry): (usize, &'r Entry<'_>),
     prebuilt: Option<(Call<'r>, Admitted)>,
     mut answer: Vec<u8>,
@@ -172,13 +200,13 @@ async fn batch_call<'r, S: Service, M: Calls>(
             // Always found (every method of the batch was counted); else resolved here.
             let owned;
             let observed = match handles.get(method) {
-                Some(handles) => (handles, Gauge::PerBatch),
+                Some(handles) => (handles, Gauge::PerBatch(clock)),
                 None => {
                     owned = ep.config.metrics.handles(method, ep.transport);
                     (&*owned, Gauge::PerCall)
                 }
             };
-            run(ep, call, observed, admitted, &mut answer).await;
+            run(ep, call, observed, (admitted, slot_held), &mut answer).await;
         }
         Err(invalid) => invalid_entry(invalid, &mut answer),
     }
@@ -318,16 +346,24 @@ async fn single<S: Service, M: Calls>(ep: Endpoint<'_, S, M>, entry: Entry<'_>, 
     let call = call_of(ep, &request);
     let method = call.known_method().unwrap_or(observe::OTHER);
     let handles = ep.config.metrics.handles(method, ep.transport);
-    run(ep, call, (&handles, Gauge::PerCall), Admitted::NONE, out).await;
+    run(
+        ep,
+        call,
+        (&handles, Gauge::PerCall),
+        (Admitted::NONE, false),
+        out,
+    )
+    .await;
 }
 
 /// Runs one call through the layers (skipping those that `admitted` it for its batch),
-/// observed with `handles`, writing its response into `out` unless it is a notification.
+/// observed with `handles`, writing its response into `out` unless it is a notification; with
+/// `slot_held`, its batch holds its slot among the endpoint's concurrent calls.
 async fn run<S: Service, M: Calls>(
     ep: Endpoint<'_, S, M>,
     call: Call<'_>,
-    (handles, gauge): (&Handles, Gauge),
-    admitted: Admitted,
+    (handles, gauge): (&Handles, Gauge<'_>),
+    (admitted, slot_held): (Admitted, bool),
     out: &mut Vec<u8>,
 ) {
     let start = out.len();
@@ -347,7 +383,7 @@ async fn run<S: Service, M: Calls>(
                         "the server holds too many answers its clients have not read",
                     )));
             }
-            let _slot = match builtin {
+            let _slot = match builtin || slot_held {
                 true => None,
                 false => match admit(config).await {
                     None => {

@@ -249,7 +249,10 @@ impl<S: Service, M: Calls> RpcService<S, M> {
     /// past it waits up to [`busy_wait`](Self::busy_wait) for a slot, then is answered with
     /// [`ErrorCode::SERVER_BUSY`](rpc_core::ErrorCode::SERVER_BUSY) (`-32005`) without running,
     /// which clients treat as retryable. Built-in methods (`rpc.discover`, `system.*`) do not
-    /// count: they answer from memory at once.
+    /// count: they answer from memory at once. A batch takes the slots of all its calls at once
+    /// when they are free (else each call takes its own, as above); the slots of the calls that
+    /// finish at once are given back together, those of calls that had to wait when the whole
+    /// batch is answered.
     ///
     /// ```
     /// # use rpc_core::rpc;

@@ -29,13 +29,15 @@
 //! resolves them once per method ([`BatchHandles`]) and moves each method's active-calls gauge
 //! once by its number of calls when the batch starts and once back when its answer is done (a
 //! batch's calls are answered together, so they are in flight until then); its calls' durations
-//! are recorded one by one, so `rpc.server.duration`'s count stays exact. On the success path
+//! are recorded one by one, so `rpc.server.duration`'s count stays exact, each call reading the
+//! clock once ([`BatchClock`]). On the success path
 //! nothing is formatted or allocated per call, and the span is only entered when enabled.
 
 use std::collections::HashMap;
 use std::future::Future;
 use std::hash::{BuildHasherDefault, Hasher};
 use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, PoisonError, RwLock};
 use std::time::Instant;
 
@@ -197,11 +199,45 @@ fn fault(code: i64) -> Fault {
 }
 
 /// Whether a call moves its method's active-calls gauge itself (a single call), or its batch
-/// did for it ([`BatchHandles`]).
-#[derive(Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Gauge {
+/// did for it ([`BatchHandles`]) and lends it the batch's clock.
+#[derive(Clone, Copy)]
+pub(crate) enum Gauge<'a> {
     PerCall,
-    PerBatch,
+    PerBatch(&'a BatchClock),
+}
+
+/// A batch's clock: most of a batch's calls finish on their first poll, one right after the
+/// other, so the end of one is the start of the next, and a call reads the clock once (at its
+/// end) instead of twice. A call started while no call just ended (the first one, or the one
+/// after a call left pending) reads it at its start as well.
+pub(crate) struct BatchClock {
+    base: Instant,
+    /// When the call last ended, in nanoseconds after `base` plus one; 0 when no call has just
+    /// ended (taken by the call that started after it).
+    last_end: AtomicU64,
+}
+
+impl BatchClock {
+    pub(crate) fn new() -> Self {
+        BatchClock {
+            base: Instant::now(),
+            last_end: AtomicU64::new(0),
+        }
+    }
+
+    /// When a call starting now started.
+    fn start(&self) -> Instant {
+        match self.last_end.swap(0, Ordering::Relaxed) {
+            0 => Instant::now(),
+            nanos => self.base + std::time::Duration::from_nanos(nanos - 1),
+        }
+    }
+
+    /// A call ended `at`: the next call to start starts then.
+    fn end(&self, at: Instant) {
+        let nanos = u64::try_from(at.duration_since(self.base).as_nanos()).unwrap_or(u64::MAX - 1);
+        self.last_end.store(nanos + 1, Ordering::Relaxed);
+    }
 }
 
 /// Runs `fut`, the call's way through the layers to the method, inside its span when one is
@@ -210,7 +246,7 @@ pub(crate) enum Gauge {
 pub(crate) async fn call<F>(
     call: Call<'_>,
     handles: &Handles,
-    gauge: Gauge,
+    gauge: Gauge<'_>,
     mut fut: Pin<&mut F>,
 ) -> Result<Outcome, ()>
 where
@@ -239,10 +275,14 @@ where
     if enabled {
         crate::trace_context::join_caller(&span);
     }
-    if gauge == Gauge::PerCall {
-        handles.active.increment(1.0);
-    }
-    let started = Instant::now();
+    let clock = match gauge {
+        Gauge::PerCall => {
+            handles.active.increment(1.0);
+            None
+        }
+        Gauge::PerBatch(clock) => Some(clock),
+    };
+    let started = clock.map_or_else(Instant::now, BatchClock::start);
     // The span entered on each poll, as `Instrument` would, but only when it is enabled; and
     // `fut` polled where it is pinned, never moved.
     let outcome = std::future::poll_fn(|cx| {
@@ -250,9 +290,11 @@ where
         fut.as_mut().poll(cx)
     })
     .await;
-    let millis = started.elapsed().as_secs_f64() * 1e3;
-    if gauge == Gauge::PerCall {
-        handles.active.decrement(1.0);
+    let ended = Instant::now();
+    let millis = ended.duration_since(started).as_secs_f64() * 1e3;
+    match clock {
+        None => handles.active.decrement(1.0),
+        Some(clock) => clock.end(ended),
     }
     let code = match &outcome {
         Ok(Ok(())) => None,

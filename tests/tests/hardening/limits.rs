@@ -59,6 +59,49 @@ pub(crate) async fn serve_in_process(
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+pub(crate) async fn a_batch_gives_back_the_slots_of_its_calls_done_at_once() {
+    let endpoint = rpc_server::RpcService::new(LoadServer(Loader))
+        .max_concurrent_calls(3)
+        .busy_wait(Duration::from_millis(50));
+    let (url, _stop, _server) = serve_in_process(endpoint, Duration::from_secs(1)).await;
+    let call = |id: u32, ms: u64| json!({"jsonrpc": "2.0", "method": "sleep_ms", "params": [ms], "id": id});
+    let quick = |id: u32| json!({"jsonrpc": "2.0", "method": "blob", "params": [1], "id": id});
+    // The batch takes its three slots at once; its two quick calls give theirs back while its
+    // slow one runs, and two other calls take them meanwhile.
+    let batch = json!([call(1, 600), quick(2), quick(3)]).to_string();
+    let batch = tokio::spawn({
+        let url = url.clone();
+        async move { common::post(&url, &batch).await.json() }
+    });
+    tokio::time::sleep(Duration::from_millis(150)).await;
+    let body = json!([call(4, 200), call(5, 200)]).to_string();
+    let others = common::post(&url, &body).await.json();
+    assert_eq!(others[0]["result"], 200, "{others}");
+    assert_eq!(others[1]["result"], 200, "{others}");
+    // A third is one too many while the slow call holds its slot.
+    let body = json!([call(6, 400), call(7, 400)]).to_string();
+    let over = tokio::spawn({
+        let url = url.clone();
+        async move { common::post(&url, &body).await.json() }
+    });
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    let busy = common::post(&url, &quick(8).to_string()).await.json();
+    assert_eq!(
+        busy["error"]["code"],
+        rpc_core::ErrorCode::SERVER_BUSY,
+        "{busy}"
+    );
+    let answers = batch.await.unwrap();
+    assert_eq!(answers[0]["result"], 600, "{answers}");
+    let over = over.await.unwrap();
+    assert_eq!(over[1]["result"], 400, "{over}");
+    // Every slot is back once the batch is answered.
+    let body = json!([call(9, 1), call(10, 1), call(11, 1)]).to_string();
+    let all = common::post(&url, &body).await.json();
+    assert!((0..3).all(|i| all[i]["result"] == 1), "{all}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 pub(crate) async fn calls_over_a_limit_get_a_json_rpc_error() {
     let endpoint = rpc_server::RpcService::new(LoadServer(Loader))
         .call_timeout(Duration::from_millis(300))
