@@ -470,8 +470,11 @@ impl<S: Service, M: Calls> RpcService<S, M> {
     where
         St: Clone + Send + Sync + 'static,
     {
+        // One `Arc` for the route to clone per request (axum clones its handler for each), not
+        // the endpoint's three.
+        let this = Arc::new(self);
         any(move |request: Request| {
-            let this = self.clone();
+            let this = this.clone();
             async move { this.handle(request).await }
         })
     }
