@@ -94,18 +94,28 @@ impl Network {
     }
 }
 
+/// What every call of one request shares: the endpoint's settings and state, and what the
+/// request's connection lends its calls. Held once per request; each call points to it, which
+/// keeps a call small (it is copied into every layer's future on its way to the method).
+#[derive(Clone, Copy)]
+pub(crate) struct Lent<'a> {
+    pub(crate) config: &'a Config,
+    /// Where subscriptions push to; `None` over HTTP.
+    pub(crate) push: Option<&'a dyn Pushes>,
+    pub(crate) transport: Transport,
+    /// The peer's address, when the transport knows it.
+    pub(crate) peer: Option<std::net::SocketAddr>,
+}
+
 /// One call as a layer sees it.
 #[derive(Clone, Copy)]
 pub struct Call<'a> {
     method: &'a str,
     known: Option<&'static str>,
-    builtin: bool,
-    config: &'a Config,
     params: Option<&'a RawValue>,
     id: Option<&'a RawValue>,
-    push: Option<&'a dyn Pushes>,
-    transport: Transport,
-    peer: Option<std::net::SocketAddr>,
+    lent: &'a Lent<'a>,
+    builtin: bool,
 }
 
 impl std::fmt::Debug for Call<'_> {
@@ -115,9 +125,9 @@ impl std::fmt::Debug for Call<'_> {
             .field("known", &self.known)
             .field("params", &self.params)
             .field("id", &self.id)
-            .field("can_push", &self.push.is_some())
-            .field("transport", &self.transport)
-            .field("peer", &self.peer)
+            .field("can_push", &self.lent.push.is_some())
+            .field("transport", &self.lent.transport)
+            .field("peer", &self.lent.peer)
             .finish()
     }
 }
@@ -136,33 +146,28 @@ pub(crate) struct Method<'a> {
 impl<'a> Call<'a> {
     pub(crate) fn new(
         method: Method<'a>,
-        config: &'a Config,
         params: Option<&'a RawValue>,
         id: Option<&'a RawValue>,
-        push: Option<&'a dyn Pushes>,
-        (transport, peer): (Transport, Option<std::net::SocketAddr>),
+        lent: &'a Lent<'a>,
     ) -> Self {
         Call {
-            transport,
-            peer,
             method: method.name,
             known: method.known,
             builtin: method.builtin,
-            config,
             params,
             id,
-            push,
+            lent,
         }
     }
 
     /// The endpoint's settings and state, for the endpoint's own methods.
     pub(crate) fn config(&self) -> &'a Config {
-        self.config
+        self.lent.config
     }
 
     /// What the call's connection lends it to push with; `None` over HTTP.
     pub(crate) fn push(&self) -> Option<&'a dyn Pushes> {
-        self.push
+        self.lent.push
     }
 
     /// Whether the endpoint answers the call itself (`rpc.discover`, `system.*`).
@@ -199,19 +204,19 @@ impl<'a> Call<'a> {
 
     /// What the call came over.
     pub fn transport(&self) -> Transport {
-        self.transport
+        self.lent.transport
     }
 
     /// The address of the peer the call came from, as its connection knows it: the TCP peer
     /// under [`serve`](crate::serve) (or `axum::serve` with axum's `ConnectInfo`); `None` over
     /// a Unix socket or a stream. Behind a proxy it is the proxy's.
     pub fn peer_addr(&self) -> Option<std::net::SocketAddr> {
-        self.peer
+        self.lent.peer
     }
 
     /// Whether the call came over a connection that can push to its caller (a WebSocket), so
     /// that subscriptions work.
     pub fn can_push(&self) -> bool {
-        self.push.is_some()
+        self.lent.push.is_some()
     }
 }

@@ -15,7 +15,7 @@ use rpc_core::wire::{self, Body, Entry, Request};
 use rpc_core::{ErrorCode, ErrorObject, Service};
 use tokio::sync::SemaphorePermit;
 
-use crate::call::{Call, Method, Pushes, Transport};
+use crate::call::{Call, Lent, Method};
 use crate::middleware::{Admitted, Calls};
 use crate::observe::{BatchClock, BatchHandles, Gauge, Handles};
 use crate::{Config, builtin, observe};
@@ -26,11 +26,7 @@ use crate::{Config, builtin, observe};
 pub(crate) struct Endpoint<'a, S, M> {
     pub(crate) service: &'a S,
     pub(crate) stack: &'a M,
-    pub(crate) config: &'a Config,
-    pub(crate) push: Option<&'a dyn Pushes>,
-    pub(crate) transport: Transport,
-    /// The peer's address, when the transport knows it.
-    pub(crate) peer: Option<std::net::SocketAddr>,
+    pub(crate) lent: &'a Lent<'a>,
 }
 
 impl<S, M> Clone for Endpoint<'_, S, M> {
@@ -46,7 +42,7 @@ pub(crate) async fn handle<S: Service, M: Calls>(
     ep: Endpoint<'_, S, M>,
     body: &[u8],
 ) -> Option<Vec<u8>> {
-    let config = ep.config;
+    let config = ep.lent.config;
     // A large request usually means a large answer (an echo, an upload's summary is the
     // exception): reserving it up front saves doubling the buffer, and copying it, on the way.
     let capacity = if body.len() > 4096 {
@@ -102,16 +98,16 @@ async fn batch<S: Service, M: Calls>(
     if M::BATCHES {
         for call in &calls {
             let method = call.known_method().unwrap_or(observe::OTHER);
-            handles.count(&ep.config.metrics, method, ep.transport);
+            handles.count(&ep.lent.config.metrics, method, ep.lent.transport);
             slots += u32::from(!call.is_builtin());
         }
     } else {
         for request in entries.iter().filter_map(|e| e.as_ref().ok()) {
             let method = method(ep, &request.method);
             handles.count(
-                &ep.config.metrics,
+                &ep.lent.config.metrics,
                 method.known.unwrap_or(observe::OTHER),
-                ep.transport,
+                ep.lent.transport,
             );
             slots += u32::from(!method.builtin);
         }
@@ -121,7 +117,7 @@ async fn batch<S: Service, M: Calls>(
     // its own, as alone.
     let mut held = match slots {
         0 => None,
-        n => ep.config.calls.try_acquire_many(n).ok(),
+        n => ep.lent.config.calls.try_acquire_many(n).ok(),
     };
     let clock = BatchClock::new();
     // Once per batch: the layers that check a batch's calls at once (a rate limit).
@@ -202,7 +198,7 @@ async fn batch_call<'r, S: Service, M: Calls>(
             let observed = match handles.get(method) {
                 Some(handles) => (handles, Gauge::PerBatch(clock)),
                 None => {
-                    owned = ep.config.metrics.handles(method, ep.transport);
+                    owned = ep.lent.config.metrics.handles(method, ep.lent.transport);
                     (&*owned, Gauge::PerCall)
                 }
             };
@@ -305,9 +301,9 @@ impl<'o> InOrder<'o> {
 
 /// What the endpoint knows of the method `name`.
 fn method<'r, S: Service, M>(ep: Endpoint<'_, S, M>, name: &'r str) -> Method<'r> {
-    let builtin = builtin::claims(ep.config, name);
+    let builtin = builtin::claims(ep.lent.config, name);
     let known = if builtin {
-        builtin::known(ep.config, name)
+        builtin::known(ep.lent.config, name)
     } else {
         ep.service.known(name)
     };
@@ -322,11 +318,9 @@ fn method<'r, S: Service, M>(ep: Endpoint<'_, S, M>, name: &'r str) -> Method<'r
 fn call_of<'r, S: Service, M>(ep: Endpoint<'r, S, M>, request: &'r Request<'_>) -> Call<'r> {
     Call::new(
         method(ep, &request.method),
-        ep.config,
         request.params,
         request.id,
-        ep.push,
-        (ep.transport, ep.peer),
+        ep.lent,
     )
 }
 
@@ -345,7 +339,7 @@ async fn single<S: Service, M: Calls>(ep: Endpoint<'_, S, M>, entry: Entry<'_>, 
     };
     let call = call_of(ep, &request);
     let method = call.known_method().unwrap_or(observe::OTHER);
-    let handles = ep.config.metrics.handles(method, ep.transport);
+    let handles = ep.lent.config.metrics.handles(method, ep.lent.transport);
     run(
         ep,
         call,
@@ -368,7 +362,7 @@ async fn run<S: Service, M: Calls>(
 ) {
     let start = out.len();
     let builtin = call.is_builtin();
-    let config = ep.config;
+    let config = ep.lent.config;
     wire::start_result(out);
     // While the answers already made wait unread past the outbound budget, nothing new runs.
     let spent = config.outbound.over();

@@ -10,7 +10,7 @@ use axum::response::{IntoResponse, Response};
 use rpc_core::Service;
 
 use crate::budget::HeldBytes;
-use crate::call::{Network, Transport};
+use crate::call::{Lent, Network, Transport};
 use crate::hosts::{LocalAddr, clipped};
 use crate::middleware::Calls;
 use crate::{RequestContext, RpcService, connection, dispatch, explorer, serve};
@@ -87,9 +87,7 @@ impl<S: Service, M: Calls> RpcService<S, M> {
             Ok(body) => body,
             Err(e) => return body_error(e, too_large),
         };
-        let endpoint = dispatch::Endpoint {
-            service: &*self.service,
-            stack: &*self.stack,
+        let lent = Lent {
             config: &self.config,
             // Over HTTP there is no connection to push to.
             push: None,
@@ -98,6 +96,11 @@ impl<S: Service, M: Calls> RpcService<S, M> {
                 .extensions
                 .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
                 .map(|c| c.0),
+        };
+        let endpoint = dispatch::Endpoint {
+            service: &*self.service,
+            stack: &*self.stack,
+            lent: &lent,
         };
         let answer = RequestContext::scope(parts, dispatch::handle(endpoint, &body)).await;
         match answer {

@@ -35,13 +35,16 @@ impl<S: Service, M: Calls> RpcService<S, M> {
             rpc_core::wire::write_error(&mut out, &error, None);
             return Some(out);
         }
-        let endpoint = dispatch::Endpoint {
-            service: &*self.service,
-            stack: &*self.stack,
+        let lent = crate::call::Lent {
             config: &self.config,
             push: None,
             transport: Transport::stream("pipe"),
             peer: None,
+        };
+        let endpoint = dispatch::Endpoint {
+            service: &*self.service,
+            stack: &*self.stack,
+            lent: &lent,
         };
         let parts = axum::http::Request::new(()).into_parts().0;
         RequestContext::scope(parts, dispatch::handle(endpoint, message)).await

@@ -209,15 +209,20 @@ impl<S: Service, M: Calls> Answering for Answerer<S, M> {
         push: &'a dyn crate::call::Pushes,
         (transport, peer): (Transport, Option<std::net::SocketAddr>),
     ) -> Pin<Box<dyn Future<Output = Option<Vec<u8>>> + Send + 'a>> {
-        let endpoint = dispatch::Endpoint {
-            service: &*self.service,
-            stack: &*self.stack,
-            config,
-            push: Some(push),
-            transport,
-            peer,
-        };
-        Box::pin(dispatch::handle(endpoint, body))
+        Box::pin(async move {
+            let lent = crate::call::Lent {
+                config,
+                push: Some(push),
+                transport,
+                peer,
+            };
+            let endpoint = dispatch::Endpoint {
+                service: &*self.service,
+                stack: &*self.stack,
+                lent: &lent,
+            };
+            dispatch::handle(endpoint, body).await
+        })
     }
 
     fn ordered(&self) -> Vec<&'static str> {

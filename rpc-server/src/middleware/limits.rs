@@ -332,27 +332,27 @@ impl Layer for ConcurrencyLimit {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::call::{Method, Transport};
+    use crate::call::{Lent, Method, Transport};
     use crate::config::{Config, Settings};
 
-    fn calls(config: &Config, n: usize) -> Vec<Call<'_>> {
+    fn calls<'a>(lent: &'a Lent<'a>, n: usize) -> Vec<Call<'a>> {
         let method = Method {
             name: "m",
             known: Some("m"),
             builtin: false,
         };
         (0..n)
-            .map(|_| {
-                Call::new(
-                    method,
-                    config,
-                    None,
-                    None,
-                    None,
-                    (Transport::http("tcp"), None),
-                )
-            })
+            .map(|_| Call::new(method, None, None, lent))
             .collect()
+    }
+
+    fn lent(config: &Config) -> Lent<'_> {
+        Lent {
+            config,
+            push: None,
+            transport: Transport::http("tcp"),
+            peer: None,
+        }
     }
 
     /// A batch the bucket holds is admitted at once, and takes its calls from the bucket.
@@ -360,7 +360,8 @@ mod tests {
     fn a_batch_within_the_limit_is_admitted_at_once() {
         let config = Config::new(Settings::default());
         let limit = RateLimit::per_method(1, 3);
-        let calls = calls(&config, 3);
+        let lent = lent(&config);
+        let calls = calls(&lent, 3);
         let mut admitted = [false; 3];
         limit.batch(&calls, &mut admitted);
         assert_eq!(admitted, [true; 3]);
@@ -376,7 +377,8 @@ mod tests {
     fn a_batch_past_the_limit_is_checked_call_by_call() {
         let config = Config::new(Settings::default());
         let limit = RateLimit::per_method(1, 3);
-        let calls = calls(&config, 5);
+        let lent = lent(&config);
+        let calls = calls(&lent, 5);
         let mut admitted = [false; 5];
         limit.batch(&calls, &mut admitted);
         assert_eq!(admitted, [false; 5]);
