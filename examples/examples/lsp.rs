@@ -34,11 +34,10 @@ async fn main() {
     // Standard output carries LSP messages only: anything else goes to standard error.
     eprintln!("lsp: serving over stdio, Content-Length framing");
     let (endpoint, exit) = examples::lsp::endpoint();
-    // What `serve_stdio` does, with standard input ending at `exit`: the connection then
-    // answers the calls in flight, flushes, and returns. A call that would run on (a long
-    // `example/slow`) is given `GRACE`, not its whole time.
-    let input = exit.ends(tokio::io::stdin());
-    let served = endpoint.serve_stream(input, tokio::io::stdout(), Framing::ContentLength);
+    // `exit` closes the connection: it reads no more, answers the calls in flight, flushes,
+    // and `serve_stdio` returns. A call that would run on (a long `example/slow`) is given
+    // `GRACE`, not its whole time.
+    let served = endpoint.serve_stdio(Framing::ContentLength);
     tokio::select! {
         () = served => {}
         () = async { exit.requested().await; tokio::time::sleep(GRACE).await } => {}

@@ -77,6 +77,28 @@ impl RequestContext {
         })
     }
 
+    /// Ends the connection the current call came over, as the end of its input would: nothing
+    /// more is read from it, the calls already read are run and answered, their answers
+    /// written, and then it closes (a WebSocket with close code 1000; `serve_stream` and
+    /// `serve_stdio` return). For a protocol whose message ends the session, as LSP's `exit`.
+    /// Returns `false` when there is no such connection (over HTTP, or outside a call).
+    ///
+    /// ```
+    /// # #[rpc_core::rpc(server)] pub trait Session { async fn exit(&self); }
+    /// struct Server;
+    /// impl Session for Server {
+    ///     async fn exit(&self) {
+    ///         rpc_server::RequestContext::close_connection();
+    ///     }
+    /// }
+    /// ```
+    pub fn close_connection() -> bool {
+        Self::extension::<crate::connection::Ending>().is_some_and(|closing| {
+            closing.close();
+            true
+        })
+    }
+
     /// The value of header `name` in the current request, if any.
     pub fn header<K: AsHeaderName>(name: K) -> Option<HeaderValue> {
         Self::with(|cx| cx.parts.headers.get(name).cloned()).flatten()

@@ -335,3 +335,96 @@ async fn the_typed_client_over_a_given_stream_fails_clearly_when_it_ends() {
     let e = calc.add_together(vec![1, 1]).await.unwrap_err();
     assert!(e.to_string().contains("ended"), "{e}");
 }
+
+/// What the next test serves: a slow call, and one that ends its connection.
+#[rpc_core::rpc(server)]
+pub trait Session {
+    /// Answers `ms` after `ms` milliseconds.
+    async fn slow(&self, ms: u64) -> u64;
+    /// Closes the connection it came over; `false` when there is none.
+    async fn quit(&self) -> bool;
+}
+
+struct Sessions;
+
+impl Session for Sessions {
+    async fn slow(&self, ms: u64) -> u64 {
+        tokio::time::sleep(Duration::from_millis(ms)).await;
+        ms
+    }
+
+    async fn quit(&self) -> bool {
+        rpc_server::RequestContext::close_connection()
+    }
+}
+
+#[tokio::test]
+async fn a_method_closes_its_connection_and_the_calls_in_flight_are_answered() {
+    let slow = json!({"jsonrpc": "2.0", "method": "slow", "params": [300], "id": 1});
+    let quit = json!({"jsonrpc": "2.0", "method": "quit", "id": 2});
+    // Over a stream whose input stays open: the server stops reading, answers both, and
+    // `serve_stream` returns.
+    let (client, server) = tokio::io::duplex(64 * 1024);
+    let (reader, writer) = tokio::io::split(server);
+    let serving = tokio::spawn(async move {
+        rpc_server::RpcService::new(SessionServer(Sessions))
+            .serve_stream(reader, writer, Framing::Newline)
+            .await
+    });
+    let (from_server, mut to_server) = tokio::io::split(client);
+    let mut from = Reader::new(from_server, Framing::Newline);
+    send(&mut to_server, Framing::Newline, &slow).await;
+    send(&mut to_server, Framing::Newline, &quit).await;
+    let first = from.next().await.unwrap();
+    assert_eq!(
+        (first["id"].clone(), first["result"].clone()),
+        (json!(2), json!(true))
+    );
+    let second = from.next().await.unwrap();
+    assert_eq!(
+        (second["id"].clone(), second["result"].clone()),
+        (json!(1), json!(300))
+    );
+    tokio::time::timeout(Duration::from_secs(5), serving)
+        .await
+        .expect("serve_stream returns")
+        .unwrap();
+    assert!(from.next().await.is_none(), "the output ended");
+
+    // Over a WebSocket: both answers, then a close with 1000.
+    use futures_util::{SinkExt as _, StreamExt as _};
+    use tokio_tungstenite::tungstenite::Message;
+    let app = axum::Router::new().route(
+        "/rpc",
+        rpc_server::RpcService::new(SessionServer(Sessions)).into_method_router(),
+    );
+    let base = common::serve(app, "").await;
+    let url = format!("{}/rpc", base.replacen("http", "ws", 1));
+    let (mut socket, _) = tokio_tungstenite::connect_async(url.as_str())
+        .await
+        .unwrap();
+    socket.send(Message::text(slow.to_string())).await.unwrap();
+    socket.send(Message::text(quit.to_string())).await.unwrap();
+    let mut ids = Vec::new();
+    let close = loop {
+        match socket.next().await {
+            Some(Ok(Message::Text(text))) => {
+                let answer: Value = serde_json::from_str(&text).unwrap();
+                ids.push(answer["id"].as_u64().unwrap());
+            }
+            Some(Ok(Message::Close(frame))) => break frame,
+            other => panic!("{other:?}"),
+        }
+    };
+    ids.sort_unstable();
+    assert_eq!(ids, [1, 2]);
+    let close = close.expect("a close frame");
+    assert_eq!(u16::from(close.code), 1000);
+    assert_eq!(close.reason.as_str(), "closed by a method");
+
+    // Over HTTP there is no connection to close.
+    let answer = common::post(&format!("{base}/rpc"), &quit.to_string())
+        .await
+        .json();
+    assert_eq!(answer["result"], false, "{answer}");
+}

@@ -53,7 +53,7 @@ mod exit;
 mod protocol;
 mod text;
 
-pub use exit::{Exit, UntilExit};
+pub use exit::Exit;
 pub use protocol::*;
 pub use text::{offset, word_at};
 
@@ -272,6 +272,8 @@ impl LanguageServer for Server {
         // LSP: status 0 when `shutdown` came first, 1 otherwise.
         let code = i32::from(*lock(&self.phase) != Phase::ShutDown);
         self.exit.send_replace(Some(code));
+        // Nothing more is read; the calls in flight are answered, then `serve_stdio` returns.
+        rpc_server::RequestContext::close_connection();
     }
 
     async fn did_open(&self, params: DidOpenTextDocumentParams) {

@@ -153,6 +153,27 @@ pub(crate) enum Inbound {
     },
 }
 
+/// A connection's end, as its calls' methods may ask for it
+/// ([`RequestContext::close_connection`]): the reader then reads no more.
+#[derive(Clone)]
+pub(crate) struct Ending {
+    reading: Arc<watch::Sender<bool>>,
+    outbox: std::sync::Weak<Outbox>,
+}
+
+impl Ending {
+    pub(crate) fn close(&self) {
+        // Said once every answer is written (a WebSocket's close code and reason).
+        if let Some(outbox) = self.outbox.upgrade() {
+            outbox.close_with(close_code::NORMAL, "closed by a method");
+        }
+        if !self.reading.send_replace(true) {
+            metrics::counter!("rpc.server.connections.closed", "reason" => "method").increment(1);
+            tracing::debug!("a method closes its connection");
+        }
+    }
+}
+
 /// A message transport's receiving half.
 pub(crate) trait MessagesIn: Send + 'static {
     /// The next message, or why there is none.
@@ -340,10 +361,15 @@ async fn serve_connection(
             peer_addr,
         },
     ));
+    let (closing, mut closed) = watch::channel(false);
     let parts = {
         let mut lent = (*parts).clone();
         let outgoing: Arc<dyn rpc_core::peer::Outgoing> = peer.clone();
         lent.extensions.insert(rpc_core::peer::Peer::new(outgoing));
+        lent.extensions.insert(Ending {
+            reading: Arc::new(closing),
+            outbox: Arc::downgrade(&outbox),
+        });
         Arc::new(lent)
     };
     let cancellation = config.cancellation;
@@ -390,6 +416,8 @@ async fn serve_connection(
                 let message = tokio::select! {
                     message = incoming.next() => message,
                     _ = writer_ended.wait_for(|ended| *ended) => break,
+                    // A method ended the connection: as at the end of its input.
+                    _ = closed.wait_for(|closed| *closed) => Inbound::End,
                 };
                 heard.store(millis(started), Ordering::Relaxed);
                 if let Some(upgrade) = &upgrade {
@@ -466,6 +494,10 @@ async fn serve_connection(
                 }
                 tokio::select! {
                     _ = &mut previous => break,
+                    _ = closed.wait_for(|closed| *closed), if reading => {
+                        reading = false;
+                        stash.push_back(Inbound::End);
+                    }
                     message = incoming.next() => {
                         heard.store(millis(started), Ordering::Relaxed);
                         if let Some(upgrade) = &upgrade {
