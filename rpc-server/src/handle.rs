@@ -13,7 +13,7 @@ use crate::budget::HeldBytes;
 use crate::call::{Lent, Network, Transport};
 use crate::hosts::{LocalAddr, clipped};
 use crate::middleware::Calls;
-use crate::{RequestContext, RpcService, connection, dispatch, explorer, serve};
+use crate::{RequestContext, RpcService, connection, dispatch, explorer, serve, ws};
 
 impl<S: Service, M: Calls> RpcService<S, M> {
     /// Handles one HTTP request: the whole endpoint, for use outside a `Router` too.
@@ -178,7 +178,7 @@ impl<S: Service, M: Calls> RpcService<S, M> {
             .read_buffer_size(8 * 1024)
             .on_failed_upgrade(|e| tracing::debug!(error = %e, "a websocket upgrade failed"))
             .on_upgrade(move |socket| {
-                connection::over_websocket(
+                ws::serve(
                     socket,
                     connection::Opened {
                         transport,

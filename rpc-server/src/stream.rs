@@ -6,7 +6,7 @@ use rpc_core::ErrorCode;
 use rpc_core::framing::{Decoder, Frame, Framing, encode};
 use tokio::io::{AsyncRead, AsyncReadExt as _, AsyncWrite, AsyncWriteExt as _, BufWriter};
 
-use crate::connection::{Inbound, MessagesIn, MessagesOut};
+use crate::connection::{Answerer, Inbound, MessagesIn, MessagesOut, Opened};
 
 /// How much is read from the stream at a time.
 const READ_CHUNK: usize = 8 * 1024;
@@ -111,6 +111,22 @@ impl<W: AsyncWrite + Unpin + Send + 'static> MessagesOut for Outgoing<W> {
     }
 }
 
+/// Serves one byte stream's messages, framed by `framing`, until either side closes it. Not
+/// generic: the connection's code is compiled once, here, whatever service and stream.
+fn serve(
+    reader: Box<dyn AsyncRead + Unpin + Send>,
+    writer: Box<dyn AsyncWrite + Unpin + Send>,
+    framing: Framing,
+    opened: Opened,
+) -> std::pin::Pin<Box<dyn Future<Output = ()> + Send>> {
+    let limit = opened.config.max_body_bytes;
+    let halves = (
+        Incoming::new(reader, framing, limit),
+        Outgoing::new(writer, framing),
+    );
+    Box::pin(crate::connection::run(halves, opened))
+}
+
 impl<S: rpc_core::Service, M: crate::middleware::Calls> crate::RpcService<S, M> {
     /// Serves one connection over a byte stream: requests read from `reader`, answers and
     /// subscription items written to `writer`, each message framed by `framing`. Calls,
@@ -170,13 +186,13 @@ impl<S: rpc_core::Service, M: crate::middleware::Calls> crate::RpcService<S, M> 
         if let Some(peer) = upgrade.as_ref().and_then(crate::serve::Upgrade::peer) {
             parts.extensions.insert(axum::extract::ConnectInfo(peer));
         }
-        crate::connection::over_stream(
+        serve(
             Box::new(reader),
             Box::new(writer),
             framing,
-            crate::connection::Opened {
+            Opened {
                 transport: crate::call::Transport::stream(network),
-                answering: std::sync::Arc::new(crate::connection::Answerer {
+                answering: std::sync::Arc::new(Answerer {
                     service: self.service.clone(),
                     stack: self.stack.clone(),
                 }),

@@ -5,12 +5,19 @@ use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket};
 use futures_util::stream::{SplitSink, SplitStream};
 use futures_util::{SinkExt as _, StreamExt as _};
 
-use crate::connection::{Inbound, MessagesIn, MessagesOut, close_code};
+use crate::connection::{Inbound, MessagesIn, MessagesOut, Opened, close_code};
 
-/// A WebSocket as a message connection's two halves.
-pub(crate) fn halves(socket: WebSocket) -> (Incoming, Outgoing) {
+/// Serves one WebSocket until either side closes it. Not generic: the connection's code is
+/// compiled once, here, whatever service it answers with.
+pub(crate) fn serve(
+    socket: WebSocket,
+    opened: Opened,
+) -> std::pin::Pin<Box<dyn Future<Output = ()> + Send>> {
     let (sink, stream) = socket.split();
-    (Incoming(stream), Outgoing(sink))
+    Box::pin(crate::connection::run(
+        (Incoming(stream), Outgoing(sink)),
+        opened,
+    ))
 }
 
 pub(crate) struct Incoming(SplitStream<WebSocket>);

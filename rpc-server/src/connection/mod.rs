@@ -275,31 +275,8 @@ pub(crate) struct Opened {
     pub(crate) upgrade: Option<Upgrade>,
 }
 
-/// Serves one WebSocket until either side closes it.
-pub(crate) fn over_websocket(
-    socket: axum::extract::ws::WebSocket,
-    opened: Opened,
-) -> Pin<Box<dyn Future<Output = ()> + Send>> {
-    Box::pin(run(crate::ws::halves(socket), opened))
-}
-
-/// Serves one byte stream's messages, framed by `framing`, until either side closes it.
-pub(crate) fn over_stream(
-    reader: Box<dyn tokio::io::AsyncRead + Unpin + Send>,
-    writer: Box<dyn tokio::io::AsyncWrite + Unpin + Send>,
-    framing: rpc_core::framing::Framing,
-    opened: Opened,
-) -> Pin<Box<dyn Future<Output = ()> + Send>> {
-    let limit = opened.config.max_body_bytes;
-    let halves = (
-        crate::stream::Incoming::new(reader, framing, limit),
-        crate::stream::Outgoing::new(writer, framing),
-    );
-    Box::pin(run(halves, opened))
-}
-
 /// Serves one message connection until either side closes it.
-async fn run(halves: (impl MessagesIn, impl MessagesOut), opened: Opened) {
+pub(crate) async fn run(halves: (impl MessagesIn, impl MessagesOut), opened: Opened) {
     use tracing::Instrument as _;
     let span = tracing::debug_span!(
         "connection",
