@@ -1,11 +1,13 @@
 //! The message connection: one connection carrying JSON-RPC messages both ways, whatever
-//! carries them (a WebSocket today; any transport that delivers whole messages). Every message
-//! is a request or a batch, answered on the connection as it would be over HTTP, and
-//! subscriptions push their items as notifications (the format is in
-//! [`rpc_core::subscription`]).
+//! carries them (a WebSocket, or a byte stream framed into messages: a Unix socket, stdio, a
+//! pipe; see [`transport`]). Every message is a request or a batch, answered on the connection
+//! as it would be over HTTP, and subscriptions push their items as notifications (the format is
+//! in [`rpc_core::subscription`]). The endpoint lends the connection what answers its messages
+//! ([`answering`]); the server's methods may call the other end back ([`peer`]).
 //!
 //! One connection is three kinds of task: this reader (the connection's own task), which
-//! parses nothing itself and hands each message to a call task, lending its calls the
+//! reads of a message only what the connection acts on itself ([`control`]: a cancellation, an
+//! answer to a call back) and hands each message to a call task, lending its calls the
 //! connection to push to ([`Pushes`](crate::call::Pushes)); one writer, the only one that
 //! touches the transport's sending half, fed by the connection's outbox; and a pump per
 //! subscription, pulling its stream. Every buffer is bounded:
@@ -21,39 +23,41 @@
 //!   written; while the buffer is full the subscription's stream is not polled, and when it
 //!   stays full for [`WsLimits::slow_reader_grace`] the subscription is dropped with a last
 //!   notification saying so ([`ErrorCode::SUBSCRIPTION_DROPPED`]); the connection goes on;
-//! - messages: the endpoint's body limit applies to each message.
+//! - messages: the endpoint's body limit applies to each message;
+//! - calls back: at most [`WsLimits::max_peer_calls`] of the server's calls to the peer wait
+//!   at once, each for at most [`WsLimits::peer_call_timeout`].
 //!
 //! [`ErrorCode::SUBSCRIPTION_DROPPED`]: rpc_core::ErrorCode::SUBSCRIPTION_DROPPED
 
+mod answering;
+mod control;
 mod limits;
 mod outbox;
 mod peer;
 mod subscriptions;
+mod transport;
 mod writer;
 
 use std::collections::HashMap;
-use std::future::Future;
 use std::net::IpAddr;
-use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-use axum::body::Bytes;
-use axum::http::request::Parts;
-use rpc_core::Service;
 use rpc_core::subscription::ItemStream;
 use tokio::sync::{Semaphore, watch};
 
-use crate::call::Transport;
-use crate::middleware::Calls;
+use crate::RequestContext;
 use crate::serve::Upgrade;
-use crate::{Config, RequestContext, dispatch};
 
+pub(crate) use answering::{Answerer, Answering, Opened};
+pub(crate) use control::Ending;
+use control::{Envelope, Running, cancel, request_id};
 pub use limits::WsLimits;
 use outbox::{Outbox, Pending};
 pub(crate) use subscriptions::PeerSubscriptions;
 use subscriptions::start;
+pub(crate) use transport::{Inbound, MessagesIn, MessagesOut, close_code};
 use writer::write;
 
 /// One message's calls, on one connection: what the connection lends them to push with
@@ -118,161 +122,6 @@ impl Socket {
         self.peer_subscriptions.release(self.peer, ended.len());
         metrics::gauge!("rpc.server.subscriptions.active").decrement(ended.len() as f64);
     }
-}
-
-/// The close codes the connection sends (WebSocket's, RFC 6455 section 7.4.1); a transport
-/// without close frames logs them.
-pub(crate) mod close_code {
-    pub(crate) const NORMAL: u16 = 1000;
-    pub(crate) const AWAY: u16 = 1001;
-    pub(crate) const PROTOCOL: u16 = 1002;
-    pub(crate) const INVALID: u16 = 1007;
-    pub(crate) const POLICY: u16 = 1008;
-    pub(crate) const SIZE: u16 = 1009;
-    pub(crate) const ERROR: u16 = 1011;
-    pub(crate) const AGAIN: u16 = 1013;
-}
-
-/// What a transport's receiving half gives next.
-pub(crate) enum Inbound {
-    /// A whole message.
-    Message(Bytes),
-    /// Something that is no message but shows the peer is there (a ping, a pong).
-    Heard,
-    /// The peer closed, or the transport ended.
-    End,
-    /// The transport could not read a message: close with this code and reason.
-    Failed(u16, &'static str),
-    /// A message was refused (over the size limit, or not framed right): the peer is answered
-    /// an error with a `null` id saying `why`; with `fatal`, the stream cannot be followed
-    /// further and the connection ends after the answer.
-    Refused {
-        code: i64,
-        why: &'static str,
-        fatal: bool,
-    },
-}
-
-/// A connection's end, as its calls' methods may ask for it
-/// ([`RequestContext::close_connection`]): the reader then reads no more.
-#[derive(Clone)]
-pub(crate) struct Ending {
-    reading: Arc<watch::Sender<bool>>,
-    outbox: std::sync::Weak<Outbox>,
-}
-
-impl Ending {
-    pub(crate) fn close(&self) {
-        // Said once every answer is written (a WebSocket's close code and reason).
-        if let Some(outbox) = self.outbox.upgrade() {
-            outbox.close_with(close_code::NORMAL, "closed by a method");
-        }
-        if !self.reading.send_replace(true) {
-            metrics::counter!("rpc.server.connections.closed", "reason" => "method").increment(1);
-            tracing::debug!("a method closes its connection");
-        }
-    }
-}
-
-/// A message transport's receiving half.
-pub(crate) trait MessagesIn: Send + 'static {
-    /// The next message, or why there is none.
-    fn next(&mut self) -> impl Future<Output = Inbound> + Send;
-}
-
-/// A message transport's sending half.
-pub(crate) trait MessagesOut: Send + 'static {
-    /// Whether the transport pings its peer, and closes a silent one.
-    const PINGS: bool;
-
-    /// Sends `text`; with `more`, more follow at once and it may only be buffered.
-    fn send(&mut self, text: Vec<u8>, more: bool) -> impl Future<Output = Result<(), ()>> + Send;
-
-    /// Pings the peer.
-    fn ping(&mut self) -> impl Future<Output = Result<(), ()>> + Send;
-
-    /// Closes the transport: with a code and reason when the server closes it, without when
-    /// it answers the peer's close.
-    fn close(&mut self, code: Option<(u16, &'static str)>) -> impl Future<Output = ()> + Send;
-}
-
-/// What a connection answers its messages with: the endpoint, its service and middleware
-/// types erased, so that the connection's code (its reader, writer and tasks) is compiled once,
-/// in this crate, rather than in every crate that serves a trait.
-pub(crate) trait Answering: Send + Sync + 'static {
-    /// Answers one message (a call, a notification or a batch); `None` when no answer is due.
-    fn answer<'a>(
-        &'a self,
-        body: &'a [u8],
-        config: &'a Config,
-        push: &'a dyn crate::call::Pushes,
-        over: (Transport, Option<std::net::SocketAddr>),
-    ) -> Pin<Box<dyn Future<Output = Option<Vec<u8>>> + Send + 'a>>;
-
-    /// Every name (aliases included) of the service's methods marked `#[rpc(ordered)]`.
-    fn ordered(&self) -> Vec<&'static str>;
-
-    /// The middleware, when a layer of it sees the calls to the peer.
-    fn to_peer(&self) -> Option<Arc<dyn crate::middleware::PeerChain>>;
-}
-
-/// A service and its middleware, answering a connection's messages.
-pub(crate) struct Answerer<S, M> {
-    pub(crate) service: Arc<S>,
-    pub(crate) stack: Arc<M>,
-}
-
-impl<S: Service, M: Calls> Answering for Answerer<S, M> {
-    fn answer<'a>(
-        &'a self,
-        body: &'a [u8],
-        config: &'a Config,
-        push: &'a dyn crate::call::Pushes,
-        (transport, peer): (Transport, Option<std::net::SocketAddr>),
-    ) -> Pin<Box<dyn Future<Output = Option<Vec<u8>>> + Send + 'a>> {
-        Box::pin(async move {
-            let lent = crate::call::Lent {
-                config,
-                push: Some(push),
-                transport,
-                peer,
-            };
-            let endpoint = dispatch::Endpoint {
-                service: &*self.service,
-                stack: &*self.stack,
-                lent: &lent,
-            };
-            dispatch::handle(endpoint, body).await
-        })
-    }
-
-    fn ordered(&self) -> Vec<&'static str> {
-        self.service
-            .services()
-            .iter()
-            .flat_map(|s| s.methods)
-            .filter(|m| m.ordered)
-            .flat_map(|m| std::iter::once(m.name).chain(m.aliases.iter().copied()))
-            .collect()
-    }
-
-    fn to_peer(&self) -> Option<Arc<dyn crate::middleware::PeerChain>> {
-        if M::TO_PEER {
-            Some(self.stack.clone())
-        } else {
-            None
-        }
-    }
-}
-
-/// What every connection of an endpoint shares: what answers its messages, the endpoint's
-/// settings and state, and the request that opened it (or an empty one).
-pub(crate) struct Opened {
-    pub(crate) transport: Transport,
-    pub(crate) answering: Arc<dyn Answering>,
-    pub(crate) config: Arc<Config>,
-    pub(crate) parts: Arc<Parts>,
-    pub(crate) upgrade: Option<Upgrade>,
 }
 
 /// Serves one message connection until either side closes it.
@@ -585,71 +434,4 @@ async fn serve_connection(
 
 fn millis(since: Instant) -> u64 {
     u64::try_from(since.elapsed().as_millis()).unwrap_or(u64::MAX)
-}
-
-/// What the connection reads of a single message itself: its method, params and id (present
-/// even when `null`). Batches, and what does not parse, are the dispatcher's to answer.
-#[derive(serde::Deserialize)]
-struct Envelope<'a> {
-    #[serde(borrow, default)]
-    method: Option<std::borrow::Cow<'a, str>>,
-    #[serde(borrow, default)]
-    params: Option<&'a serde_json::value::RawValue>,
-    #[serde(borrow, default, deserialize_with = "peer::present")]
-    id: Option<&'a serde_json::value::RawValue>,
-}
-
-impl<'a> Envelope<'a> {
-    /// The envelope of `body`, when it is a single message that parses.
-    fn of(body: &'a [u8]) -> Option<Self> {
-        if body.trim_ascii_start().first() != Some(&b'{') {
-            return None;
-        }
-        serde_json::from_slice(body).ok()
-    }
-}
-
-/// The id of a single request, as raw JSON; `None` for a notification or a batch.
-fn request_id(body: &[u8]) -> Option<Box<str>> {
-    Some(Envelope::of(body)?.id?.get().into())
-}
-
-/// The calls of a connection that a cancellation may stop.
-type Running = rpc_core::peer::Running<tokio::task::AbortHandle>;
-
-/// When `body` is the protocol's cancellation of a call: stops the call, answers it `-32800`
-/// when the protocol wants an answer, and says the message was taken.
-fn cancel(
-    running: &Running,
-    message: &Envelope<'_>,
-    cancellation: rpc_core::peer::Cancellation,
-    outbox: &Outbox,
-) -> bool {
-    let (Some(method), None) = (&message.method, message.id) else {
-        return false;
-    };
-    let Some(id) = cancellation.cancelled(method, message.params) else {
-        return false;
-    };
-    let call = running.cancel(id.get());
-    match call {
-        Some(call) => {
-            if let Some(task) = call.handle() {
-                task.abort();
-            }
-            metrics::counter!("rpc.server.calls.cancelled").increment(1);
-            tracing::debug!(id = id.get(), "call cancelled by its caller");
-            if cancellation.answers_cancelled() {
-                let mut answer = Vec::with_capacity(96);
-                let error = rpc_core::ErrorObject::new(
-                    rpc_core::ErrorCode::REQUEST_CANCELLED,
-                    "Request cancelled",
-                );
-                rpc_core::wire::write_error(&mut answer, &error, Some(id));
-                outbox.answer(answer, None);
-            }
-        }
-        None => tracing::debug!(id = id.get(), "a cancellation of no running call"),
-    }
-    true
 }
