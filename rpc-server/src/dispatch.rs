@@ -17,7 +17,7 @@ use tokio::sync::SemaphorePermit;
 
 use crate::call::{Call, Lent, Method};
 use crate::middleware::{Admitted, Calls};
-use crate::observe::{BatchClock, BatchHandles, Gauge, Handles};
+use crate::observe::{BatchClock, BatchHandles, Handles, Scope};
 use crate::{Config, builtin, observe};
 
 /// What every call of a request runs against: the service (to know its methods), the chain of
@@ -196,10 +196,10 @@ async fn batch_call<'r, S: Service, M: Calls>(
             // Always found (every method of the batch was counted); else resolved here.
             let owned;
             let observed = match handles.get(method) {
-                Some(handles) => (handles, Gauge::PerBatch(clock)),
+                Some(handles) => (handles, Scope::Batch(clock)),
                 None => {
                     owned = ep.lent.config.metrics.handles(method, ep.lent.transport);
-                    (&*owned, Gauge::PerCall)
+                    (&*owned, Scope::Alone)
                 }
             };
             run(ep, call, observed, (admitted, slot_held), &mut answer).await;
@@ -343,7 +343,7 @@ async fn single<S: Service, M: Calls>(ep: Endpoint<'_, S, M>, entry: Entry<'_>, 
     run(
         ep,
         call,
-        (&handles, Gauge::PerCall),
+        (&handles, Scope::Alone),
         (Admitted::NONE, false),
         out,
     )
@@ -356,7 +356,7 @@ async fn single<S: Service, M: Calls>(ep: Endpoint<'_, S, M>, entry: Entry<'_>, 
 async fn run<S: Service, M: Calls>(
     ep: Endpoint<'_, S, M>,
     call: Call<'_>,
-    (handles, gauge): (&Handles, Gauge<'_>),
+    (handles, scope): (&Handles, Scope<'_>),
     (admitted, slot_held): (Admitted, bool),
     out: &mut Vec<u8>,
 ) {
@@ -409,7 +409,7 @@ async fn run<S: Service, M: Calls>(
                 )
             }))
         });
-        observe::call(call, handles, gauge, work).await
+        observe::call(call, handles, scope, work).await
     };
     let outcome = outcome.unwrap_or_else(|()| {
         tracing::error!(method = %call.method(), "a call panicked; it is answered -32603");

@@ -198,12 +198,12 @@ fn fault(code: i64) -> Fault {
     }
 }
 
-/// Whether a call moves its method's active-calls gauge itself (a single call), or its batch
-/// did for it ([`BatchHandles`]) and lends it the batch's clock.
+/// Whether a call runs alone, moving its method's active-calls gauge itself, or in a batch,
+/// which did that for it ([`BatchHandles`]) and lends it the batch's clock.
 #[derive(Clone, Copy)]
-pub(crate) enum Gauge<'a> {
-    PerCall,
-    PerBatch(&'a BatchClock),
+pub(crate) enum Scope<'a> {
+    Alone,
+    Batch(&'a BatchClock),
 }
 
 /// A batch's clock: most of a batch's calls finish on their first poll, one right after the
@@ -246,7 +246,7 @@ impl BatchClock {
 pub(crate) async fn call<F>(
     call: Call<'_>,
     handles: &Handles,
-    gauge: Gauge<'_>,
+    scope: Scope<'_>,
     mut fut: Pin<&mut F>,
 ) -> Result<Outcome, ()>
 where
@@ -275,12 +275,12 @@ where
     if enabled {
         crate::trace_context::join_caller(&span);
     }
-    let clock = match gauge {
-        Gauge::PerCall => {
+    let clock = match scope {
+        Scope::Alone => {
             handles.active.increment(1.0);
             None
         }
-        Gauge::PerBatch(clock) => Some(clock),
+        Scope::Batch(clock) => Some(clock),
     };
     let started = clock.map_or_else(Instant::now, BatchClock::start);
     // The span entered on each poll, as `Instrument` would, but only when it is enabled; and

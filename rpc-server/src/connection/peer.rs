@@ -182,15 +182,10 @@ impl ConnectionPeer {
         message: Vec<u8>,
         id: Option<u64>,
     ) -> Result<Vec<u8>, Error> {
-        #[derive(serde::Deserialize)]
-        struct Parts<'a> {
-            #[serde(borrow)]
-            method: std::borrow::Cow<'a, str>,
-            #[serde(borrow, default)]
-            params: Option<&'a RawValue>,
-        }
+        use tracing::Instrument as _;
+        // The layers see the request while the connection keeps it to send at their end.
         let seen = message.clone();
-        let parts = serde_json::from_slice::<Parts<'_>>(&seen)
+        let parts = serde_json::from_slice::<Request<'_>>(&seen)
             .map_err(|e| Error::Request(format!("a call to the peer is not a request: {e}")))?;
         let call = PeerCall {
             method: &parts.method,
@@ -204,7 +199,10 @@ impl ConnectionPeer {
             message: Mutex::new(Some(message)),
             id,
         };
-        layers.to_peer(call, &wire).await
+        layers
+            .to_peer(call, &wire)
+            .instrument(span(&parts.method, id))
+            .await
     }
 }
 
@@ -264,19 +262,13 @@ impl Outgoing for ConnectionPeer {
 
     fn send(&self, message: Vec<u8>, id: Option<u64>) -> Sending<'_> {
         use tracing::Instrument as _;
-        let method = method_of(&message);
-        let span = tracing::debug_span!(
-            "jsonrpc call",
-            otel.name = %method,
-            otel.kind = "client",
-            rpc.system = "jsonrpc",
-            rpc.method = %method,
-            rpc.direction = "to_peer",
-            rpc.jsonrpc.request_id = id,
-        );
         match &self.layers {
-            None => Box::pin(self.call(message, id).instrument(span)),
-            Some(layers) => Box::pin(self.through(layers, message, id).instrument(span)),
+            None => {
+                let method = serde_json::from_slice::<Request<'_>>(&message)
+                    .map_or_else(|_| "_OTHER".into(), |r| r.method.into_owned());
+                Box::pin(self.call(message, id).instrument(span(&method, id)))
+            }
+            Some(layers) => Box::pin(self.through(layers, message, id)),
         }
     }
 
@@ -285,13 +277,26 @@ impl Outgoing for ConnectionPeer {
     }
 }
 
-/// The method a request to the peer names, for its span and metrics.
-fn method_of(message: &[u8]) -> String {
-    #[derive(serde::Deserialize)]
-    struct Method {
-        method: String,
-    }
-    serde_json::from_slice::<Method>(message).map_or_else(|_| "_OTHER".into(), |m| m.method)
+/// What a request to the peer names, for its span and the layers.
+#[derive(serde::Deserialize)]
+struct Request<'a> {
+    #[serde(borrow)]
+    method: std::borrow::Cow<'a, str>,
+    #[serde(borrow, default)]
+    params: Option<&'a RawValue>,
+}
+
+/// The span of a call to the peer.
+fn span(method: &str, id: Option<u64>) -> tracing::Span {
+    tracing::debug_span!(
+        "jsonrpc call",
+        otel.name = %method,
+        otel.kind = "client",
+        rpc.system = "jsonrpc",
+        rpc.method = %method,
+        rpc.direction = "to_peer",
+        rpc.jsonrpc.request_id = id,
+    )
 }
 
 /// Records a call to the peer, inside its span: `rpc.server.peer.duration` by method (the
