@@ -58,47 +58,100 @@ pub(crate) async fn serve_in_process(
     (url, stop, server)
 }
 
+/// Where [`one_message`] sends.
+#[derive(Clone, Copy, Debug)]
+enum Over {
+    Http,
+    WebSocket,
+    Unix,
+}
+
+/// Sends `body` over a connection of its own to the endpoint (`url` over HTTP and WebSocket,
+/// `socket` over a Unix socket, newline-framed) and returns the answer.
+async fn one_message(over: Over, url: &str, socket: &std::path::Path, body: &Value) -> Value {
+    use futures_util::{SinkExt as _, StreamExt as _};
+    use tokio::io::{AsyncBufReadExt as _, AsyncWriteExt as _};
+    match over {
+        Over::Http => common::post(url, &body.to_string()).await.json(),
+        Over::WebSocket => {
+            let ws = url.replacen("http", "ws", 1);
+            let (mut socket, _) = tokio_tungstenite::connect_async(ws).await.unwrap();
+            let text = tokio_tungstenite::tungstenite::Message::text(body.to_string());
+            socket.send(text).await.unwrap();
+            loop {
+                match socket.next().await.unwrap().unwrap() {
+                    tokio_tungstenite::tungstenite::Message::Text(text) => {
+                        break serde_json::from_str(&text).unwrap();
+                    }
+                    _ => continue,
+                }
+            }
+        }
+        Over::Unix => {
+            let stream = tokio::net::UnixStream::connect(socket).await.unwrap();
+            let (reader, mut writer) = stream.into_split();
+            writer
+                .write_all(format!("{body}\n").as_bytes())
+                .await
+                .unwrap();
+            let mut line = String::new();
+            tokio::io::BufReader::new(reader)
+                .read_line(&mut line)
+                .await
+                .unwrap();
+            serde_json::from_str(&line).unwrap()
+        }
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 pub(crate) async fn a_batch_gives_back_the_slots_of_its_calls_done_at_once() {
-    let endpoint = rpc_server::RpcService::new(LoadServer(Loader))
-        .max_concurrent_calls(3)
-        .busy_wait(Duration::from_millis(50));
-    let (url, _stop, _server) = serve_in_process(endpoint, Duration::from_secs(1)).await;
-    let call = |id: u32, ms: u64| json!({"jsonrpc": "2.0", "method": "sleep_ms", "params": [ms], "id": id});
-    let quick = |id: u32| json!({"jsonrpc": "2.0", "method": "blob", "params": [1], "id": id});
-    // The batch takes its three slots at once; its two quick calls give theirs back while its
-    // slow one runs, and two other calls take them meanwhile.
-    let batch = json!([call(1, 600), quick(2), quick(3)]).to_string();
-    let batch = tokio::spawn({
-        let url = url.clone();
-        async move { common::post(&url, &batch).await.json() }
-    });
-    tokio::time::sleep(Duration::from_millis(150)).await;
-    let body = json!([call(4, 200), call(5, 200)]).to_string();
-    let others = common::post(&url, &body).await.json();
-    assert_eq!(others[0]["result"], 200, "{others}");
-    assert_eq!(others[1]["result"], 200, "{others}");
-    // A third is one too many while the slow call holds its slot.
-    let body = json!([call(6, 400), call(7, 400)]).to_string();
-    let over = tokio::spawn({
-        let url = url.clone();
-        async move { common::post(&url, &body).await.json() }
-    });
-    tokio::time::sleep(Duration::from_millis(20)).await;
-    let busy = common::post(&url, &quick(8).to_string()).await.json();
-    assert_eq!(
-        busy["error"]["code"],
-        rpc_core::ErrorCode::SERVER_BUSY,
-        "{busy}"
-    );
-    let answers = batch.await.unwrap();
-    assert_eq!(answers[0]["result"], 600, "{answers}");
-    let over = over.await.unwrap();
-    assert_eq!(over[1]["result"], 400, "{over}");
-    // Every slot is back once the batch is answered.
-    let body = json!([call(9, 1), call(10, 1), call(11, 1)]).to_string();
-    let all = common::post(&url, &body).await.json();
-    assert!((0..3).all(|i| all[i]["result"] == 1), "{all}");
+    let dir = std::env::temp_dir().join(format!("rpc-batch-slots-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    for over in [Over::Http, Over::WebSocket, Over::Unix] {
+        let endpoint = rpc_server::RpcService::new(LoadServer(Loader))
+            .max_concurrent_calls(3)
+            .busy_wait(Duration::from_millis(50));
+        let path = dir.join(format!("{over:?}.ipc"));
+        let unix = rpc_server::UnixSocket::bind(&path).unwrap();
+        let over_unix = tokio::spawn(std::future::IntoFuture::into_future(
+            rpc_server::serve_messages(unix, endpoint.clone(), rpc_core::framing::Framing::Newline),
+        ));
+        let (url, _stop, _server) = serve_in_process(endpoint, Duration::from_secs(1)).await;
+        let send = |body: Value| {
+            let (url, path) = (url.clone(), path.clone());
+            tokio::spawn(async move { one_message(over, &url, &path, &body).await })
+        };
+        let call = |id: u32, ms: u64| json!({"jsonrpc": "2.0", "method": "sleep_ms", "params": [ms], "id": id});
+        let quick = |id: u32| json!({"jsonrpc": "2.0", "method": "blob", "params": [1], "id": id});
+        // The batch takes its three slots at once; its two quick calls give theirs back while
+        // its slow one runs, and two other calls take them meanwhile.
+        let batch = send(json!([call(1, 600), quick(2), quick(3)]));
+        tokio::time::sleep(Duration::from_millis(150)).await;
+        let others = send(json!([call(4, 200), call(5, 200)])).await.unwrap();
+        assert_eq!(others[0]["result"], 200, "{over:?}: {others}");
+        assert_eq!(others[1]["result"], 200, "{over:?}: {others}");
+        // A third is one too many while the slow call holds its slot.
+        let over_limit = send(json!([call(6, 400), call(7, 400)]));
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        let busy = send(quick(8)).await.unwrap();
+        assert_eq!(
+            busy["error"]["code"],
+            rpc_core::ErrorCode::SERVER_BUSY,
+            "{over:?}: {busy}"
+        );
+        let answers = batch.await.unwrap();
+        assert_eq!(answers[0]["result"], 600, "{over:?}: {answers}");
+        let over_limit = over_limit.await.unwrap();
+        assert_eq!(over_limit[1]["result"], 400, "{over:?}: {over_limit}");
+        // Every slot is back once the batch is answered.
+        let all = send(json!([call(9, 1), call(10, 1), call(11, 1)]))
+            .await
+            .unwrap();
+        assert!((0..3).all(|i| all[i]["result"] == 1), "{over:?}: {all}");
+        over_unix.abort();
+    }
+    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
