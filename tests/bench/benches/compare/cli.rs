@@ -2,6 +2,7 @@
 
 use std::time::Duration;
 
+use crate::external::External;
 use crate::load::Plan;
 use crate::servers::{Client, Server};
 
@@ -15,6 +16,9 @@ pub(crate) struct Options {
     /// Each server's time on a workload is split into this many rounds, the servers taking
     /// turns; the median round counts (a passing disturbance spoils one round, not the figure).
     pub(crate) rounds: usize,
+    /// `--against NAME=ADDR[/PATH]`, repeatable: servers in other processes, measured against
+    /// the strict floor only (see `external.rs`).
+    pub(crate) against: Vec<External>,
 }
 
 /// A profiling run: only the request path of one server or client, in a loop, for
@@ -26,6 +30,9 @@ pub(crate) enum Profile {
         workload: String,
         server: Server,
         calls: Option<usize>,
+        /// `--observed`: with a subscriber at INFO and the Prometheus recorder installed, as
+        /// the overhead bench's "observed" setup.
+        observed: bool,
     },
     /// `--profile-client ours|jsonrpsee`: typed calls to our server over 127.0.0.1.
     Client {
@@ -48,7 +55,9 @@ impl Options {
         let mut profile_client = None;
         let mut profile_server = Server::Ours;
         let mut calls = None;
+        let mut observed = false;
         let mut rounds = None;
+        let mut against = Vec::new();
         while let Some(arg) = args.next() {
             match arg.as_str() {
                 "--smoke" => smoke = true,
@@ -98,6 +107,13 @@ impl Options {
                         usage("--calls takes a count");
                     }
                 }
+                "--observed" => observed = true,
+                "--against" => {
+                    let arg = args
+                        .next()
+                        .unwrap_or_else(|| usage("--against takes NAME=ADDR"));
+                    against.push(External::parse(&arg));
+                }
                 "-h" | "--help" => usage(""),
                 // `cargo bench` passes `--bench`; a name filter may follow it.
                 "--bench" => {}
@@ -111,6 +127,7 @@ impl Options {
                 workload,
                 server: profile_server,
                 calls,
+                observed,
             }),
             (None, Some(client)) => Some(Profile::Client { client, calls }),
             (None, None) => None,
@@ -130,6 +147,7 @@ impl Options {
             only,
             profile,
             rounds: rounds.unwrap_or(if smoke { 1 } else { 5 }),
+            against,
         }
     }
 
@@ -165,8 +183,10 @@ pub(crate) fn usage(problem: &str) -> ! {
         "usage: cargo bench -p rpc-bench --bench compare -- [--smoke] [--duration SECS] \
          [--rounds N] [--only small,batch,echo,slow,notify,client]\n       \
          cargo bench -p rpc-bench --bench compare -- --profile-server WORKLOAD \
-         [--server ours|floor|strict|jsonrpsee] [--calls N]\n       \
-         cargo bench -p rpc-bench --bench compare -- --profile-client ours|jsonrpsee [--calls N]"
+         [--server ours|floor|strict|jsonrpsee] [--calls N] [--observed]\n       \
+         cargo bench -p rpc-bench --bench compare -- --profile-client ours|jsonrpsee [--calls N]\n       \
+         cargo bench -p rpc-bench --bench compare -- --only small,batch \
+         --against NAME=ADDR[/PATH] ..."
     );
     std::process::exit(if problem.is_empty() { 0 } else { 2 })
 }

@@ -15,6 +15,7 @@
 
 mod cli;
 mod clients;
+mod external;
 mod inproc;
 mod load;
 mod measure;
@@ -71,6 +72,12 @@ fn main() {
         .enable_all()
         .build()
         .unwrap_or_else(|e| fail(format!("runtime: {e}")));
+
+    if !opts.against.is_empty() {
+        external::run(&load_rt, &servers, &opts.against, &opts);
+        println!("\ndone in {:.1} s", started.elapsed().as_secs_f64());
+        return;
+    }
 
     let mut results = Vec::new();
     for w in workloads::workloads().iter().filter(|w| opts.wants(w.key)) {

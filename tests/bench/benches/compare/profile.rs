@@ -22,7 +22,11 @@ pub(crate) fn run(profile: &Profile) {
             workload,
             server,
             calls,
+            observed,
         } => {
+            if *observed {
+                observe();
+            }
             let all = workloads();
             let w = all
                 .iter()
@@ -80,6 +84,26 @@ pub(crate) fn run(profile: &Profile) {
             println!("{n} client calls done");
         }
     }
+}
+
+/// A subscriber at INFO writing to a sink and the Prometheus recorder, installed for the whole
+/// process (the overhead bench's "observed" setup), and the recorder's upkeep on a thread.
+fn observe() {
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::INFO)
+        .with_writer(std::io::sink)
+        .finish();
+    tracing::subscriber::set_global_default(subscriber)
+        .unwrap_or_else(|e| fail(format!("subscriber: {e}")));
+    let handle = metrics_exporter_prometheus::PrometheusBuilder::new()
+        .install_recorder()
+        .unwrap_or_else(|e| fail(format!("recorder: {e}")));
+    std::thread::spawn(move || {
+        loop {
+            std::thread::sleep(std::time::Duration::from_secs(5));
+            handle.run_upkeep();
+        }
+    });
 }
 
 /// The loop a profiler looks at: `requests` through `svc`, nothing else. Not `async`, so that it
