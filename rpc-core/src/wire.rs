@@ -62,14 +62,81 @@ pub enum Body<'a> {
     Batch(Vec<Entry<'a>>),
 }
 
-/// Everything a message may hold, each member left raw so that every check is ours.
+/// Everything a message may hold, each member read as loosely as it can be so that every check
+/// is ours: `jsonrpc` and `method` as strings when they are strings, `params` and `id` left raw.
 /// `id: Some("null")` is a call with a null id; `None` means no `id` member: a notification.
 #[derive(Default)]
 struct Envelope<'a> {
-    jsonrpc: Option<&'a RawValue>,
-    method: Option<&'a RawValue>,
+    jsonrpc: Option<Text<'a>>,
+    method: Option<Text<'a>>,
     params: Option<&'a RawValue>,
     id: Option<&'a RawValue>,
+}
+
+/// A member that should be a string: its value, borrowed from the body when it has no escapes,
+/// or only the fact that it is some other JSON value (read past, not kept). Read in one pass,
+/// where a raw slice would be scanned again for escapes.
+enum Text<'a> {
+    Str(Cow<'a, str>),
+    NotAString,
+}
+
+impl<'de> Deserialize<'de> for Text<'de> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(TextVisitor)
+    }
+}
+
+struct TextVisitor;
+
+impl<'de> de::Visitor<'de> for TextVisitor {
+    type Value = Text<'de>;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a JSON value")
+    }
+
+    fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Text<'de>, E> {
+        Ok(Text::Str(Cow::Borrowed(v)))
+    }
+
+    fn visit_str<E>(self, v: &str) -> Result<Text<'de>, E> {
+        Ok(Text::Str(Cow::Owned(v.to_owned())))
+    }
+
+    fn visit_string<E>(self, v: String) -> Result<Text<'de>, E> {
+        Ok(Text::Str(Cow::Owned(v)))
+    }
+
+    fn visit_map<A: de::MapAccess<'de>>(self, mut map: A) -> Result<Text<'de>, A::Error> {
+        while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+        Ok(Text::NotAString)
+    }
+
+    fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<Text<'de>, A::Error> {
+        while seq.next_element::<IgnoredAny>()?.is_some() {}
+        Ok(Text::NotAString)
+    }
+
+    fn visit_bool<E>(self, _: bool) -> Result<Text<'de>, E> {
+        Ok(Text::NotAString)
+    }
+
+    fn visit_i64<E>(self, _: i64) -> Result<Text<'de>, E> {
+        Ok(Text::NotAString)
+    }
+
+    fn visit_u64<E>(self, _: u64) -> Result<Text<'de>, E> {
+        Ok(Text::NotAString)
+    }
+
+    fn visit_f64<E>(self, _: f64) -> Result<Text<'de>, E> {
+        Ok(Text::NotAString)
+    }
+
+    fn visit_unit<E>(self) -> Result<Text<'de>, E> {
+        Ok(Text::NotAString)
+    }
 }
 
 /// One message as read in the single pass over the body: any JSON value is accepted here, so
@@ -99,18 +166,15 @@ impl<'de> de::Visitor<'de> for MessageVisitor {
         let mut envelope = Envelope::default();
         let mut repeated = false;
         while let Some(key) = map.next_key::<Key<'de>>()? {
-            let slot = match &*key.0 {
-                "jsonrpc" => &mut envelope.jsonrpc,
-                "method" => &mut envelope.method,
-                "params" => &mut envelope.params,
-                "id" => &mut envelope.id,
+            match &*key.0 {
+                "jsonrpc" => repeated |= fill(&mut envelope.jsonrpc, map.next_value()?),
+                "method" => repeated |= fill(&mut envelope.method, map.next_value()?),
+                "params" => repeated |= fill(&mut envelope.params, map.next_value()?),
+                "id" => repeated |= fill(&mut envelope.id, map.next_value()?),
                 _ => {
                     map.next_value::<IgnoredAny>()?;
-                    continue;
                 }
-            };
-            repeated |= slot.is_some();
-            *slot = Some(map.next_value()?);
+            }
         }
         Ok(if repeated {
             Message::RepeatedMember
@@ -147,6 +211,11 @@ impl<'de> de::Visitor<'de> for MessageVisitor {
     fn visit_unit<E>(self) -> Result<Message<'de>, E> {
         Ok(Message::NotAnObject)
     }
+}
+
+/// Puts `value` in `slot`; whether the slot held one already (a repeated member).
+fn fill<T>(slot: &mut Option<T>, value: T) -> bool {
+    slot.replace(value).is_some()
 }
 
 /// A JSON object key, borrowed from the input when it has no escapes. (serde's own `Cow<str>`
@@ -293,11 +362,11 @@ fn check(envelope: Envelope<'_>) -> Entry<'_> {
         None => None,
     };
     let invalid = |reason| Err(Invalid { id, reason });
-    match envelope.jsonrpc.map(decode_str) {
-        Some(Some(v)) if v == "2.0" => {}
+    match envelope.jsonrpc {
+        Some(Text::Str(v)) if v == "2.0" => {}
         _ => return invalid("`jsonrpc` must be exactly \"2.0\""),
     }
-    let Some(Some(method)) = envelope.method.map(decode_str) else {
+    let Some(Text::Str(method)) = envelope.method else {
         return invalid("`method` must be a string");
     };
     let params = match envelope.params {
@@ -311,16 +380,6 @@ fn check(envelope: Envelope<'_>) -> Entry<'_> {
 
 fn is_valid_id(raw: &RawValue) -> bool {
     matches!(raw.get().as_bytes()[0], b'"' | b'-' | b'0'..=b'9' | b'n')
-}
-
-/// A JSON string's value, borrowed when it has no escapes.
-fn decode_str(raw: &RawValue) -> Option<Cow<'_, str>> {
-    let text = raw.get();
-    let inner = text.strip_prefix('"')?.strip_suffix('"')?;
-    if !inner.contains('\\') {
-        return Some(Cow::Borrowed(inner));
-    }
-    serde_json::from_str::<String>(text).ok().map(Cow::Owned)
 }
 
 /// Writes the start of a success response; the result follows, then [`finish`].

@@ -162,6 +162,7 @@ impl<S: Service> RpcService<S> {
 
     /// An endpoint over a service that is shared elsewhere too.
     pub fn from_arc(service: Arc<S>) -> Self {
+        observe::calibrate_clock();
         RpcService {
             stack: Arc::new(Endpoint {
                 service: service.clone(),
