@@ -2,6 +2,7 @@
 //! trait's signature.
 
 use axum::http::request::Parts;
+use tokio::task::futures::TaskLocalFuture;
 use axum::http::{HeaderMap, HeaderValue, Method, Uri, header::AsHeaderName};
 
 tokio::task_local! {
@@ -33,13 +34,21 @@ pub struct RequestContext {
 }
 
 impl RequestContext {
-    pub(crate) async fn scope<F: Future>(parts: Parts, fut: F) -> F::Output {
-        Self::scope_shared(std::sync::Arc::new(parts), fut).await
+    /// Runs `fut` with `parts` as its request's context.
+    ///
+    /// Plain functions returning the task-local future itself, not `async fn`s awaiting it: each
+    /// `async` level would hold `fut` in its own state and move it there whole when first
+    /// polled, and `fut` is the request's whole dispatch.
+    pub(crate) fn scope<F: Future>(parts: Parts, fut: F) -> TaskLocalFuture<RequestContext, F> {
+        Self::scope_shared(std::sync::Arc::new(parts), fut)
     }
 
     /// The same request for many calls: those of one WebSocket connection.
-    pub(crate) async fn scope_shared<F: Future>(parts: std::sync::Arc<Parts>, fut: F) -> F::Output {
-        CONTEXT.scope(RequestContext { parts }, fut).await
+    pub(crate) fn scope_shared<F: Future>(
+        parts: std::sync::Arc<Parts>,
+        fut: F,
+    ) -> TaskLocalFuture<RequestContext, F> {
+        CONTEXT.scope(RequestContext { parts }, fut)
     }
 
     /// Runs `f` with the current request's context; `None` outside a call.
