@@ -2,8 +2,8 @@
 //! trait's signature.
 
 use axum::http::request::Parts;
-use tokio::task::futures::TaskLocalFuture;
 use axum::http::{HeaderMap, HeaderValue, Method, Uri, header::AsHeaderName};
+use tokio::task::futures::TaskLocalFuture;
 
 tokio::task_local! {
     static CONTEXT: RequestContext;

@@ -181,32 +181,38 @@ async fn batch<S: Service, M: Calls>(
 
 /// Runs the batch's call `index`, writing its answer (or nothing) into `answer`; `prebuilt`
 /// is its call, when built for the layers' batch check, with the layers that admitted it.
-async fn batch_call<'r, S: Service, M: Calls>(
+#[expect(
+    clippy::manual_async_fn,
+    reason = "an `async fn` keeps its arguments twice in its future (see `middleware::Endpoint::call`)"
+)]
+fn batch_call<'r, S: Service, M: Calls>(
     ep: Endpoint<'r, S, M>,
-    (handles, clock, slot_held): (&BatchHandles, &BatchClock, bool),
-    (index, entry): (usize, &'r Entry<'_>),
+    (handles, clock, slot_held): (&'r BatchHandles, &'r BatchClock, bool),
+    (index, entry): (usize, &'r Entry<'r>),
     prebuilt: Option<(Call<'r>, Admitted)>,
     mut answer: Vec<u8>,
-) -> (usize, Vec<u8>) {
-    match entry {
-        Ok(request) => {
-            let (call, admitted) =
-                prebuilt.unwrap_or_else(|| (call_of(ep, request), Admitted::NONE));
-            let method = call.known_method().unwrap_or(observe::OTHER);
-            // Always found (every method of the batch was counted); else resolved here.
-            let owned;
-            let observed = match handles.get(method) {
-                Some(handles) => (handles, Scope::Batch(clock)),
-                None => {
-                    owned = ep.lent.config.metrics.handles(method, ep.lent.transport);
-                    (&*owned, Scope::Alone)
-                }
-            };
-            run(ep, call, observed, (admitted, slot_held), &mut answer).await;
+) -> impl Future<Output = (usize, Vec<u8>)> + 'r {
+    async move {
+        match entry {
+            Ok(request) => {
+                let (call, admitted) =
+                    prebuilt.unwrap_or_else(|| (call_of(ep, request), Admitted::NONE));
+                let method = call.known_method().unwrap_or(observe::OTHER);
+                // Always found (every method of the batch was counted); else resolved here.
+                let owned;
+                let observed = match handles.get(method) {
+                    Some(handles) => (handles, Scope::Batch(clock)),
+                    None => {
+                        owned = ep.lent.config.metrics.handles(method, ep.lent.transport);
+                        (&*owned, Scope::Alone)
+                    }
+                };
+                run(ep, call, observed, (admitted, slot_held), &mut answer).await;
+            }
+            Err(invalid) => invalid_entry(invalid, &mut answer),
         }
-        Err(invalid) => invalid_entry(invalid, &mut answer),
+        (index, answer)
     }
-    (index, answer)
 }
 
 /// A batch's answers written in request order, whatever order its calls finish in.
@@ -332,95 +338,120 @@ fn invalid_entry(invalid: &wire::Invalid<'_>, out: &mut Vec<u8>) {
 }
 
 /// Runs a request's one call (or answers an entry that is none).
-async fn single<S: Service, M: Calls>(ep: Endpoint<'_, S, M>, entry: Entry<'_>, out: &mut Vec<u8>) {
-    let request = match entry {
-        Ok(request) => request,
-        Err(invalid) => return invalid_entry(&invalid, out),
-    };
-    let call = call_of(ep, &request);
-    let method = call.known_method().unwrap_or(observe::OTHER);
-    let handles = ep.lent.config.metrics.handles(method, ep.lent.transport);
-    run(
-        ep,
-        call,
-        (&handles, Scope::Alone),
-        (Admitted::NONE, false),
-        out,
-    )
-    .await;
+#[expect(
+    clippy::manual_async_fn,
+    reason = "an `async fn` keeps its arguments twice in its future (see `middleware::Endpoint::call`)"
+)]
+fn single<'a, S: Service, M: Calls>(
+    ep: Endpoint<'a, S, M>,
+    entry: Entry<'a>,
+    out: &'a mut Vec<u8>,
+) -> impl Future<Output = ()> + 'a {
+    async move {
+        let request = match &entry {
+            Ok(request) => request,
+            Err(invalid) => return invalid_entry(invalid, out),
+        };
+        // The call is copied into `run`; built in a block, this copy's room ends before the
+        // `await` and takes none in this future.
+        let handles;
+        let running = {
+            let call = call_of(ep, request);
+            let method = call.known_method().unwrap_or(observe::OTHER);
+            handles = ep.lent.config.metrics.handles(method, ep.lent.transport);
+            run(
+                ep,
+                call,
+                (&handles, Scope::Alone),
+                (Admitted::NONE, false),
+                out,
+            )
+        };
+        running.await;
+    }
 }
 
 /// Runs one call through the layers (skipping those that `admitted` it for its batch),
 /// observed with `handles`, writing its response into `out` unless it is a notification; with
 /// `slot_held`, its batch holds its slot among the endpoint's concurrent calls.
-async fn run<S: Service, M: Calls>(
-    ep: Endpoint<'_, S, M>,
-    call: Call<'_>,
-    (handles, scope): (&Handles, Scope<'_>),
+#[expect(
+    clippy::manual_async_fn,
+    reason = "an `async fn` keeps its arguments twice in its future (see `middleware::Endpoint::call`)"
+)]
+fn run<'a, S: Service, M: Calls>(
+    ep: Endpoint<'a, S, M>,
+    call: Call<'a>,
+    (handles, scope): (&'a Handles, Scope<'a>),
     (admitted, slot_held): (Admitted, bool),
-    out: &mut Vec<u8>,
-) {
-    let start = out.len();
-    let builtin = call.is_builtin();
-    let config = ep.lent.config;
-    wire::start_result(out);
-    // While the answers already made wait unread past the outbound budget, nothing new runs.
-    let spent = config.outbound.over();
-    // Built-in methods answer from memory at once: they take no slot and need no timer.
-    let outcome = {
-        let work = pin!(async {
-            if spent {
-                metrics::counter!("rpc.server.calls.refused", "reason" => "outbound_budget")
-                    .increment(1);
-                return Ok(Err(ErrorObject::new(ErrorCode::SERVER_BUSY, "Server busy")
-                    .with_data(
-                        "the server holds too many answers its clients have not read",
-                    )));
-            }
-            let _slot = match builtin || slot_held {
-                true => None,
-                false => match admit(config).await {
-                    None => {
-                        return Ok(Err(ErrorObject::new(ErrorCode::SERVER_BUSY, "Server busy")));
+    out: &'a mut Vec<u8>,
+) -> impl Future<Output = ()> + 'a {
+    // Not an `async fn`, nor is anything on the call's way: see `middleware::Endpoint::call`.
+    async move {
+        let start = out.len();
+        let builtin = call.is_builtin();
+        let config = ep.lent.config;
+        wire::start_result(out);
+        // While the answers already made wait unread past the outbound budget, nothing new runs.
+        let spent = config.outbound.over();
+        // Built-in methods answer from memory at once: they take no slot and need no timer.
+        let outcome = {
+            let work = pin!(async {
+                if spent {
+                    metrics::counter!("rpc.server.calls.refused", "reason" => "outbound_budget")
+                        .increment(1);
+                    return Ok(Err(ErrorObject::new(ErrorCode::SERVER_BUSY, "Server busy")
+                        .with_data(
+                            "the server holds too many answers its clients have not read",
+                        )));
+                }
+                let _slot = match builtin || slot_held {
+                    true => None,
+                    false => match admit(config).await {
+                        None => {
+                            return Ok(Err(ErrorObject::new(
+                                ErrorCode::SERVER_BUSY,
+                                "Server busy",
+                            )));
+                        }
+                        slot => slot,
+                    },
+                };
+                // Pinned here, once, and polled where it is: moved it would be copied whole, and take
+                // its room twice over in every call's future.
+                let outcome = {
+                    let mut running = pin!(ep.stack.call(call, admitted, &mut *out));
+                    match limited(config.call_timeout, caught(running.as_mut())).await {
+                        Some(outcome) => outcome?,
+                        None => Err(ErrorObject::new(ErrorCode::TIMEOUT, "Timed out")),
                     }
-                    slot => slot,
-                },
-            };
-            // Pinned here, once, and polled where it is: moved it would be copied whole, and take
-            // its room twice over in every call's future.
-            let outcome = {
-                let mut running = pin!(ep.stack.call(call, admitted, &mut *out));
-                match limited(config.call_timeout, caught(running.as_mut())).await {
-                    Some(outcome) => outcome?,
-                    None => Err(ErrorObject::new(ErrorCode::TIMEOUT, "Timed out")),
-                }
-            };
-            Ok(outcome.and_then(|()| {
-                if out.len() - start <= config.max_response_bytes {
-                    return Ok(());
-                }
-                let reason = format!(
-                    "the answer is larger than {} bytes",
-                    config.max_response_bytes
-                );
-                Err(
-                    ErrorObject::new(ErrorCode::RESPONSE_TOO_LARGE, "Response too large")
-                        .with_data(&reason),
-                )
-            }))
+                };
+                Ok(outcome.and_then(|()| {
+                    if out.len() - start <= config.max_response_bytes {
+                        return Ok(());
+                    }
+                    let reason = format!(
+                        "the answer is larger than {} bytes",
+                        config.max_response_bytes
+                    );
+                    Err(
+                        ErrorObject::new(ErrorCode::RESPONSE_TOO_LARGE, "Response too large")
+                            .with_data(&reason),
+                    )
+                }))
+            });
+            observe::call(call, handles, scope, work).await
+        };
+        let outcome = outcome.unwrap_or_else(|()| {
+            tracing::error!(method = %call.method(), "a call panicked; it is answered -32603");
+            Err(ErrorObject::internal_error())
         });
-        observe::call(call, handles, scope, work).await
-    };
-    let outcome = outcome.unwrap_or_else(|()| {
-        tracing::error!(method = %call.method(), "a call panicked; it is answered -32603");
-        Err(ErrorObject::internal_error())
-    });
-    match (call.id(), outcome) {
-        (None, _) => out.truncate(start),
-        (Some(id), Ok(())) => wire::finish(out, Some(id)),
-        (Some(id), Err(e)) => {
-            out.truncate(start);
-            wire::write_error(out, &e, Some(id));
+        match (call.id(), outcome) {
+            (None, _) => out.truncate(start),
+            (Some(id), Ok(())) => wire::finish(out, Some(id)),
+            (Some(id), Err(e)) => {
+                out.truncate(start);
+                wire::write_error(out, &e, Some(id));
+            }
         }
     }
 }

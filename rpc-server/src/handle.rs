@@ -17,8 +17,17 @@ use crate::{RequestContext, RpcService, connection, dispatch, explorer, serve, w
 
 impl<S: Service, M: Calls> RpcService<S, M> {
     /// Handles one HTTP request: the whole endpoint, for use outside a `Router` too.
-    pub async fn handle(&self, request: Request) -> Response {
+    pub fn handle(&self, request: Request) -> impl Future<Output = Response> + Send + '_ {
+        // The request's head behind the `Arc` its calls' context shares anyway, taken here and
+        // not in an `async fn`: the future the HTTP server boxes per request then holds
+        // neither the request (240 bytes) nor its head (224) by value, only their pointers,
+        // which keeps it small enough for the allocator's fast path.
         let (parts, body) = request.into_parts();
+        let parts = Arc::new(parts);
+        async move { self.answer_http(parts, body).await }
+    }
+
+    async fn answer_http(&self, parts: Arc<axum::http::request::Parts>, body: Body) -> Response {
         let local = parts.extensions.get::<LocalAddr>().map(|l| l.0);
         if !self.config.hosts.allow(&parts.headers, local) {
             let host = parts
@@ -102,7 +111,7 @@ impl<S: Service, M: Calls> RpcService<S, M> {
             stack: &*self.stack,
             lent: &lent,
         };
-        let answer = RequestContext::scope(parts, dispatch::handle(endpoint, &body)).await;
+        let answer = RequestContext::scope_shared(parts, dispatch::handle(endpoint, &body)).await;
         match answer {
             Some(json) => {
                 // A large answer counts against the outbound budget until the HTTP server has
@@ -129,7 +138,7 @@ impl<S: Service, M: Calls> RpcService<S, M> {
     }
 
     /// Answers a WebSocket handshake and serves the connection.
-    async fn upgrade(&self, mut parts: axum::http::request::Parts) -> Response {
+    async fn upgrade(&self, mut parts: Arc<axum::http::request::Parts>) -> Response {
         use axum::extract::FromRequestParts as _;
         if !origin_allowed(&parts.headers, &self.config.websocket_origins) {
             let origin = parts
@@ -155,11 +164,15 @@ impl<S: Service, M: Calls> RpcService<S, M> {
             )
                 .into_response();
         }
-        let upgrade =
-            match axum::extract::ws::WebSocketUpgrade::from_request_parts(&mut parts, &()).await {
-                Ok(upgrade) => upgrade,
-                Err(rejection) => return rejection.into_response(),
-            };
+        // The head is still this request's alone here: nothing has shared its `Arc` yet.
+        let Some(head) = Arc::get_mut(&mut parts) else {
+            return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+        };
+        let upgrade = match axum::extract::ws::WebSocketUpgrade::from_request_parts(head, &()).await
+        {
+            Ok(upgrade) => upgrade,
+            Err(rejection) => return rejection.into_response(),
+        };
         let limit = self.config.max_body_bytes;
         let answering: Arc<dyn connection::Answering> = Arc::new(connection::Answerer {
             service: self.service.clone(),
@@ -168,7 +181,6 @@ impl<S: Service, M: Calls> RpcService<S, M> {
         let config = self.config.clone();
         let serving = parts.extensions.get::<serve::Upgrade>().cloned();
         let transport = Transport::websocket(Network::of(&parts.extensions));
-        let parts = Arc::new(parts);
         upgrade
             .max_message_size(limit)
             .max_frame_size(limit)
@@ -275,4 +287,38 @@ fn is_json(content_type: Option<&HeaderValue>) -> bool {
     ]
     .iter()
     .any(|t| essence.eq_ignore_ascii_case(t))
+}
+
+/// The endpoint as the route's service ([`RpcService::into_method_router`]): a tower service
+/// rather than a handler function, because axum's handler functions hold the request in the
+/// future it boxes for each one, beside the future the function returns.
+pub(crate) struct Route<S, M>(pub(crate) Arc<RpcService<S, M>>);
+
+impl<S, M> Clone for Route<S, M> {
+    fn clone(&self) -> Self {
+        Route(self.0.clone())
+    }
+}
+
+impl<S: Service, M: Calls> tower::Service<Request> for Route<S, M> {
+    type Response = Response;
+    type Error = std::convert::Infallible;
+    type Future = futures_util::future::BoxFuture<'static, Result<Response, Self::Error>>;
+
+    fn poll_ready(
+        &mut self,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Result<(), Self::Error>> {
+        std::task::Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, request: Request) -> Self::Future {
+        use futures_util::FutureExt as _;
+        let this = self.0.clone();
+        let (parts, body) = request.into_parts();
+        let parts = Arc::new(parts);
+        async move { this.answer_http(parts, body).await }
+            .map(Ok)
+            .boxed()
+    }
 }

@@ -76,8 +76,7 @@ mod ws;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::extract::Request;
-use axum::routing::{MethodRouter, any};
+use axum::routing::{MethodRouter, any_service};
 use rpc_core::{ErrorObject, Service};
 
 use config::{Config, Settings};
@@ -473,11 +472,7 @@ impl<S: Service, M: Calls> RpcService<S, M> {
     {
         // One `Arc` for the route to clone per request (axum clones its handler for each), not
         // the endpoint's three.
-        let this = Arc::new(self);
-        any(move |request: Request| {
-            let this = this.clone();
-            async move { this.handle(request).await }
-        })
+        any_service(handle::Route(Arc::new(self)))
     }
 
     /// The endpoint as a `Router` answering at `/`, to `nest` or `merge` into an application.

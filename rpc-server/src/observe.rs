@@ -256,100 +256,107 @@ impl BatchClock {
 /// Runs `fut`, the call's way through the layers to the method, inside its span when one is
 /// enabled, and records its outcome with `handles` (`call`'s method's). `Err(())` (a panic,
 /// caught inside) is recorded as `-32603`.
-pub(crate) async fn call<F>(
-    call: Call<'_>,
-    handles: &Handles,
-    scope: Scope<'_>,
-    mut fut: Pin<&mut F>,
-) -> Result<Outcome, ()>
+#[expect(
+    clippy::manual_async_fn,
+    reason = "an `async fn` keeps its arguments twice in its future (see `middleware::Endpoint::call`)"
+)]
+pub(crate) fn call<'a, F>(
+    call: Call<'a>,
+    handles: &'a Handles,
+    scope: Scope<'a>,
+    mut fut: Pin<&'a mut F>,
+) -> impl Future<Output = Result<Outcome, ()>> + 'a
 where
     F: Future<Output = Result<Outcome, ()>>,
 {
-    let method = call.known_method().unwrap_or(OTHER);
-    let span = tracing::debug_span!(
-        "jsonrpc call",
-        otel.name = method,
-        otel.kind = "server",
-        otel.status_code = tracing::field::Empty,
-        rpc.system = "jsonrpc",
-        rpc.method = method,
-        rpc.jsonrpc.version = "2.0",
-        rpc.jsonrpc.request_id = tracing::field::Empty,
-        rpc.jsonrpc.error_code = tracing::field::Empty,
-        rpc.jsonrpc.error_message = tracing::field::Empty,
-        network.protocol.name = call.transport().protocol(),
-        network.transport = call.transport().network(),
-    );
-    let enabled = !span.is_disabled();
-    if enabled && let Some(id) = call.id() {
-        span.record("rpc.jsonrpc.request_id", id.get());
-    }
-    #[cfg(feature = "opentelemetry")]
-    if enabled {
-        crate::trace_context::join_caller(&span);
-    }
-    let clock = match scope {
-        Scope::Alone => {
-            handles.active.increment(1.0);
-            None
+    // Not an `async fn`: see `middleware::Endpoint::call`.
+    async move {
+        let method = call.known_method().unwrap_or(OTHER);
+        let span = tracing::debug_span!(
+            "jsonrpc call",
+            otel.name = method,
+            otel.kind = "server",
+            otel.status_code = tracing::field::Empty,
+            rpc.system = "jsonrpc",
+            rpc.method = method,
+            rpc.jsonrpc.version = "2.0",
+            rpc.jsonrpc.request_id = tracing::field::Empty,
+            rpc.jsonrpc.error_code = tracing::field::Empty,
+            rpc.jsonrpc.error_message = tracing::field::Empty,
+            network.protocol.name = call.transport().protocol(),
+            network.transport = call.transport().network(),
+        );
+        let enabled = !span.is_disabled();
+        if enabled && let Some(id) = call.id() {
+            span.record("rpc.jsonrpc.request_id", id.get());
         }
-        Scope::Batch(clock) => Some(clock),
-    };
-    let started = clock.map_or_else(Instant::now, BatchClock::start);
-    // The span entered on each poll, as `Instrument` would, but only when it is enabled; and
-    // `fut` polled where it is pinned, never moved.
-    let outcome = std::future::poll_fn(|cx| {
-        let _entered = enabled.then(|| span.enter());
-        fut.as_mut().poll(cx)
-    })
-    .await;
-    let ended = Instant::now();
-    let millis = ended.duration_since(started).as_secs_f64() * 1e3;
-    match clock {
-        None => handles.active.decrement(1.0),
-        Some(clock) => clock.end(ended),
-    }
-    let code = match &outcome {
-        Ok(Ok(())) => None,
-        Ok(Err(e)) => Some(e.code),
-        Err(()) => Some(ErrorCode::INTERNAL_ERROR),
-    };
-    match code {
-        None => {
-            handles.answered.record(millis);
-            tracing::debug!(parent: &span, duration_ms = millis, "call answered");
+        #[cfg(feature = "opentelemetry")]
+        if enabled {
+            crate::trace_context::join_caller(&span);
         }
-        Some(code) => {
-            metrics::histogram!(
-                "rpc.server.duration",
-                "rpc.system" => "jsonrpc",
-                "rpc.method" => method,
-                "network.protocol.name" => call.transport().protocol(),
-                "network.transport" => call.transport().network(),
-                "rpc.jsonrpc.error_code" => code.to_string(),
-            )
-            .record(millis);
-            let message = match &outcome {
-                Ok(Err(e)) => e.message.as_ref(),
-                _ => "Internal error",
-            };
-            span.record("otel.status_code", "ERROR");
-            span.record("rpc.jsonrpc.error_code", code);
-            span.record("rpc.jsonrpc.error_message", message);
-            match fault(code) {
-                Fault::Server => {
-                    tracing::error!(parent: &span, duration_ms = millis, code, message, "call failed")
-                }
-                Fault::Caller if loud() => {
-                    tracing::warn!(parent: &span, duration_ms = millis, code, message, "call refused or failed")
-                }
-                Fault::Caller => {
-                    tracing::debug!(parent: &span, duration_ms = millis, code, message, "call refused or failed")
+        let clock = match scope {
+            Scope::Alone => {
+                handles.active.increment(1.0);
+                None
+            }
+            Scope::Batch(clock) => Some(clock),
+        };
+        let started = clock.map_or_else(Instant::now, BatchClock::start);
+        // The span entered on each poll, as `Instrument` would, but only when it is enabled; and
+        // `fut` polled where it is pinned, never moved.
+        let outcome = std::future::poll_fn(|cx| {
+            let _entered = enabled.then(|| span.enter());
+            fut.as_mut().poll(cx)
+        })
+        .await;
+        let ended = Instant::now();
+        let millis = ended.duration_since(started).as_secs_f64() * 1e3;
+        match clock {
+            None => handles.active.decrement(1.0),
+            Some(clock) => clock.end(ended),
+        }
+        let code = match &outcome {
+            Ok(Ok(())) => None,
+            Ok(Err(e)) => Some(e.code),
+            Err(()) => Some(ErrorCode::INTERNAL_ERROR),
+        };
+        match code {
+            None => {
+                handles.answered.record(millis);
+                tracing::debug!(parent: &span, duration_ms = millis, "call answered");
+            }
+            Some(code) => {
+                metrics::histogram!(
+                    "rpc.server.duration",
+                    "rpc.system" => "jsonrpc",
+                    "rpc.method" => method,
+                    "network.protocol.name" => call.transport().protocol(),
+                    "network.transport" => call.transport().network(),
+                    "rpc.jsonrpc.error_code" => code.to_string(),
+                )
+                .record(millis);
+                let message = match &outcome {
+                    Ok(Err(e)) => e.message.as_ref(),
+                    _ => "Internal error",
+                };
+                span.record("otel.status_code", "ERROR");
+                span.record("rpc.jsonrpc.error_code", code);
+                span.record("rpc.jsonrpc.error_message", message);
+                match fault(code) {
+                    Fault::Server => {
+                        tracing::error!(parent: &span, duration_ms = millis, code, message, "call failed")
+                    }
+                    Fault::Caller if loud() => {
+                        tracing::warn!(parent: &span, duration_ms = millis, code, message, "call refused or failed")
+                    }
+                    Fault::Caller => {
+                        tracing::debug!(parent: &span, duration_ms = millis, code, message, "call refused or failed")
+                    }
                 }
             }
         }
+        outcome
     }
-    outcome
 }
 
 /// A request refused before any call ran: unparseable, invalid, or a batch over the limit.

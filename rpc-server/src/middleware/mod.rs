@@ -198,27 +198,41 @@ impl<S> std::fmt::Debug for Endpoint<S> {
 }
 
 impl<S: Service> Calls for Endpoint<S> {
-    async fn call<'a>(&'a self, call: Call<'a>, _: Admitted, out: &'a mut Vec<u8>) -> Outcome {
-        if call.is_builtin() {
-            let services = self.service.services();
-            return builtin::call(services, call.config(), call.method(), call.params(), out);
+    // A plain fn returning an `async move` block, here and along the call's way (`dispatch::run`,
+    // `observe::call`): an `async fn` keeps its arguments in its state and copies them into
+    // locals besides, so every call's future would carry each argument twice.
+    #[expect(
+        clippy::manual_async_fn,
+        reason = "an `async fn` keeps its arguments twice in its future (see above)"
+    )]
+    fn call<'a>(
+        &'a self,
+        call: Call<'a>,
+        _: Admitted,
+        out: &'a mut Vec<u8>,
+    ) -> impl Future<Output = Outcome> + Send + 'a {
+        async move {
+            if call.is_builtin() {
+                let services = self.service.services();
+                return builtin::call(services, call.config(), call.method(), call.params(), out);
+            }
+            // Only a method the service knows can be a subscription's: one `match` for the rest.
+            if call.known_method().is_some()
+                && let Some(subscribing) = self.service.subscription(call.method())
+            {
+                let Some(push) = call.push() else {
+                    return Err(ErrorObject::subscription_needs_websocket(call.method()));
+                };
+                return match subscribing {
+                    Subscribing::Subscribe(info) => {
+                        let items = self.service.subscribe(call.method(), call.params()).await?;
+                        push.subscribe(info.notification, items, out)
+                    }
+                    Subscribing::Unsubscribe => push.unsubscribe(call.params(), out),
+                };
+            }
+            self.service.call(call.method(), call.params(), out).await
         }
-        // Only a method the service knows can be a subscription's: one `match` for the rest.
-        if call.known_method().is_some()
-            && let Some(subscribing) = self.service.subscription(call.method())
-        {
-            let Some(push) = call.push() else {
-                return Err(ErrorObject::subscription_needs_websocket(call.method()));
-            };
-            return match subscribing {
-                Subscribing::Subscribe(info) => {
-                    let items = self.service.subscribe(call.method(), call.params()).await?;
-                    push.subscribe(info.notification, items, out)
-                }
-                Subscribing::Unsubscribe => push.unsubscribe(call.params(), out),
-            };
-        }
-        self.service.call(call.method(), call.params(), out).await
     }
 
     fn to_peer<'a>(&'a self, _: PeerCall<'a>, wire: &'a dyn Wire) -> Sending<'a> {
