@@ -24,116 +24,134 @@ impl<S: Service, M: Calls> RpcService<S, M> {
         // which keeps it small enough for the allocator's fast path.
         let (parts, body) = request.into_parts();
         let parts = Arc::new(parts);
-        async move { self.answer_http(parts, body).await }
+        Self::answer_http(self, parts, body)
     }
 
-    async fn answer_http(&self, parts: Arc<axum::http::request::Parts>, body: Body) -> Response {
-        let local = parts.extensions.get::<LocalAddr>().map(|l| l.0);
-        if !self.config.hosts.allow(&parts.headers, local) {
-            let host = parts
-                .headers
-                .get(header::HOST)
-                .and_then(|h| h.to_str().ok());
-            tracing::debug!(
-                host = host.map(|h| clipped(h, 128)),
-                "a request naming a host the endpoint does not serve is refused"
-            );
-            metrics::counter!("rpc.server.refused", "reason" => "host").increment(1);
-            return (
-                StatusCode::FORBIDDEN,
-                "this host name is not served here (see RpcService::allowed_hosts)",
-            )
-                .into_response();
-        }
-        if parts.method == Method::GET
-            && self.config.websocket_on
-            && wants_websocket(&parts.headers)
-        {
-            return self.upgrade(parts).await;
-        }
-        // `HEAD` is `GET` without the body, which the HTTP server leaves out.
-        if matches!(parts.method, Method::GET | Method::HEAD) && self.config.explorer {
-            return explorer::page();
-        }
-        if parts.method != Method::POST {
-            let allow = if self.config.explorer {
-                "GET, HEAD, POST"
-            } else {
-                "POST"
-            };
-            return (
-                StatusCode::METHOD_NOT_ALLOWED,
-                [(header::ALLOW, allow)],
-                "JSON-RPC requests are sent with POST",
-            )
-                .into_response();
-        }
-        if !is_json(parts.headers.get(header::CONTENT_TYPE)) {
-            return (
-                StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                "JSON-RPC requests are sent with `Content-Type: application/json`",
-            )
-                .into_response();
-        }
-        let limit = self.config.max_body_bytes;
-        let too_large = || {
-            let msg = format!("the request body is larger than {limit} bytes");
-            // The rest of the body is never read, so the connection cannot carry another request.
-            (
-                StatusCode::PAYLOAD_TOO_LARGE,
-                [(header::CONNECTION, "close")],
-                msg,
-            )
-                .into_response()
-        };
-        // Refused before the body is touched: the HTTP server sends `100 Continue` only once the
-        // body is polled, so a client that asked for it sends nothing.
-        let declared = parts.headers.get(header::CONTENT_LENGTH);
-        if declared.and_then(|v| v.to_str().ok()?.parse::<u64>().ok()) > Some(limit as u64) {
-            return too_large();
-        }
-        let body: Bytes = match axum::body::to_bytes(body, limit).await {
-            Ok(body) => body,
-            Err(e) => return body_error(e, too_large),
-        };
-        let lent = Lent {
-            config: &self.config,
-            // Over HTTP there is no connection to push to.
-            push: None,
-            transport: Transport::http(Network::of(&parts.extensions)),
-            peer: parts
-                .extensions
-                .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
-                .map(|c| c.0),
-        };
-        let endpoint = dispatch::Endpoint {
-            service: &*self.service,
-            stack: &*self.stack,
-            lent: &lent,
-        };
-        let answer = RequestContext::scope_shared(parts, dispatch::handle(endpoint, &body)).await;
-        match answer {
-            Some(json) => {
-                // A large answer counts against the outbound budget until the HTTP server has
-                // written it. A small one goes into the socket's buffer with the head at once:
-                // counting it would cost every call an allocation and bound nothing.
-                let body = if json.len() >= HELD_ANSWER_BYTES {
-                    let held = self.config.outbound.hold(json.len());
-                    Body::from(Bytes::from_owner(HeldBytes {
-                        bytes: json,
-                        _held: held,
-                    }))
-                } else {
-                    Body::from(json)
-                };
-                let mut response = Response::new(body);
-                response.headers_mut().insert(
-                    header::CONTENT_TYPE,
-                    HeaderValue::from_static("application/json"),
+    /// Answers one request, `this` being the endpoint or what owns it (the route's `Arc`).
+    /// Not an `async fn`, which would keep its arguments twice in the future; nor does it await
+    /// its future inside another `async` block, which would keep them a third time.
+    #[expect(
+        clippy::manual_async_fn,
+        reason = "an `async fn` keeps its arguments twice in its future"
+    )]
+    fn answer_http<T>(
+        this: T,
+        parts: Arc<axum::http::request::Parts>,
+        body: Body,
+    ) -> impl Future<Output = Response> + Send
+    where
+        T: std::ops::Deref<Target = Self> + Send,
+    {
+        async move {
+            let this = &*this;
+            let local = parts.extensions.get::<LocalAddr>().map(|l| l.0);
+            if !this.config.hosts.allow(&parts.headers, local) {
+                let host = parts
+                    .headers
+                    .get(header::HOST)
+                    .and_then(|h| h.to_str().ok());
+                tracing::debug!(
+                    host = host.map(|h| clipped(h, 128)),
+                    "a request naming a host the endpoint does not serve is refused"
                 );
-                response
+                metrics::counter!("rpc.server.refused", "reason" => "host").increment(1);
+                return (
+                    StatusCode::FORBIDDEN,
+                    "this host name is not served here (see RpcService::allowed_hosts)",
+                )
+                    .into_response();
             }
-            None => StatusCode::OK.into_response(),
+            if parts.method == Method::GET
+                && this.config.websocket_on
+                && wants_websocket(&parts.headers)
+            {
+                return this.upgrade(parts).await;
+            }
+            // `HEAD` is `GET` without the body, which the HTTP server leaves out.
+            if matches!(parts.method, Method::GET | Method::HEAD) && this.config.explorer {
+                return explorer::page();
+            }
+            if parts.method != Method::POST {
+                let allow = if this.config.explorer {
+                    "GET, HEAD, POST"
+                } else {
+                    "POST"
+                };
+                return (
+                    StatusCode::METHOD_NOT_ALLOWED,
+                    [(header::ALLOW, allow)],
+                    "JSON-RPC requests are sent with POST",
+                )
+                    .into_response();
+            }
+            if !is_json(parts.headers.get(header::CONTENT_TYPE)) {
+                return (
+                    StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                    "JSON-RPC requests are sent with `Content-Type: application/json`",
+                )
+                    .into_response();
+            }
+            let limit = this.config.max_body_bytes;
+            let too_large = || {
+                let msg = format!("the request body is larger than {limit} bytes");
+                // The rest of the body is never read, so the connection cannot carry another request.
+                (
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    [(header::CONNECTION, "close")],
+                    msg,
+                )
+                    .into_response()
+            };
+            // Refused before the body is touched: the HTTP server sends `100 Continue` only once the
+            // body is polled, so a client that asked for it sends nothing.
+            let declared = parts.headers.get(header::CONTENT_LENGTH);
+            if declared.and_then(|v| v.to_str().ok()?.parse::<u64>().ok()) > Some(limit as u64) {
+                return too_large();
+            }
+            let body: Bytes = match axum::body::to_bytes(body, limit).await {
+                Ok(body) => body,
+                Err(e) => return body_error(e, too_large),
+            };
+            let lent = Lent {
+                config: &this.config,
+                // Over HTTP there is no connection to push to.
+                push: None,
+                transport: Transport::http(Network::of(&parts.extensions)),
+                peer: parts
+                    .extensions
+                    .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+                    .map(|c| c.0),
+            };
+            let endpoint = dispatch::Endpoint {
+                service: &*this.service,
+                stack: &*this.stack,
+                lent: &lent,
+            };
+            let answer =
+                RequestContext::scope_shared(parts, dispatch::handle(endpoint, &body)).await;
+            match answer {
+                Some(json) => {
+                    // A large answer counts against the outbound budget until the HTTP server has
+                    // written it. A small one goes into the socket's buffer with the head at once:
+                    // counting it would cost every call an allocation and bound nothing.
+                    let body = if json.len() >= HELD_ANSWER_BYTES {
+                        let held = this.config.outbound.hold(json.len());
+                        Body::from(Bytes::from_owner(HeldBytes {
+                            bytes: json,
+                            _held: held,
+                        }))
+                    } else {
+                        Body::from(json)
+                    };
+                    let mut response = Response::new(body);
+                    response.headers_mut().insert(
+                        header::CONTENT_TYPE,
+                        HeaderValue::from_static("application/json"),
+                    );
+                    response
+                }
+                None => StatusCode::OK.into_response(),
+            }
         }
     }
 
@@ -317,8 +335,6 @@ impl<S: Service, M: Calls> tower::Service<Request> for Route<S, M> {
         let this = self.0.clone();
         let (parts, body) = request.into_parts();
         let parts = Arc::new(parts);
-        async move { this.answer_http(parts, body).await }
-            .map(Ok)
-            .boxed()
+        RpcService::answer_http(this, parts, body).map(Ok).boxed()
     }
 }

@@ -334,16 +334,20 @@ mod tests {
     use super::*;
     use crate::call::{Lent, Method, Transport};
     use crate::config::{Config, Settings};
+    use rpc_core::wire::Request;
+
+    const REQUEST: Request<'static> = Request {
+        method: std::borrow::Cow::Borrowed("m"),
+        params: None,
+        id: None,
+    };
 
     fn calls<'a>(lent: &'a Lent<'a>, n: usize) -> Vec<Call<'a>> {
         let method = Method {
-            name: "m",
             known: Some("m"),
             builtin: false,
         };
-        (0..n)
-            .map(|_| Call::new(method, None, None, lent))
-            .collect()
+        (0..n).map(|_| Call::new(&REQUEST, method, lent)).collect()
     }
 
     fn lent(config: &Config) -> Lent<'_> {
