@@ -8,9 +8,9 @@ use std::sync::Arc;
 
 use crate::cli::{Options, fail, usage};
 use crate::load;
-use crate::measure::{Servers, median};
+use crate::measure::{self, Servers, median};
 use crate::servers::Server;
-use crate::workloads::{self, Workload};
+use crate::workloads;
 
 /// A server in another process.
 #[derive(Debug, Clone)]
@@ -63,7 +63,7 @@ pub(crate) fn run(
             }))
             .collect();
         for t in &targets {
-            if let Err(e) = load_rt.block_on(check(t, w)) {
+            if let Err(e) = load_rt.block_on(measure::check_at(t.addr, &t.path, w)) {
                 fail(format!("{}: {}: {e}", w.key, t.name));
             }
         }
@@ -113,19 +113,4 @@ struct Target {
     name: String,
     addr: SocketAddr,
     path: String,
-}
-
-/// Sends `w` once to `t` and judges the answer.
-async fn check(t: &Target, w: &Workload) -> Result<(), String> {
-    let request = load::http_request(&t.path, &w.body);
-    let mut conn = load::Conn::open(t.addr)
-        .await
-        .map_err(|e| format!("{}: {e}", t.addr))?;
-    let answer = conn.round_trip(&request).await.map_err(|e| e.to_string())?;
-    let body = conn.body(&answer);
-    if answer.status != 200 {
-        let excerpt = String::from_utf8_lossy(&body[..body.len().min(300)]);
-        return Err(format!("HTTP {}: {excerpt}", answer.status));
-    }
-    w.judge(body)
 }

@@ -138,10 +138,15 @@ pub(crate) fn run_workload(
 
 /// Sends one request over HTTP and checks the answer.
 async fn check_http(servers: &Servers, server: Server, w: &Workload) -> Result<(), String> {
-    let request = load::http_request(w.path(server), &w.body);
-    let mut conn = load::Conn::open(servers.addr(server))
+    check_at(servers.addr(server), w.path(server), w).await
+}
+
+/// Sends `w` once to `addr` at `path` and judges the answer.
+pub(crate) async fn check_at(addr: SocketAddr, path: &str, w: &Workload) -> Result<(), String> {
+    let request = load::http_request(path, &w.body);
+    let mut conn = load::Conn::open(addr)
         .await
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| format!("{addr}: {e}"))?;
     let answer = conn.round_trip(&request).await.map_err(|e| e.to_string())?;
     let body = conn.body(&answer);
     if answer.status != 200 {
