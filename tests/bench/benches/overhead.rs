@@ -148,7 +148,10 @@ fn http_rate(
 /// The setups measured, in the order they take turns.
 const SETUPS: [&str; 3] = ["plain", "observed", "observed + rate limit"];
 
-/// A subscriber at INFO writing to a sink, and the Prometheus recorder.
+/// A subscriber at INFO writing to a sink, and the Prometheus recorder with its upkeep every 5 s
+/// on a thread, as an application runs it (`examples::observability`): without the upkeep, the
+/// recorder keeps every histogram sample until it is rendered, and the growing heap would be
+/// measured along with the calls.
 fn observers() -> (
     tracing::Dispatch,
     metrics_exporter_prometheus::PrometheusRecorder,
@@ -157,10 +160,15 @@ fn observers() -> (
         .with_max_level(tracing::Level::INFO)
         .with_writer(std::io::sink)
         .finish();
-    (
-        tracing::Dispatch::new(subscriber),
-        metrics_exporter_prometheus::PrometheusBuilder::new().build_recorder(),
-    )
+    let recorder = metrics_exporter_prometheus::PrometheusBuilder::new().build_recorder();
+    let upkeep = recorder.handle();
+    std::thread::spawn(move || {
+        loop {
+            std::thread::sleep(Duration::from_secs(5));
+            upkeep.run_upkeep();
+        }
+    });
+    (tracing::Dispatch::new(subscriber), recorder)
 }
 
 /// A rate limit that never refuses.
