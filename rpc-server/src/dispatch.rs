@@ -1,5 +1,10 @@
 //! From a body to a response body: parsing, batches, notifications, ids and panics, around a
 //! [`Service`] that only ever sees one call at a time.
+#![expect(
+    clippy::manual_async_fn,
+    reason = "a call's way is plain fns returning `async move` blocks: an `async fn` keeps its \
+              arguments twice in its future (see `middleware::Endpoint::call`)"
+)]
 
 use std::collections::VecDeque;
 use std::future::Future;
@@ -81,7 +86,9 @@ async fn batch<S: Service, M: Calls>(
     out: &mut Vec<u8>,
 ) {
     debug_assert!(out.is_empty(), "a batch's answer starts an empty buffer");
-    // With a layer that checks batches, the calls are built once, up front, for it.
+    // With a layer that checks batches, the calls are built once, up front, for it. Otherwise
+    // each is built as it runs: a vector of them all would cost more (an allocation over the
+    // allocator's fast-path size for a batch of 100) than looking their methods up twice.
     let calls: Vec<Call<'_>> = if M::BATCHES {
         entries
             .iter()
@@ -181,10 +188,6 @@ async fn batch<S: Service, M: Calls>(
 
 /// Runs the batch's call `index`, writing its answer (or nothing) into `answer`; `prebuilt`
 /// is its call, when built for the layers' batch check, with the layers that admitted it.
-#[expect(
-    clippy::manual_async_fn,
-    reason = "an `async fn` keeps its arguments twice in its future (see `middleware::Endpoint::call`)"
-)]
 fn batch_call<'r, S: Service, M: Calls>(
     ep: Endpoint<'r, S, M>,
     (handles, clock, slot_held): (&'r BatchHandles, &'r BatchClock, bool),
@@ -329,10 +332,6 @@ fn invalid_entry(invalid: &wire::Invalid<'_>, out: &mut Vec<u8>) {
 }
 
 /// Runs a request's one call (or answers an entry that is none).
-#[expect(
-    clippy::manual_async_fn,
-    reason = "an `async fn` keeps its arguments twice in its future (see `middleware::Endpoint::call`)"
-)]
 fn single<'a, S: Service, M: Calls>(
     ep: Endpoint<'a, S, M>,
     entry: Entry<'a>,
@@ -365,10 +364,6 @@ fn single<'a, S: Service, M: Calls>(
 /// Runs one call through the layers (skipping those that `admitted` it for its batch),
 /// observed with `handles`, writing its response into `out` unless it is a notification; with
 /// `slot_held`, its batch holds its slot among the endpoint's concurrent calls.
-#[expect(
-    clippy::manual_async_fn,
-    reason = "an `async fn` keeps its arguments twice in its future (see `middleware::Endpoint::call`)"
-)]
 fn run<'a, S: Service, M: Calls>(
     ep: Endpoint<'a, S, M>,
     call: Call<'a>,

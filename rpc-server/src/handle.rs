@@ -18,30 +18,22 @@ use crate::{RequestContext, RpcService, connection, dispatch, explorer, serve, w
 impl<S: Service, M: Calls> RpcService<S, M> {
     /// Handles one HTTP request: the whole endpoint, for use outside a `Router` too.
     pub fn handle(&self, request: Request) -> impl Future<Output = Response> + Send + '_ {
-        // The request's head behind the `Arc` its calls' context shares anyway, taken here and
-        // not in an `async fn`: the future the HTTP server boxes per request then holds
-        // neither the request (240 bytes) nor its head (224) by value, only their pointers,
-        // which keeps it small enough for the allocator's fast path.
-        let (parts, body) = request.into_parts();
-        let parts = Arc::new(parts);
-        Self::answer_http(self, parts, body)
+        Self::answer_http(self, request)
     }
 
     /// Answers one request, `this` being the endpoint or what owns it (the route's `Arc`).
     /// Not an `async fn`, which would keep its arguments twice in the future; nor does it await
     /// its future inside another `async` block, which would keep them a third time.
-    #[expect(
-        clippy::manual_async_fn,
-        reason = "an `async fn` keeps its arguments twice in its future"
-    )]
-    fn answer_http<T>(
-        this: T,
-        parts: Arc<axum::http::request::Parts>,
-        body: Body,
-    ) -> impl Future<Output = Response> + Send
+    fn answer_http<T>(this: T, request: Request) -> impl Future<Output = Response> + Send
     where
         T: std::ops::Deref<Target = Self> + Send,
     {
+        // The request's head behind the `Arc` its calls' context shares anyway, taken before
+        // the future: the future the HTTP server boxes per request then holds neither the
+        // request (240 bytes) nor its head (224) by value, only their pointers, which keeps it
+        // small enough for the allocator's fast path.
+        let (parts, body) = request.into_parts();
+        let parts = Arc::new(parts);
         async move {
             let this = &*this;
             let local = parts.extensions.get::<LocalAddr>().map(|l| l.0);
@@ -332,9 +324,8 @@ impl<S: Service, M: Calls> tower::Service<Request> for Route<S, M> {
 
     fn call(&mut self, request: Request) -> Self::Future {
         use futures_util::FutureExt as _;
-        let this = self.0.clone();
-        let (parts, body) = request.into_parts();
-        let parts = Arc::new(parts);
-        RpcService::answer_http(this, parts, body).map(Ok).boxed()
+        RpcService::answer_http(self.0.clone(), request)
+            .map(Ok)
+            .boxed()
     }
 }
