@@ -204,7 +204,7 @@ fn batch_call<'r, S: Service, M: Calls>(
                 // Always found (every method of the batch was counted); else resolved here.
                 let owned;
                 let observed = match handles.get(method) {
-                    Some(handles) => (handles, Scope::Batch(clock)),
+                    Some(calls) => (calls.handles(), Scope::Batch(clock, calls)),
                     None => {
                         owned = ep.lent.config.metrics.handles(method, ep.lent.transport);
                         (&*owned, Scope::Alone)

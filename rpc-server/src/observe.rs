@@ -15,9 +15,15 @@
 //!
 //! **Metrics**, through the `metrics` facade (install any recorder, such as
 //! `metrics-exporter-prometheus`; without one they cost an atomic load):
-//! - `rpc.server.duration`: histogram of each call's time in milliseconds, labelled
-//!   `rpc.system`, `rpc.method`, `network.protocol.name`, `network.transport` and, on failure,
-//!   `rpc.jsonrpc.error_code`. Its count is the calls by method, transport and outcome.
+//! - `rpc.server.calls`: counter of every call, labelled `rpc.system`, `rpc.method`,
+//!   `network.protocol.name`, `network.transport` and, on failure, `rpc.jsonrpc.error_code`:
+//!   the calls by method, transport and outcome, exact.
+//! - `rpc.server.duration`: histogram, in milliseconds, of each method's time in each request,
+//!   with the same labels: for a single call, the call's time; for a batch, one sample per
+//!   method that answered with a result, the sum of those calls' times (a batch's calls are
+//!   answered together, so that sum is what the method cost the request). A failed call is
+//!   always a sample of its own, labelled with its error code. The histogram's sum is so the
+//!   exact time spent in each method, and divided by `rpc.server.calls` the mean per call.
 //! - `rpc.server.active_calls`: gauge of calls in flight, by `rpc.method` and transport.
 //! - `rpc.server.requests_per_rpc`: histogram of the calls in each batch.
 //!
@@ -26,18 +32,20 @@
 //!
 //! Each method's handles are registered with the recorder on its first call and kept by the
 //! endpoint, so a call costs no registry lookup: install the recorder before serving. A batch
-//! resolves them once per method ([`BatchHandles`]) and moves each method's active-calls gauge
-//! once by its number of calls when the batch starts and once back when its answer is done (a
-//! batch's calls are answered together, so they are in flight until then); its calls' durations
-//! are recorded one by one, so `rpc.server.duration`'s count stays exact, each call reading the
-//! clock once ([`BatchClock`]). On the success path
-//! nothing is formatted or allocated per call, and the span is only entered when enabled.
+//! resolves them once per method ([`BatchHandles`]) and records once per method: its gauge moves
+//! by the method's calls when the batch starts and back when its answer is done (its calls are
+//! in flight until then), and when the batch is answered its counter and histogram take the
+//! calls that answered with a result at once. A recorder's histogram keeps every sample until
+//! it is read (Prometheus's exporter stores each with a clock read, in a lock-free list of
+//! blocks): one sample per call would make a batch's cost grow with that store, one per method
+//! does not. Each call reads the clock once ([`BatchClock`]). On the success path nothing is
+//! formatted or allocated per call, and the span is only entered when enabled.
 
 use std::collections::HashMap;
 use std::future::Future;
 use std::hash::{BuildHasherDefault, Hasher};
 use std::pin::Pin;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, PoisonError, RwLock};
 // The calls' clock: quanta reads the TSC, a fraction of the cost of `std::time::Instant::now`
 // (a vDSO `clock_gettime`), which a batch's calls each pay once.
@@ -53,7 +61,9 @@ pub(crate) const OTHER: &str = "_OTHER";
 /// One method's metric handles.
 pub(crate) struct Handles {
     active: metrics::Gauge,
+    /// `rpc.server.duration` and `rpc.server.calls` of the calls answered with a result.
     answered: metrics::Histogram,
+    calls: metrics::Counter,
 }
 
 /// An endpoint's metric handles by method and transport, keyed by the addresses of the
@@ -100,6 +110,13 @@ impl Metrics {
                 "network.protocol.name" => protocol,
                 "network.transport" => network,
             ),
+            calls: metrics::counter!(
+                "rpc.server.calls",
+                "rpc.system" => "jsonrpc",
+                "rpc.method" => method,
+                "network.protocol.name" => protocol,
+                "network.transport" => network,
+            ),
         });
         self.by_method
             .write()
@@ -110,12 +127,42 @@ impl Metrics {
     }
 }
 
-/// The handles of a batch's methods, each resolved once, and the batch's calls of each method
-/// counted in its active-calls gauge from [`BatchHandles::start`] until this is dropped.
+/// The handles of a batch's methods, each resolved once, and the batch's calls of each method:
+/// counted in its active-calls gauge from [`BatchHandles::start`] until this is dropped, and
+/// those answered with a result recorded then, at once.
 pub(crate) struct BatchHandles {
-    /// By the address of the method's name: a batch names a handful of methods at most.
-    by_method: Vec<(usize, Arc<Handles>, u32)>,
+    /// A batch names a handful of methods at most.
+    by_method: Vec<BatchMethod>,
     started: bool,
+}
+
+/// One method's calls in a batch.
+pub(crate) struct BatchMethod {
+    /// The address of the method's name.
+    key: usize,
+    handles: Arc<Handles>,
+    calls: u32,
+    /// The calls answered with a result so far, and their time in nanoseconds. Atomics for
+    /// `Sync` only: a batch's calls are polled one at a time on its task, so a load and a
+    /// store (no locked operation) add to them.
+    answered: AtomicU32,
+    nanos: AtomicU64,
+}
+
+impl BatchMethod {
+    pub(crate) fn handles(&self) -> &Handles {
+        &self.handles
+    }
+
+    /// One more call answered with a result, which took `nanos`.
+    fn answered(&self, nanos: u64) {
+        self.answered
+            .store(self.answered.load(Ordering::Relaxed) + 1, Ordering::Relaxed);
+        self.nanos.store(
+            self.nanos.load(Ordering::Relaxed).saturating_add(nanos),
+            Ordering::Relaxed,
+        );
+    }
 }
 
 impl BatchHandles {
@@ -129,37 +176,45 @@ impl BatchHandles {
     /// Counts a call of `method` (its `rpc.method`), resolving its handles on its first call.
     pub(crate) fn count(&mut self, metrics: &Metrics, method: &'static str, transport: Transport) {
         let key = method.as_ptr() as usize;
-        match self.by_method.iter_mut().find(|(k, _, _)| *k == key) {
-            Some((_, _, n)) => *n += 1,
-            None => self
-                .by_method
-                .push((key, metrics.handles(method, transport), 1)),
+        match self.by_method.iter_mut().find(|m| m.key == key) {
+            Some(m) => m.calls += 1,
+            None => self.by_method.push(BatchMethod {
+                key,
+                handles: metrics.handles(method, transport),
+                calls: 1,
+                answered: AtomicU32::new(0),
+                nanos: AtomicU64::new(0),
+            }),
         }
     }
 
     /// The batch's calls are in flight: each method's gauge moves once, by its calls.
     pub(crate) fn start(&mut self) {
-        for (_, handles, n) in &self.by_method {
-            handles.active.increment(f64::from(*n));
+        for m in &self.by_method {
+            m.handles.active.increment(f64::from(m.calls));
         }
         self.started = true;
     }
 
-    /// The handles of `method`, which [`count`](Self::count) saw.
-    pub(crate) fn get(&self, method: &'static str) -> Option<&Handles> {
+    /// The calls of `method`, which [`count`](Self::count) saw.
+    pub(crate) fn get(&self, method: &'static str) -> Option<&BatchMethod> {
         let key = method.as_ptr() as usize;
-        self.by_method
-            .iter()
-            .find(|(k, _, _)| *k == key)
-            .map(|(_, handles, _)| &**handles)
+        self.by_method.iter().find(|m| m.key == key)
     }
 }
 
 impl Drop for BatchHandles {
     fn drop(&mut self) {
-        if self.started {
-            for (_, handles, n) in &self.by_method {
-                handles.active.decrement(f64::from(*n));
+        for m in &self.by_method {
+            if self.started {
+                m.handles.active.decrement(f64::from(m.calls));
+            }
+            let answered = m.answered.load(Ordering::Relaxed);
+            if answered > 0 {
+                m.handles.calls.increment(u64::from(answered));
+                m.handles
+                    .answered
+                    .record(m.nanos.load(Ordering::Relaxed) as f64 / 1e6);
             }
         }
     }
@@ -206,12 +261,13 @@ pub(crate) fn calibrate_clock() {
     let _ = Instant::now();
 }
 
-/// Whether a call runs alone, moving its method's active-calls gauge itself, or in a batch,
-/// which did that for it ([`BatchHandles`]) and lends it the batch's clock.
+/// Whether a call runs alone, moving its method's active-calls gauge and recording its
+/// outcome itself, or in a batch, which moved the gauge for it, takes its time if it answers
+/// with a result ([`BatchHandles`]) and lends it the batch's clock.
 #[derive(Clone, Copy)]
 pub(crate) enum Scope<'a> {
     Alone,
-    Batch(&'a BatchClock),
+    Batch(&'a BatchClock, &'a BatchMethod),
 }
 
 /// A batch's clock: most of a batch's calls finish on their first poll, one right after the
@@ -294,14 +350,14 @@ where
         if enabled {
             crate::trace_context::join_caller(&span);
         }
-        let clock = match scope {
+        let batch = match scope {
             Scope::Alone => {
                 handles.active.increment(1.0);
                 None
             }
-            Scope::Batch(clock) => Some(clock),
+            Scope::Batch(clock, method) => Some((clock, method)),
         };
-        let started = clock.map_or_else(Instant::now, BatchClock::start);
+        let started = batch.map_or_else(Instant::now, |(clock, _)| clock.start());
         // The span entered on each poll, as `Instrument` would, but only when it is enabled; and
         // `fut` polled where it is pinned, never moved.
         let outcome = std::future::poll_fn(|cx| {
@@ -310,10 +366,11 @@ where
         })
         .await;
         let ended = Instant::now();
-        let millis = ended.duration_since(started).as_secs_f64() * 1e3;
-        match clock {
+        let took = ended.duration_since(started);
+        let millis = took.as_secs_f64() * 1e3;
+        match batch {
             None => handles.active.decrement(1.0),
-            Some(clock) => clock.end(ended),
+            Some((clock, _)) => clock.end(ended),
         }
         let code = match &outcome {
             Ok(Ok(())) => None,
@@ -322,19 +379,27 @@ where
         };
         match code {
             None => {
-                handles.answered.record(millis);
+                match batch {
+                    None => {
+                        handles.answered.record(millis);
+                        handles.calls.increment(1);
+                    }
+                    Some((_, method)) => {
+                        method.answered(u64::try_from(took.as_nanos()).unwrap_or(u64::MAX));
+                    }
+                }
                 tracing::debug!(parent: &span, duration_ms = millis, "call answered");
             }
             Some(code) => {
-                metrics::histogram!(
-                    "rpc.server.duration",
-                    "rpc.system" => "jsonrpc",
-                    "rpc.method" => method,
-                    "network.protocol.name" => call.transport().protocol(),
-                    "network.transport" => call.transport().network(),
-                    "rpc.jsonrpc.error_code" => code.to_string(),
-                )
-                .record(millis);
+                let labels = [
+                    metrics::Label::new("rpc.system", "jsonrpc"),
+                    metrics::Label::new("rpc.method", method),
+                    metrics::Label::new("network.protocol.name", call.transport().protocol()),
+                    metrics::Label::new("network.transport", call.transport().network()),
+                    metrics::Label::new("rpc.jsonrpc.error_code", code.to_string()),
+                ];
+                metrics::histogram!("rpc.server.duration", labels.iter()).record(millis);
+                metrics::counter!("rpc.server.calls", labels.iter()).increment(1);
                 let message = match &outcome {
                     Ok(Err(e)) => e.message.as_ref(),
                     _ => "Internal error",
@@ -361,13 +426,13 @@ where
 
 /// A request refused before any call ran: unparseable, invalid, or a batch over the limit.
 pub(crate) fn refused(e: &ErrorObject) {
-    metrics::histogram!(
-        "rpc.server.duration",
-        "rpc.system" => "jsonrpc",
-        "rpc.method" => OTHER,
-        "rpc.jsonrpc.error_code" => e.code.to_string(),
-    )
-    .record(0.0);
+    let labels = [
+        metrics::Label::new("rpc.system", "jsonrpc"),
+        metrics::Label::new("rpc.method", OTHER),
+        metrics::Label::new("rpc.jsonrpc.error_code", e.code.to_string()),
+    ];
+    metrics::histogram!("rpc.server.duration", labels.iter()).record(0.0);
+    metrics::counter!("rpc.server.calls", labels.iter()).increment(1);
     if loud() {
         tracing::warn!(code = e.code, message = %e.message, "request refused");
     } else {

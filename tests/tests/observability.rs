@@ -86,12 +86,14 @@ async fn calls_are_counted_by_method_and_outcome_and_traced() {
     let count = |parts: &[&str]| {
         sample(&metrics, parts).unwrap_or_else(|| panic!("{parts:?} in\n{metrics}"))
     };
-    let ok = |method: &str| {
+    // The calls of `method` answered with a result, over every transport but the Unix socket,
+    // as `series` (`rpc_server_calls{` or `rpc_server_duration_count`) counts them.
+    let answered = |series: &str, method: &str| {
         let label = format!("rpc_method=\"{method}\"");
         let lines: Vec<&str> = metrics
             .lines()
             .filter(|l| {
-                l.starts_with("rpc_server_duration_count")
+                l.starts_with(series)
                     && l.contains(&label)
                     && !l.contains("error_code")
                     && !l.contains("network_transport=\"unix\"")
@@ -100,6 +102,7 @@ async fn calls_are_counted_by_method_and_outcome_and_traced() {
         assert_eq!(lines.len(), 1, "{method}: {lines:?}");
         lines[0].rsplit(' ').next().unwrap().parse::<f64>().unwrap()
     };
+    let ok = |method: &str| answered("rpc_server_calls{", method);
     assert_eq!(ok("subtract"), 3.0);
     // Each call is labelled with what it came over.
     let answered_over = |method: &str, protocol: &str, network: &str| {
@@ -111,7 +114,7 @@ async fn calls_are_counted_by_method_and_outcome_and_traced() {
         let lines: Vec<&str> = metrics
             .lines()
             .filter(|l| {
-                l.starts_with("rpc_server_duration_count")
+                l.starts_with("rpc_server_calls{")
                     && !l.contains("error_code")
                     && parts.iter().all(|p| l.contains(p.as_str()))
             })
@@ -122,24 +125,37 @@ async fn calls_are_counted_by_method_and_outcome_and_traced() {
     assert_eq!(answered_over("subtract", "http", "tcp"), 3.0);
     assert_eq!(answered_over("subtract", "stream", "unix"), 2.0);
     assert_eq!(answered_over("subscribe_ticks", "websocket", "tcp"), 1.0);
-    assert_eq!(
-        count(&[
-            "rpc_server_duration_count",
-            "rpc_method=\"subtract\"",
-            "rpc_jsonrpc_error_code=\"-32000\""
-        ]),
-        1.0
-    );
+    // A failed call is counted, and is a sample of the histogram, on its own.
+    for series in ["rpc_server_calls{", "rpc_server_duration_count"] {
+        assert_eq!(
+            count(&[
+                series,
+                "rpc_method=\"subtract\"",
+                "rpc_jsonrpc_error_code=\"-32000\""
+            ]),
+            1.0
+        );
+        assert_eq!(
+            count(&[
+                series,
+                "rpc_method=\"_OTHER\"",
+                "rpc_jsonrpc_error_code=\"-32601\""
+            ]),
+            10.0
+        );
+    }
     assert_eq!(ok("notify_hello"), 1.0);
     assert_eq!(ok("sum"), 2.0);
     assert_eq!(ok("get_data"), 1.0);
-    assert_eq!(
-        count(&[
-            "rpc_server_duration_count",
-            "rpc_method=\"_OTHER\"",
-            "rpc_jsonrpc_error_code=\"-32601\""
-        ]),
-        10.0
+    // A single call is one sample of its method's time; a batch is one per method, its calls'
+    // time together.
+    let samples = |method: &str| answered("rpc_server_duration_count", method);
+    assert_eq!(samples("subtract"), 3.0);
+    assert_eq!(samples("sum"), 1.0);
+    assert_eq!(samples("get_data"), 1.0);
+    assert!(
+        count(&["rpc_server_duration_sum", "rpc_method=\"sum\""]) > 0.0,
+        "the batch's two calls took some time"
     );
     assert!(
         !metrics.contains("made_up"),
