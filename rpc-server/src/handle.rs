@@ -34,75 +34,19 @@ impl<S: Service, M: Calls> RpcService<S, M> {
         // small enough for the allocator's fast path.
         let (parts, body) = request.into_parts();
         let parts = Arc::new(parts);
+        // Only what needs the service is generic here: the checks before the body and the
+        // answer's making are plain functions, compiled once, in this crate.
         async move {
             let this = &*this;
-            let local = parts.extensions.get::<LocalAddr>().map(|l| l.0);
-            if !this.config.hosts.allow(&parts.headers, local) {
-                let host = parts
-                    .headers
-                    .get(header::HOST)
-                    .and_then(|h| h.to_str().ok());
-                tracing::debug!(
-                    host = host.map(|h| clipped(h, 128)),
-                    "a request naming a host the endpoint does not serve is refused"
-                );
-                metrics::counter!("rpc.server.refused", "reason" => "host").increment(1);
-                return (
-                    StatusCode::FORBIDDEN,
-                    "this host name is not served here (see RpcService::allowed_hosts)",
-                )
-                    .into_response();
-            }
-            if parts.method == Method::GET
-                && this.config.websocket_on
-                && wants_websocket(&parts.headers)
-            {
-                return this.upgrade(parts).await;
-            }
-            // `HEAD` is `GET` without the body, which the HTTP server leaves out.
-            if matches!(parts.method, Method::GET | Method::HEAD) && this.config.explorer {
-                return explorer::page();
-            }
-            if parts.method != Method::POST {
-                let allow = if this.config.explorer {
-                    "GET, HEAD, POST"
-                } else {
-                    "POST"
-                };
-                return (
-                    StatusCode::METHOD_NOT_ALLOWED,
-                    [(header::ALLOW, allow)],
-                    "JSON-RPC requests are sent with POST",
-                )
-                    .into_response();
-            }
-            if !is_json(parts.headers.get(header::CONTENT_TYPE)) {
-                return (
-                    StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                    "JSON-RPC requests are sent with `Content-Type: application/json`",
-                )
-                    .into_response();
+            match before_body(&this.config, &parts) {
+                Before::Call => {}
+                Before::Upgrade => return this.upgrade(parts).await,
+                Before::Answer(response) => return response,
             }
             let limit = this.config.max_body_bytes;
-            let too_large = || {
-                let msg = format!("the request body is larger than {limit} bytes");
-                // The rest of the body is never read, so the connection cannot carry another request.
-                (
-                    StatusCode::PAYLOAD_TOO_LARGE,
-                    [(header::CONNECTION, "close")],
-                    msg,
-                )
-                    .into_response()
-            };
-            // Refused before the body is touched: the HTTP server sends `100 Continue` only once the
-            // body is polled, so a client that asked for it sends nothing.
-            let declared = parts.headers.get(header::CONTENT_LENGTH);
-            if declared.and_then(|v| v.to_str().ok()?.parse::<u64>().ok()) > Some(limit as u64) {
-                return too_large();
-            }
             let body: Bytes = match axum::body::to_bytes(body, limit).await {
                 Ok(body) => body,
-                Err(e) => return body_error(e, too_large),
+                Err(e) => return body_error(e, limit),
             };
             let lent = Lent {
                 config: &this.config,
@@ -121,110 +65,219 @@ impl<S: Service, M: Calls> RpcService<S, M> {
             };
             let answer =
                 RequestContext::scope_shared(parts, dispatch::handle(endpoint, &body)).await;
-            match answer {
-                Some(json) => {
-                    // A large answer counts against the outbound budget until the HTTP server has
-                    // written it. A small one goes into the socket's buffer with the head at once:
-                    // counting it would cost every call an allocation and bound nothing.
-                    let body = if json.len() >= HELD_ANSWER_BYTES {
-                        let held = this.config.outbound.hold(json.len());
-                        Body::from(Bytes::from_owner(HeldBytes {
-                            bytes: json,
-                            _held: held,
-                        }))
-                    } else {
-                        Body::from(json)
-                    };
-                    let mut response = Response::new(body);
-                    response.headers_mut().insert(
-                        header::CONTENT_TYPE,
-                        HeaderValue::from_static("application/json"),
-                    );
-                    response
-                }
-                None => StatusCode::OK.into_response(),
-            }
+            answered(&this.config, answer)
         }
     }
 
-    /// Answers a WebSocket handshake and serves the connection.
-    async fn upgrade(&self, mut parts: Arc<axum::http::request::Parts>) -> Response {
-        use axum::extract::FromRequestParts as _;
-        if !origin_allowed(&parts.headers, &self.config.websocket_origins) {
-            let origin = parts
-                .headers
-                .get(header::ORIGIN)
-                .map(|o| o.to_str().unwrap_or("(not text)"));
-            let origin = origin.map(|o| clipped(o, 128));
-            if crate::observe::loud() {
-                tracing::warn!(
-                    origin,
-                    "a WebSocket handshake from another site's page is refused"
-                );
-            } else {
-                tracing::debug!(
-                    origin,
-                    "a WebSocket handshake from another site's page is refused"
-                );
-            }
-            metrics::counter!("rpc.server.websocket.refused", "reason" => "origin").increment(1);
-            return (
-                StatusCode::FORBIDDEN,
-                "WebSocket connections from this origin are not allowed",
-            )
-                .into_response();
-        }
-        // The head is still this request's alone here: nothing has shared its `Arc` yet.
-        let Some(head) = Arc::get_mut(&mut parts) else {
-            return StatusCode::INTERNAL_SERVER_ERROR.into_response();
-        };
-        let upgrade = match axum::extract::ws::WebSocketUpgrade::from_request_parts(head, &()).await
-        {
-            Ok(upgrade) => upgrade,
-            Err(rejection) => return rejection.into_response(),
-        };
-        let limit = self.config.max_body_bytes;
+    /// Answers a WebSocket handshake and serves the connection ([`upgrade`]).
+    fn upgrade(&self, parts: Arc<axum::http::request::Parts>) -> Upgrading {
         let answering: Arc<dyn connection::Answering> = Arc::new(connection::Answerer {
             service: self.service.clone(),
             stack: self.stack.clone(),
         });
-        let config = self.config.clone();
-        let serving = parts.extensions.get::<serve::Upgrade>().cloned();
-        let transport = Transport::websocket(Network::of(&parts.extensions));
-        upgrade
-            .max_message_size(limit)
-            .max_frame_size(limit)
-            // tungstenite allocates its read buffer whole per connection (128 KiB by default):
-            // 8 KiB takes a socket's heap from 148 KB to 25 KB (--bench pubsub); a larger
-            // message is gathered across reads as before.
-            .read_buffer_size(8 * 1024)
-            .on_failed_upgrade(|e| tracing::debug!(error = %e, "a websocket upgrade failed"))
-            .on_upgrade(move |socket| {
-                ws::serve(
-                    socket,
-                    connection::Opened {
-                        transport,
-                        answering,
-                        config,
-                        parts,
-                        upgrade: serving,
-                    },
-                )
-            })
+        upgrade(parts, answering, self.config.clone())
     }
+}
+
+/// A WebSocket handshake's answer in the making.
+type Upgrading = std::pin::Pin<Box<dyn Future<Output = Response> + Send>>;
+
+/// Answers a WebSocket handshake and serves the connection with `answering`. Neither generic
+/// over the service (it is reached as `dyn Answering`) nor an opaque future (boxed here): the
+/// handshake's code, axum's and tungstenite's included, is compiled once, in this crate, not in
+/// every crate that serves a trait. One allocation per handshake.
+fn upgrade(
+    parts: Arc<axum::http::request::Parts>,
+    answering: Arc<dyn connection::Answering>,
+    config: Arc<crate::config::Config>,
+) -> Upgrading {
+    Box::pin(upgrading(parts, answering, config))
+}
+
+async fn upgrading(
+    mut parts: Arc<axum::http::request::Parts>,
+    answering: Arc<dyn connection::Answering>,
+    config: Arc<crate::config::Config>,
+) -> Response {
+    use axum::extract::FromRequestParts as _;
+    if !origin_allowed(&parts.headers, &config.websocket_origins) {
+        let origin = parts
+            .headers
+            .get(header::ORIGIN)
+            .map(|o| o.to_str().unwrap_or("(not text)"));
+        let origin = origin.map(|o| clipped(o, 128));
+        if crate::observe::loud() {
+            tracing::warn!(
+                origin,
+                "a WebSocket handshake from another site's page is refused"
+            );
+        } else {
+            tracing::debug!(
+                origin,
+                "a WebSocket handshake from another site's page is refused"
+            );
+        }
+        metrics::counter!("rpc.server.websocket.refused", "reason" => "origin").increment(1);
+        return (
+            StatusCode::FORBIDDEN,
+            "WebSocket connections from this origin are not allowed",
+        )
+            .into_response();
+    }
+    // The head is still this request's alone here: nothing has shared its `Arc` yet.
+    let Some(head) = Arc::get_mut(&mut parts) else {
+        return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+    };
+    let upgrade = match axum::extract::ws::WebSocketUpgrade::from_request_parts(head, &()).await {
+        Ok(upgrade) => upgrade,
+        Err(rejection) => return rejection.into_response(),
+    };
+    let limit = config.max_body_bytes;
+    let serving = parts.extensions.get::<serve::Upgrade>().cloned();
+    let transport = Transport::websocket(Network::of(&parts.extensions));
+    upgrade
+        .max_message_size(limit)
+        .max_frame_size(limit)
+        // tungstenite allocates its read buffer whole per connection (128 KiB by default):
+        // 8 KiB takes a socket's heap from 148 KB to 25 KB (--bench pubsub); a larger
+        // message is gathered across reads as before.
+        .read_buffer_size(8 * 1024)
+        .on_failed_upgrade(|e| tracing::debug!(error = %e, "a websocket upgrade failed"))
+        .on_upgrade(move |socket| {
+            ws::serve(
+                socket,
+                connection::Opened {
+                    transport,
+                    answering,
+                    config,
+                    parts,
+                    upgrade: serving,
+                },
+            )
+        })
 }
 
 /// HTTP answers from this size on count against the endpoint's outbound budget.
 const HELD_ANSWER_BYTES: usize = 16 * 1024;
 
+/// What an HTTP request is, from its head.
+enum Before {
+    /// A call: its body is to be read.
+    Call,
+    /// A WebSocket handshake.
+    Upgrade,
+    /// Answered already (refused, or the explorer's page).
+    Answer(Response),
+}
+
+/// Checks a request's head before its body is touched: its host, its method (a WebSocket
+/// handshake, the explorer's page), its content type and its declared length.
+fn before_body(config: &crate::config::Config, parts: &axum::http::request::Parts) -> Before {
+    let local = parts.extensions.get::<LocalAddr>().map(|l| l.0);
+    if !config.hosts.allow(&parts.headers, local) {
+        let host = parts
+            .headers
+            .get(header::HOST)
+            .and_then(|h| h.to_str().ok());
+        tracing::debug!(
+            host = host.map(|h| clipped(h, 128)),
+            "a request naming a host the endpoint does not serve is refused"
+        );
+        metrics::counter!("rpc.server.refused", "reason" => "host").increment(1);
+        return Before::Answer(
+            (
+                StatusCode::FORBIDDEN,
+                "this host name is not served here (see RpcService::allowed_hosts)",
+            )
+                .into_response(),
+        );
+    }
+    if parts.method == Method::GET && config.websocket_on && wants_websocket(&parts.headers) {
+        return Before::Upgrade;
+    }
+    // `HEAD` is `GET` without the body, which the HTTP server leaves out.
+    if matches!(parts.method, Method::GET | Method::HEAD) && config.explorer {
+        return Before::Answer(explorer::page());
+    }
+    if parts.method != Method::POST {
+        let allow = if config.explorer {
+            "GET, HEAD, POST"
+        } else {
+            "POST"
+        };
+        return Before::Answer(
+            (
+                StatusCode::METHOD_NOT_ALLOWED,
+                [(header::ALLOW, allow)],
+                "JSON-RPC requests are sent with POST",
+            )
+                .into_response(),
+        );
+    }
+    if !is_json(parts.headers.get(header::CONTENT_TYPE)) {
+        return Before::Answer(
+            (
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "JSON-RPC requests are sent with `Content-Type: application/json`",
+            )
+                .into_response(),
+        );
+    }
+    // Refused before the body is touched: the HTTP server sends `100 Continue` only once the
+    // body is polled, so a client that asked for it sends nothing.
+    let limit = config.max_body_bytes;
+    let declared = parts.headers.get(header::CONTENT_LENGTH);
+    if declared.and_then(|v| v.to_str().ok()?.parse::<u64>().ok()) > Some(limit as u64) {
+        return Before::Answer(too_large(limit));
+    }
+    Before::Call
+}
+
+/// `413` for a body over `limit` bytes.
+fn too_large(limit: usize) -> Response {
+    let msg = format!("the request body is larger than {limit} bytes");
+    // The rest of the body is never read, so the connection cannot carry another request.
+    (
+        StatusCode::PAYLOAD_TOO_LARGE,
+        [(header::CONNECTION, "close")],
+        msg,
+    )
+        .into_response()
+}
+
+/// The HTTP answer to a request's calls: their JSON, or `200` with no body for notifications.
+fn answered(config: &crate::config::Config, answer: Option<Vec<u8>>) -> Response {
+    let Some(json) = answer else {
+        return StatusCode::OK.into_response();
+    };
+    // A large answer counts against the outbound budget until the HTTP server has written it.
+    // A small one goes into the socket's buffer with the head at once: counting it would cost
+    // every call an allocation and bound nothing.
+    let body = if json.len() >= HELD_ANSWER_BYTES {
+        let held = config.outbound.hold(json.len());
+        Body::from(Bytes::from_owner(HeldBytes {
+            bytes: json,
+            _held: held,
+        }))
+    } else {
+        Body::from(json)
+    };
+    let mut response = Response::new(body);
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    response
+}
+
 /// The answer to a body that could not be read: `413` over the limit, `408` when it stalled
 /// (see [`serve`]), `400` for broken framing (a bad chunk size, a connection closed early).
-fn body_error(e: axum::Error, too_large: impl FnOnce() -> Response) -> Response {
+fn body_error(e: axum::Error, limit: usize) -> Response {
     let e = e.into_inner();
     let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(&*e);
     while let Some(c) = cause {
         if c.is::<http_body_util::LengthLimitError>() {
-            return too_large();
+            return too_large(limit);
         }
         if c.is::<serve::BodyShed>() {
             let msg = "the server is receiving too much; try again later";

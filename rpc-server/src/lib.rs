@@ -480,7 +480,9 @@ impl<S: Service, M: Calls> RpcService<S, M> {
     where
         St: Clone + Send + Sync + 'static,
     {
-        axum::Router::new().route("/", self.into_method_router())
+        // Built as a `Router<()>` by a function that is not generic, so that axum's routing code
+        // is compiled once, in this crate, not in every crate that serves a trait.
+        mount::at_root(self.into_method_router()).with_state(())
     }
 }
 

@@ -1,6 +1,7 @@
 //! Mounting an endpoint on a `Router` at a path, trailing slash or not.
 
 use axum::Router;
+use axum::routing::MethodRouter;
 use rpc_core::Service;
 
 use crate::RpcService;
@@ -48,4 +49,11 @@ impl<S: Service> From<S> for RpcService<S> {
     fn from(service: S) -> Self {
         RpcService::new(service)
     }
+}
+
+/// A router answering with `route` at `/`. Not generic: axum's routing code for a `Router<()>`
+/// (its path tree, its maps) is compiled here, once, and a crate that builds its own
+/// `Router<()>` reuses it in debug builds.
+pub(crate) fn at_root(route: MethodRouter) -> Router {
+    Router::new().route("/", route)
 }

@@ -312,6 +312,9 @@ impl BatchClock {
 /// Runs `fut`, the call's way through the layers to the method, inside its span when one is
 /// enabled, and records its outcome with `handles` (`call`'s method's). `Err(())` (a panic,
 /// caught inside) is recorded as `-32603`.
+///
+/// Only the polling is generic: the span, the clock and the records are in [`Observed`]'s
+/// functions, compiled once, here, not once per service in each crate that serves one.
 #[expect(
     clippy::manual_async_fn,
     reason = "an `async fn` keeps its arguments twice in its future (see `middleware::Endpoint::call`)"
@@ -327,6 +330,30 @@ where
 {
     // Not an `async fn`: see `middleware::Endpoint::call`.
     async move {
+        let observed = Observed::start(call, handles, scope);
+        // The span entered on each poll, as `Instrument` would, but only when it is enabled; and
+        // `fut` polled where it is pinned, never moved.
+        let outcome = std::future::poll_fn(|cx| {
+            let _entered = observed.enabled.then(|| observed.span.enter());
+            fut.as_mut().poll(cx)
+        })
+        .await;
+        observed.end(call, handles, &outcome);
+        outcome
+    }
+}
+
+/// A call being observed: its span and when it started.
+struct Observed<'a> {
+    span: tracing::Span,
+    enabled: bool,
+    started: Instant,
+    batch: Option<(&'a BatchClock, &'a BatchMethod)>,
+}
+
+impl<'a> Observed<'a> {
+    /// The call's span (entered only when enabled), its gauge moved when alone, its clock read.
+    fn start(call: Call<'_>, handles: &Handles, scope: Scope<'a>) -> Self {
         let method = call.known_method().unwrap_or(OTHER);
         let span = tracing::debug_span!(
             "jsonrpc call",
@@ -358,13 +385,22 @@ where
             Scope::Batch(clock, method) => Some((clock, method)),
         };
         let started = batch.map_or_else(Instant::now, |(clock, _)| clock.start());
-        // The span entered on each poll, as `Instrument` would, but only when it is enabled; and
-        // `fut` polled where it is pinned, never moved.
-        let outcome = std::future::poll_fn(|cx| {
-            let _entered = enabled.then(|| span.enter());
-            fut.as_mut().poll(cx)
-        })
-        .await;
+        Observed {
+            span,
+            enabled,
+            started,
+            batch,
+        }
+    }
+
+    /// The call ended with `outcome`: its time and outcome recorded, its event written.
+    fn end(self, call: Call<'_>, handles: &Handles, outcome: &Result<Outcome, ()>) {
+        let Observed {
+            span,
+            started,
+            batch,
+            ..
+        } = self;
         let ended = Instant::now();
         let took = ended.duration_since(started);
         let millis = took.as_secs_f64() * 1e3;
@@ -372,55 +408,52 @@ where
             None => handles.active.decrement(1.0),
             Some((clock, _)) => clock.end(ended),
         }
-        let code = match &outcome {
+        let code = match outcome {
             Ok(Ok(())) => None,
             Ok(Err(e)) => Some(e.code),
             Err(()) => Some(ErrorCode::INTERNAL_ERROR),
         };
-        match code {
-            None => {
-                match batch {
-                    None => {
-                        handles.answered.record(millis);
-                        handles.calls.increment(1);
-                    }
-                    Some((_, method)) => {
-                        method.answered(u64::try_from(took.as_nanos()).unwrap_or(u64::MAX));
-                    }
+        let Some(code) = code else {
+            match batch {
+                None => {
+                    handles.answered.record(millis);
+                    handles.calls.increment(1);
                 }
-                tracing::debug!(parent: &span, duration_ms = millis, "call answered");
+                Some((_, method)) => {
+                    method.answered(u64::try_from(took.as_nanos()).unwrap_or(u64::MAX));
+                }
             }
-            Some(code) => {
-                let labels = [
-                    metrics::Label::new("rpc.system", "jsonrpc"),
-                    metrics::Label::new("rpc.method", method),
-                    metrics::Label::new("network.protocol.name", call.transport().protocol()),
-                    metrics::Label::new("network.transport", call.transport().network()),
-                    metrics::Label::new("rpc.jsonrpc.error_code", code.to_string()),
-                ];
-                metrics::histogram!("rpc.server.duration", labels.iter()).record(millis);
-                metrics::counter!("rpc.server.calls", labels.iter()).increment(1);
-                let message = match &outcome {
-                    Ok(Err(e)) => e.message.as_ref(),
-                    _ => "Internal error",
-                };
-                span.record("otel.status_code", "ERROR");
-                span.record("rpc.jsonrpc.error_code", code);
-                span.record("rpc.jsonrpc.error_message", message);
-                match fault(code) {
-                    Fault::Server => {
-                        tracing::error!(parent: &span, duration_ms = millis, code, message, "call failed")
-                    }
-                    Fault::Caller if loud() => {
-                        tracing::warn!(parent: &span, duration_ms = millis, code, message, "call refused or failed")
-                    }
-                    Fault::Caller => {
-                        tracing::debug!(parent: &span, duration_ms = millis, code, message, "call refused or failed")
-                    }
-                }
+            tracing::debug!(parent: &span, duration_ms = millis, "call answered");
+            return;
+        };
+        let method = call.known_method().unwrap_or(OTHER);
+        let labels = [
+            metrics::Label::new("rpc.system", "jsonrpc"),
+            metrics::Label::new("rpc.method", method),
+            metrics::Label::new("network.protocol.name", call.transport().protocol()),
+            metrics::Label::new("network.transport", call.transport().network()),
+            metrics::Label::new("rpc.jsonrpc.error_code", code.to_string()),
+        ];
+        metrics::histogram!("rpc.server.duration", labels.iter()).record(millis);
+        metrics::counter!("rpc.server.calls", labels.iter()).increment(1);
+        let message = match outcome {
+            Ok(Err(e)) => e.message.as_ref(),
+            _ => "Internal error",
+        };
+        span.record("otel.status_code", "ERROR");
+        span.record("rpc.jsonrpc.error_code", code);
+        span.record("rpc.jsonrpc.error_message", message);
+        match fault(code) {
+            Fault::Server => {
+                tracing::error!(parent: &span, duration_ms = millis, code, message, "call failed")
+            }
+            Fault::Caller if loud() => {
+                tracing::warn!(parent: &span, duration_ms = millis, code, message, "call refused or failed")
+            }
+            Fault::Caller => {
+                tracing::debug!(parent: &span, duration_ms = millis, code, message, "call refused or failed")
             }
         }
-        outcome
     }
 }
 

@@ -64,13 +64,7 @@ impl<S: Service, M: Calls> Answering for Answerer<S, M> {
     }
 
     fn ordered(&self) -> Vec<&'static str> {
-        self.service
-            .services()
-            .iter()
-            .flat_map(|s| s.methods)
-            .filter(|m| m.ordered)
-            .flat_map(|m| std::iter::once(m.name).chain(m.aliases.iter().copied()))
-            .collect()
+        ordered(self.service.services())
     }
 
     fn to_peer(&self) -> Option<Arc<dyn crate::middleware::PeerChain>> {
@@ -90,4 +84,15 @@ pub(crate) struct Opened {
     pub(crate) config: Arc<Config>,
     pub(crate) parts: Arc<Parts>,
     pub(crate) upgrade: Option<Upgrade>,
+}
+
+/// Every name (aliases included) of `services`' methods marked `#[rpc(ordered)]`; not generic,
+/// so compiled once, here.
+fn ordered(services: &[&'static rpc_core::meta::ServiceInfo]) -> Vec<&'static str> {
+    services
+        .iter()
+        .flat_map(|s| s.methods)
+        .filter(|m| m.ordered)
+        .flat_map(|m| std::iter::once(m.name).chain(m.aliases.iter().copied()))
+        .collect()
 }
