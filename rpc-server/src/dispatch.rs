@@ -10,7 +10,7 @@ use std::collections::VecDeque;
 use std::future::Future;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::pin::{Pin, pin};
-use std::task::Poll;
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use futures_util::StreamExt as _;
@@ -135,7 +135,7 @@ async fn batch<S: Service, M: Calls>(
     let mut built = calls.iter().copied().zip(admitted);
     let mut answers = InOrder::new(out);
     let mut spare = None;
-    let mut pending = None;
+    let mut pending: Option<Pending<'_>> = None;
     for (index, entry) in entries.iter().enumerate() {
         let prebuilt = match entry {
             Ok(_) => built.next(),
@@ -164,9 +164,7 @@ async fn batch<S: Service, M: Calls>(
             }
             Poll::Pending => {
                 answers.pending();
-                pending
-                    .get_or_insert_with(FuturesUnordered::new)
-                    .push(boxed);
+                pending.get_or_insert_with(Pending::new).push(boxed);
             }
         }
     }
@@ -174,16 +172,43 @@ async fn batch<S: Service, M: Calls>(
     // The slots of the calls done already, given back at once; the pending calls keep theirs
     // until the batch is answered.
     if let Some(slots) = &mut held {
-        let keep = pending.as_ref().map_or(0, FuturesUnordered::len);
+        let keep = pending.as_ref().map_or(0, Pending::len);
         drop(slots.split(slots.num_permits().saturating_sub(keep)));
     }
     if let Some(mut pending) = pending {
-        while let Some((index, answer)) = pending.next().await {
+        while let Some((index, answer)) = std::future::poll_fn(|cx| pending.poll_next(cx)).await {
             answers.done(index, answer);
         }
     }
     answers.close();
     drop(held);
+}
+
+/// A batch's calls left pending after their first poll, driven together. They are `dyn`
+/// futures (each is boxed either way) and these methods are not generic: the set's code is the
+/// same for every service, compiled once, in this crate.
+struct Pending<'r>(FuturesUnordered<PendingCall<'r>>);
+
+/// A batch's call, boxed: its index in the batch and its answer.
+type PendingCall<'r> = Pin<Box<dyn Future<Output = (usize, Vec<u8>)> + Send + 'r>>;
+
+impl<'r> Pending<'r> {
+    fn new() -> Self {
+        Pending(FuturesUnordered::new())
+    }
+
+    fn push(&mut self, call: PendingCall<'r>) {
+        self.0.push(call);
+    }
+
+    fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// The next call to finish: its index in the batch and its answer.
+    fn poll_next(&mut self, cx: &mut Context<'_>) -> Poll<Option<(usize, Vec<u8>)>> {
+        self.0.poll_next_unpin(cx)
+    }
 }
 
 /// Runs the batch's call `index`, writing its answer (or nothing) into `answer`; `prebuilt`
