@@ -120,26 +120,24 @@ pub trait FromParams: Sized {
 
 /// Decodes `params` (absent, an array or an object) into the argument tuple `T`.
 pub fn decode<T: FromParams>(params: Option<&RawValue>, sig: &Signature) -> Result<T, ErrorObject> {
+    if sig.object {
+        decode_object(params, sig)
+    } else {
+        decode_listed(params, sig)
+    }
+}
+
+/// [`decode`] for a signature that takes params by position or by name (not `object`). The
+/// generated code calls this or [`decode_object`], whichever its method's signature is, so that
+/// each argument tuple's code has one way of reading its params, not both.
+pub(crate) fn decode_listed<T: FromParams>(
+    params: Option<&RawValue>,
+    sig: &Signature,
+) -> Result<T, ErrorObject> {
     // Generated code always agrees with itself; a hand-written caller may not, and a mismatch
     // is the server's fault, not the caller's.
-    if T::ARITY != sig.names.len() {
+    if T::ARITY != sig.names.len() || sig.object {
         return Err(ErrorObject::internal_error());
-    }
-    if sig.object {
-        let text = params.map_or("null", RawValue::get);
-        let mut de = serde_json::Deserializer::from_str(text);
-        return T::visit_seq(Whole(Some(&mut de)), sig)
-            .and_then(|value| de.end().map(|()| value))
-            .map_err(|e| {
-                // The caller sent the params object, not a param of that name: say what is
-                // wrong with the object itself.
-                let why = without_position(&e);
-                let named = sig.names.first().map(|n| format!("param `{n}`: "));
-                let why = named
-                    .and_then(|prefix| why.strip_prefix(&prefix).map(str::to_owned))
-                    .unwrap_or(why);
-                ErrorObject::invalid_params(&why)
-            });
     }
     let text = params.map_or("[]", RawValue::get);
     let mut de = serde_json::Deserializer::from_str(text);
@@ -153,6 +151,32 @@ pub fn decode<T: FromParams>(params: Option<&RawValue>, sig: &Signature) -> Resu
         de.deserialize_seq(visitor)
     };
     decoded.map_err(|e| ErrorObject::invalid_params(&without_position(&e)))
+}
+
+/// [`decode`] for a `params = "object"` signature: the whole params are its one param.
+pub(crate) fn decode_object<T: FromParams>(
+    params: Option<&RawValue>,
+    sig: &Signature,
+) -> Result<T, ErrorObject> {
+    if T::ARITY != sig.names.len() || !sig.object {
+        return Err(ErrorObject::internal_error());
+    }
+    let text = params.map_or("null", RawValue::get);
+    let mut de = serde_json::Deserializer::from_str(text);
+    T::visit_seq(Whole(Some(&mut de)), sig)
+        .and_then(|value| de.end().map(|()| value))
+        .map_err(|e| object_error(&e, sig))
+}
+
+/// The error of params that are not the object an `object` signature takes: what is wrong with
+/// the object itself (the caller sent the params object, not a param of that name).
+fn object_error(e: &serde_json::Error, sig: &Signature) -> ErrorObject {
+    let why = without_position(e);
+    let named = sig.names.first().map(|n| format!("param `{n}`: "));
+    let why = named
+        .and_then(|prefix| why.strip_prefix(&prefix).map(str::to_owned))
+        .unwrap_or(why);
+    ErrorObject::invalid_params(&why)
 }
 
 /// The whole params as the one element of a sequence, for a `params = "object"` signature.

@@ -134,13 +134,19 @@ impl<T: ?Sized> Probe<T> {
 
 /// Decodes a method's argument tuple.
 pub trait Decode<T> {
-    /// See [`crate::params::decode`].
+    /// See [`crate::params::decode`]: params by position or by name.
     fn decode(&self, params: Option<&RawValue>, sig: &Signature) -> Result<T, ErrorObject>;
+    /// See [`crate::params::decode`]: a `params = "object"` signature's.
+    fn decode_object(&self, params: Option<&RawValue>, sig: &Signature) -> Result<T, ErrorObject>;
 }
 
 impl<T: crate::params::FromParams> Decode<T> for Probe<T> {
     fn decode(&self, params: Option<&RawValue>, sig: &Signature) -> Result<T, ErrorObject> {
-        crate::params::decode(params, sig)
+        crate::params::decode_listed(params, sig)
+    }
+
+    fn decode_object(&self, params: Option<&RawValue>, sig: &Signature) -> Result<T, ErrorObject> {
+        crate::params::decode_object(params, sig)
     }
 }
 
@@ -148,10 +154,16 @@ impl<T: crate::params::FromParams> Decode<T> for Probe<T> {
 pub trait DecodeFallback<T> {
     /// Never runs in a program that builds.
     fn decode(&self, params: Option<&RawValue>, sig: &Signature) -> Result<T, ErrorObject>;
+    /// Never runs in a program that builds.
+    fn decode_object(&self, params: Option<&RawValue>, sig: &Signature) -> Result<T, ErrorObject>;
 }
 
 impl<T> DecodeFallback<T> for &Probe<T> {
     fn decode(&self, _: Option<&RawValue>, _: &Signature) -> Result<T, ErrorObject> {
+        Err(ErrorObject::internal_error())
+    }
+
+    fn decode_object(&self, _: Option<&RawValue>, _: &Signature) -> Result<T, ErrorObject> {
         Err(ErrorObject::internal_error())
     }
 }

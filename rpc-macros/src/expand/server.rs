@@ -233,14 +233,21 @@ fn call_arm(rpc: &RpcTrait<'_>, m: &Method<'_>, rt: &Runtime, finish: TokenStrea
     let tys = m.params.iter().map(|p| &p.ty);
     let param_names = m.params.iter().map(|p| &p.name);
     let variadic = m.is_variadic();
-    let object = matches!(m.style, ParamStyle::Object).then(|| quote!(.object()));
+    let is_object = matches!(m.style, ParamStyle::Object);
+    let object = is_object.then(|| quote!(.object()));
+    // Each method's tuple is read one way only: its code holds one reader, not both.
+    let decode_fn = if is_object {
+        quote!(decode_object)
+    } else {
+        quote!(decode)
+    };
     // Errors from the runtime bounds on params land on the param list.
     let params_span = m.item.sig.paren_token.span.join();
     let core_params = rt.core_at(params_span);
     let decode = quote_spanned! {params_span=> {
         #[allow(unused_imports)]
         use #core_params::{Decode as _, DecodeFallback as _};
-        (&const { #core_params::Probe::<(#(#tys,)*)>::new() }).decode(__rpc_params, &__RPC_SIGNATURE)
+        (&const { #core_params::Probe::<(#(#tys,)*)>::new() }).#decode_fn(__rpc_params, &__RPC_SIGNATURE)
     }};
     quote! {
         #(#names)|* => {
