@@ -183,3 +183,26 @@ async fn a_concurrency_limit_refuses_past_its_cap_as_busy() {
     assert!(busy[0].is_retryable());
     assert_eq!(quick.unwrap(), 2, "another method has its own limit");
 }
+
+/// A layer's check that panics fails its own call with `-32603`, alone and in a batch, and the
+/// endpoint goes on serving the others: the check runs inside the call, where a panic is caught.
+#[tokio::test]
+async fn a_check_that_panics_fails_only_its_call() {
+    let endpoint = RpcService::new(WorkServer(Worker)).authorize(|method| {
+        assert_ne!(method, "slow", "a bug in the check");
+        Ok(())
+    });
+    let url = common::serve(axum::Router::new().rpc("/rpc", endpoint), "/rpc").await;
+    let client = WorkClient::new(&url).unwrap();
+    let e = client.slow(1).await.unwrap_err();
+    assert_eq!(e.rpc_code(), Some(-32603), "{e}");
+    assert_eq!(client.quick(1).await.unwrap(), 2);
+    let batch = r#"[{"jsonrpc":"2.0","method":"slow","params":[1],"id":1},
+                    {"jsonrpc":"2.0","method":"quick","params":[1],"id":2}]"#;
+    let answer = common::post(&url, batch).await;
+    assert_eq!(answer.status, 200);
+    let answers: serde_json::Value = serde_json::from_str(&answer.body).unwrap();
+    assert_eq!(answers[0]["id"], 1);
+    assert_eq!(answers[0]["error"]["code"], -32603, "{answers}");
+    assert_eq!(answers[1]["result"], 2, "{answers}");
+}

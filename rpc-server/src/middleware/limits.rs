@@ -227,9 +227,22 @@ where
 {
     const BATCH: bool = true;
 
-    async fn call<'a, N: Calls>(&'a self, call: Call<'a>, next: Next<'a, N>) -> Outcome {
-        self.check(&call)?;
-        next.run(call).await
+    /// Once checked, the call's future is the rest of the chain's, with no state of the
+    /// layer's around it (a batch's calls are moved into their boxes whole, so every byte of
+    /// it is copied per call).
+    fn call<'a, N: Calls>(
+        &'a self,
+        call: Call<'a>,
+        next: Next<'a, N>,
+    ) -> impl Future<Output = Outcome> + Send + 'a {
+        use futures_util::future::{Either, FutureExt as _, lazy};
+        // On the first poll (a panic in it is the call's, caught as any other), not when the
+        // call's future is made.
+        lazy(move |_| match self.check(&call) {
+            Ok(()) => Either::Left(next.run(call)),
+            Err(e) => Either::Right(std::future::ready(Err(e))),
+        })
+        .flatten()
     }
 
     /// A batch's calls of each method and caller are taken from their bucket at once when it

@@ -75,8 +75,11 @@ pub struct Next<'a, N> {
 
 impl<'a, N: Calls> Next<'a, N> {
     /// Runs the rest of the chain for `call`.
-    pub async fn run(self, call: Call<'a>) -> Outcome {
-        self.inner.call(call, self.admitted, self.out).await
+    ///
+    /// The rest of the chain's own future, returned as is: an `async fn` here would keep
+    /// `self` and `call` around it twice, in every call's future of every layer.
+    pub fn run(self, call: Call<'a>) -> impl Future<Output = Outcome> + Send + 'a {
+        self.inner.call(call, self.admitted, self.out)
     }
 }
 
@@ -311,8 +314,22 @@ impl<F> Layer for Authorize<F>
 where
     F: Fn(&str) -> Result<(), ErrorObject> + Send + Sync + 'static,
 {
-    async fn call<'a, N: Calls>(&'a self, call: Call<'a>, next: Next<'a, N>) -> Outcome {
-        (self.0)(call.known_method().unwrap_or(call.method()))?;
-        next.run(call).await
+    /// Once checked, the call's future is the rest of the chain's, with no state of the
+    /// layer's around it.
+    fn call<'a, N: Calls>(
+        &'a self,
+        call: Call<'a>,
+        next: Next<'a, N>,
+    ) -> impl Future<Output = Outcome> + Send + 'a {
+        use futures_util::future::{Either, FutureExt as _, lazy};
+        // On the first poll (a panic in it is the call's, caught as any other), not when the
+        // call's future is made.
+        lazy(
+            move |_| match (self.0)(call.known_method().unwrap_or(call.method())) {
+                Ok(()) => Either::Left(next.run(call)),
+                Err(e) => Either::Right(std::future::ready(Err(e))),
+            },
+        )
+        .flatten()
     }
 }

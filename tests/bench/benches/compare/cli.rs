@@ -33,6 +33,9 @@ pub(crate) enum Profile {
         /// `--observed`: with a subscriber at INFO and the Prometheus recorder installed, as
         /// the overhead bench's "observed" setup.
         observed: bool,
+        /// `--rate-limited`: ours with `RateLimit::per_method` (a limit never reached), as the
+        /// overhead bench's "+ rate limit" setup.
+        rate_limited: bool,
     },
     /// `--profile-client ours|jsonrpsee`: typed calls to our server over 127.0.0.1.
     Client {
@@ -56,6 +59,7 @@ impl Options {
         let mut profile_server = Server::Ours;
         let mut calls = None;
         let mut observed = false;
+        let mut rate_limited = false;
         let mut rounds = None;
         let mut against = Vec::new();
         while let Some(arg) = args.next() {
@@ -108,6 +112,7 @@ impl Options {
                     }
                 }
                 "--observed" => observed = true,
+                "--rate-limited" => rate_limited = true,
                 "--against" => {
                     let arg = args
                         .next()
@@ -128,6 +133,7 @@ impl Options {
                 server: profile_server,
                 calls,
                 observed,
+                rate_limited,
             }),
             (None, Some(client)) => Some(Profile::Client { client, calls }),
             (None, None) => None,
@@ -183,7 +189,7 @@ pub(crate) fn usage(problem: &str) -> ! {
         "usage: cargo bench -p rpc-bench --bench compare -- [--smoke] [--duration SECS] \
          [--rounds N] [--only small,batch,echo,slow,notify,client]\n       \
          cargo bench -p rpc-bench --bench compare -- --profile-server WORKLOAD \
-         [--server ours|floor|strict|jsonrpsee] [--calls N] [--observed]\n       \
+         [--server ours|floor|strict|jsonrpsee] [--calls N] [--observed] [--rate-limited]\n       \
          cargo bench -p rpc-bench --bench compare -- --profile-client ours|jsonrpsee [--calls N]\n       \
          cargo bench -p rpc-bench --bench compare -- --only small,batch \
          --against NAME=ADDR[/PATH] ..."

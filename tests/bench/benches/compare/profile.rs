@@ -23,6 +23,7 @@ pub(crate) fn run(profile: &Profile) {
             server,
             calls,
             observed,
+            rate_limited,
         } => {
             if *observed {
                 observe();
@@ -46,6 +47,13 @@ pub(crate) fn run(profile: &Profile) {
                 }
                 Server::Strict => {
                     let svc = servers::strict();
+                    profile_loop(&runtime, &svc, make())
+                }
+                Server::Ours if *rate_limited => {
+                    let limit = rpc_server::middleware::RateLimit::per_method(1 << 30, 1 << 30);
+                    let svc = rpc_server::RpcService::new(servers::BenchServer(servers::Impl))
+                        .layer(limit)
+                        .into_router();
                     profile_loop(&runtime, &svc, make())
                 }
                 Server::Ours => {
