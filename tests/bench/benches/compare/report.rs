@@ -289,7 +289,7 @@ pub(crate) fn client_target(result: &ClientResult) -> Target {
 /// The build-time target, which `scripts/bench-build-time.sh` measures.
 pub(crate) fn build_time_target() -> Target {
     Target {
-        what: "50-method trait: build time ≤ 0.7× jsonrpsee's".into(),
+        what: "50-method trait: build time ≤ 0.35× jsonrpsee's".into(),
         figure: "see scripts/bench-build-time.sh".into(),
         met: None,
     }
