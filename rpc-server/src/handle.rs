@@ -63,8 +63,14 @@ impl<S: Service, M: Calls> RpcService<S, M> {
                 stack: &*this.stack,
                 lent: &lent,
             };
-            let answer =
-                RequestContext::scope_shared(parts, dispatch::handle(endpoint, &body)).await;
+            // The calls' future in a box of its own: its size is the service's (its methods'
+            // futures), and apart from it the future the HTTP server boxes per request stays
+            // a few hundred bytes whatever the service. Two allocations under the allocator's
+            // fast-path size (1,032 bytes in glibc) cost a fraction of one over it, which takes
+            // the slow path every request (for the bench's service, 1,112 bytes in one: 4%
+            // more instructions per call).
+            let calls = Box::pin(dispatch::handle(endpoint, &body));
+            let answer = RequestContext::scope_shared(parts, calls).await;
             answered(&this.config, answer)
         }
     }
