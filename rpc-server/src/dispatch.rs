@@ -90,11 +90,15 @@ async fn batch<S: Service, M: Calls>(
     // each is built as it runs: a vector of them all would cost more (an allocation over the
     // allocator's fast-path size for a batch of 100) than looking their methods up twice.
     let calls: Vec<Call<'_>> = if M::BATCHES {
-        entries
-            .iter()
-            .filter_map(|e| e.as_ref().ok())
-            .map(|request| call_of(ep, request))
-            .collect()
+        // Sized for every entry at once: collected from a filter, it would grow by doubling.
+        let mut calls = Vec::with_capacity(entries.len());
+        calls.extend(
+            entries
+                .iter()
+                .filter_map(|e| e.as_ref().ok())
+                .map(|request| call_of(ep, request)),
+        );
+        calls
     } else {
         Vec::new()
     };
