@@ -1,5 +1,4 @@
-//! From a body to a response body: parsing, batches, notifications, ids and panics, around a
-//! [`Service`] that only ever sees one call at a time.
+//! A batch's calls, run concurrently on the request's task, answered in request order.
 #![expect(
     clippy::manual_async_fn,
     reason = "a call's way is plain fns returning `async move` blocks: an `async fn` keeps its \
@@ -8,69 +7,19 @@
 
 use std::collections::VecDeque;
 use std::future::Future;
-use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::pin::{Pin, pin};
+use std::pin::Pin;
 use std::task::{Context, Poll};
-use std::time::Duration;
 
 use futures_util::StreamExt as _;
 use futures_util::stream::FuturesUnordered;
 
-use rpc_core::wire::{self, Body, Entry, Request};
-use rpc_core::{ErrorCode, ErrorObject, Service};
-use tokio::sync::SemaphorePermit;
+use rpc_core::Service;
+use rpc_core::wire::Entry;
 
-use crate::call::{Call, Lent, Method};
+use super::{Endpoint, call_of, invalid_entry, method, run};
+use crate::call::Call;
 use crate::middleware::{Admitted, Calls};
-use crate::observe::{BatchClock, BatchHandles, Handles, Scope};
-use crate::{Config, builtin, observe};
-
-/// What every call of a request runs against: the service (to know its methods), the chain of
-/// layers ending in it, the endpoint's settings and state, and what the request's connection
-/// lends its calls (nothing over HTTP; a push sink over a message connection).
-pub(crate) struct Endpoint<'a, S, M> {
-    pub(crate) service: &'a S,
-    pub(crate) stack: &'a M,
-    pub(crate) lent: &'a Lent<'a>,
-}
-
-impl<S, M> Clone for Endpoint<'_, S, M> {
-    fn clone(&self) -> Self {
-        *self
-    }
-}
-
-impl<S, M> Copy for Endpoint<'_, S, M> {}
-
-/// Runs every call in `body`; `None` means no response at all (notifications only).
-pub(crate) async fn handle<S: Service, M: Calls>(
-    ep: Endpoint<'_, S, M>,
-    body: &[u8],
-) -> Option<Vec<u8>> {
-    let config = ep.lent.config;
-    // A large request usually means a large answer (an echo, an upload's summary is the
-    // exception): reserving it up front saves doubling the buffer, and copying it, on the way.
-    let capacity = if body.len() > 4096 {
-        body.len() + 128
-    } else {
-        128
-    };
-    let mut out = Vec::with_capacity(capacity);
-    match wire::parse_body_limited(body, config.max_batch_len) {
-        Err(e) => {
-            observe::refused(&e);
-            wire::write_error(&mut out, &e, None)
-        }
-        Ok(Body::Single(entry)) => single(ep, entry, &mut out).await,
-        // Boxed: the batch's own state (its answers in waiting, the calls still pending) would
-        // otherwise widen the future of every single call.
-        Ok(Body::Batch(entries)) => {
-            observe::batch(entries.len());
-            Box::pin(batch(ep, entries, &mut out)).await
-        }
-    }
-    (!out.is_empty()).then_some(out)
-}
+use crate::observe::{self, BatchClock, BatchHandles, Scope};
 
 /// Runs a batch's calls concurrently on this task and writes their answers into `out` as one
 /// array, in request order, notifications leaving nothing.
@@ -80,7 +29,7 @@ pub(crate) async fn handle<S: Service, M: Calls>(
 /// costs several times the memory of the answers: so a finished call leaves nothing behind,
 /// and only the calls still pending after their first poll are kept, each in its own box,
 /// and driven together.
-async fn batch<S: Service, M: Calls>(
+pub(super) async fn batch<S: Service, M: Calls>(
     ep: Endpoint<'_, S, M>,
     entries: Vec<Entry<'_>>,
     out: &mut Vec<u8>,
@@ -335,186 +284,4 @@ impl<'o> InOrder<'o> {
             self.out.push(b']');
         }
     }
-}
-
-/// What the endpoint knows of the method `name`.
-fn method<S: Service, M>(ep: Endpoint<'_, S, M>, name: &str) -> Method {
-    let builtin = builtin::claims(ep.lent.config, name);
-    let known = if builtin {
-        builtin::known(ep.lent.config, name)
-    } else {
-        ep.service.known(name)
-    };
-    Method { known, builtin }
-}
-
-/// The call `request` makes.
-fn call_of<'r, S: Service, M>(ep: Endpoint<'r, S, M>, request: &'r Request<'r>) -> Call<'r> {
-    Call::new(request, method(ep, &request.method), ep.lent)
-}
-
-/// Answers an entry that is no request.
-fn invalid_entry(invalid: &wire::Invalid<'_>, out: &mut Vec<u8>) {
-    let e = ErrorObject::invalid_request(invalid.reason);
-    observe::refused(&e);
-    wire::write_error(out, &e, invalid.id);
-}
-
-/// Runs a request's one call (or answers an entry that is none).
-fn single<'a, S: Service, M: Calls>(
-    ep: Endpoint<'a, S, M>,
-    entry: Entry<'a>,
-    out: &'a mut Vec<u8>,
-) -> impl Future<Output = ()> + 'a {
-    async move {
-        let request = match &entry {
-            Ok(request) => request,
-            Err(invalid) => return invalid_entry(invalid, out),
-        };
-        // The call is copied into `run`; built in a block, this copy's room ends before the
-        // `await` and takes none in this future.
-        let handles;
-        let running = {
-            let call = call_of(ep, request);
-            let method = call.known_method().unwrap_or(observe::OTHER);
-            handles = ep.lent.config.metrics.handles(method, ep.lent.transport);
-            run(
-                ep,
-                call,
-                (&handles, Scope::Alone),
-                (Admitted::NONE, false),
-                out,
-            )
-        };
-        running.await;
-    }
-}
-
-/// Runs one call through the layers (skipping those that `admitted` it for its batch),
-/// observed with `handles`, writing its response into `out` unless it is a notification; with
-/// `slot_held`, its batch holds its slot among the endpoint's concurrent calls.
-fn run<'a, S: Service, M: Calls>(
-    ep: Endpoint<'a, S, M>,
-    call: Call<'a>,
-    (handles, scope): (&'a Handles, Scope<'a>),
-    (admitted, slot_held): (Admitted, bool),
-    out: &'a mut Vec<u8>,
-) -> impl Future<Output = ()> + 'a {
-    // Not an `async fn`, nor is anything on the call's way: see `middleware::Endpoint::call`.
-    async move {
-        let start = out.len();
-        let builtin = call.is_builtin();
-        let config = ep.lent.config;
-        wire::start_result(out);
-        // While the answers already made wait unread past the outbound budget, nothing new runs.
-        let spent = config.outbound.over();
-        // Built-in methods answer from memory at once: they take no slot and need no timer.
-        let outcome = {
-            // What the work needs, copied in (or reborrowed), not nine references to this
-            // future's locals: every call's future is that much smaller.
-            let (stack, call_ref, work_out) = (ep.stack, &call, &mut *out);
-            let work = pin!(async move {
-                if spent {
-                    metrics::counter!("rpc.server.calls.refused", "reason" => "outbound_budget")
-                        .increment(1);
-                    return Ok(Err(ErrorObject::new(ErrorCode::SERVER_BUSY, "Server busy")
-                        .with_data(
-                            "the server holds too many answers its clients have not read",
-                        )));
-                }
-                let _slot = match builtin || slot_held {
-                    true => None,
-                    false => match admit(config).await {
-                        None => {
-                            return Ok(Err(ErrorObject::new(
-                                ErrorCode::SERVER_BUSY,
-                                "Server busy",
-                            )));
-                        }
-                        slot => slot,
-                    },
-                };
-                // Pinned here, once, and polled where it is: moved it would be copied whole, and take
-                // its room twice over in every call's future.
-                let outcome = {
-                    let mut running = pin!(stack.call(*call_ref, admitted, &mut *work_out));
-                    match limited(config.call_timeout, caught(running.as_mut())).await {
-                        Some(outcome) => outcome?,
-                        None => Err(ErrorObject::new(ErrorCode::TIMEOUT, "Timed out")),
-                    }
-                };
-                Ok(outcome.and_then(|()| {
-                    if work_out.len() - start <= config.max_response_bytes {
-                        return Ok(());
-                    }
-                    let reason = format!(
-                        "the answer is larger than {} bytes",
-                        config.max_response_bytes
-                    );
-                    Err(
-                        ErrorObject::new(ErrorCode::RESPONSE_TOO_LARGE, "Response too large")
-                            .with_data(&reason),
-                    )
-                }))
-            });
-            observe::call(call, handles, scope, work).await
-        };
-        let outcome = outcome.unwrap_or_else(|()| {
-            tracing::error!(method = %call.method(), "a call panicked; it is answered -32603");
-            Err(ErrorObject::internal_error())
-        });
-        match (call.id(), outcome) {
-            (None, _) => out.truncate(start),
-            (Some(id), Ok(())) => wire::finish(out, Some(id)),
-            (Some(id), Err(e)) => {
-                out.truncate(start);
-                wire::write_error(out, &e, Some(id));
-            }
-        }
-    }
-}
-
-/// A slot among the endpoint's concurrent calls, waiting for one up to the endpoint's
-/// `busy_wait`; `None` when none freed up in time.
-async fn admit(config: &Config) -> Option<SemaphorePermit<'_>> {
-    if let Ok(slot) = config.calls.try_acquire() {
-        return Some(slot);
-    }
-    // Boxed: the timer is large, and in every call's future it would cost every call memory.
-    Box::pin(tokio::time::timeout(
-        config.busy_wait,
-        config.calls.acquire(),
-    ))
-    .await
-    .ok()?
-    .ok()
-}
-
-/// Runs `fut` for at most `limit`; `None` when it ran out of time. Most calls finish on their
-/// first poll: the timer, which costs a trip to the runtime's timer wheel, is only set for a
-/// call still pending after it.
-async fn limited<F: Future + Unpin>(limit: Option<Duration>, mut fut: F) -> Option<F::Output> {
-    if let Poll::Ready(value) =
-        std::future::poll_fn(|cx| Poll::Ready(Pin::new(&mut fut).poll(cx))).await
-    {
-        return Some(value);
-    }
-    match limit {
-        None => Some(fut.await),
-        // Boxed for the same reason as in `admit`, and only for a call that had to wait.
-        Some(limit) => Box::pin(tokio::time::timeout(limit, fut)).await.ok(),
-    }
-}
-
-/// Polls `fut` where it is pinned, turning a panic inside it into `Err` so that one call's
-/// panic fails that call only. The panic itself is reported by the process's panic hook
-/// (standard error by default), never to the caller.
-fn caught<F: Future>(mut fut: Pin<&mut F>) -> impl Future<Output = Result<F::Output, ()>> + Unpin {
-    std::future::poll_fn(
-        move |cx| match catch_unwind(AssertUnwindSafe(|| fut.as_mut().poll(cx))) {
-            Ok(Poll::Ready(value)) => Poll::Ready(Ok(value)),
-            Ok(Poll::Pending) => Poll::Pending,
-            Err(_) => Poll::Ready(Err(())),
-        },
-    )
 }
