@@ -25,16 +25,19 @@
 //! *variadic* signature collects every remaining positional param (it must deserialize from a
 //! JSON array, like `Vec<T>`); by name it is passed as one array.
 
-use std::fmt;
 use std::marker::PhantomData;
 
-use serde::de::{self, DeserializeOwned, DeserializeSeed, IgnoredAny, MapAccess, SeqAccess};
+use serde::de::{self, DeserializeOwned, MapAccess, SeqAccess};
 use serde::ser::{SerializeMap, SerializeSeq};
 use serde::{Deserializer, Serialize, Serializer};
 use serde_json::value::RawValue;
 
 use crate::ErrorObject;
 use crate::wire::Key;
+
+mod read;
+
+use read::{ParamsVisitor, Whole, duplicate, missing, no_more, param, slot_of, without_position};
 
 /// The names of a method's params, in order, and whether the last one is variadic.
 #[derive(Debug)]
@@ -177,154 +180,6 @@ fn object_error(e: &serde_json::Error, sig: &Signature) -> ErrorObject {
         .and_then(|prefix| why.strip_prefix(&prefix).map(str::to_owned))
         .unwrap_or(why);
     ErrorObject::invalid_params(&why)
-}
-
-/// The whole params as the one element of a sequence, for a `params = "object"` signature.
-struct Whole<'a, R>(Option<&'a mut serde_json::Deserializer<R>>);
-
-impl<'de, R: serde_json::de::Read<'de>> SeqAccess<'de> for Whole<'_, R> {
-    type Error = serde_json::Error;
-
-    fn next_element_seed<S: DeserializeSeed<'de>>(
-        &mut self,
-        seed: S,
-    ) -> Result<Option<S::Value>, serde_json::Error> {
-        match self.0.take() {
-            Some(de) => seed.deserialize(de).map(Some),
-            None => Ok(None),
-        }
-    }
-}
-
-/// serde_json's message without its " at line 1 column 9" tail: positions inside the params
-/// tell a caller little, and the message already names the param.
-fn without_position(e: &serde_json::Error) -> String {
-    let text = e.to_string();
-    let tail = format!(" at line {} column {}", e.line(), e.column());
-    match text.strip_suffix(&tail) {
-        Some(head) => head.to_owned(),
-        None => text,
-    }
-}
-
-struct ParamsVisitor<'s, T> {
-    sig: &'s Signature,
-    marker: PhantomData<T>,
-}
-
-impl<'de, T: FromParams> de::Visitor<'de> for ParamsVisitor<'_, T> {
-    type Value = T;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "params {}", self.sig.expected())
-    }
-
-    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<T, A::Error> {
-        T::visit_seq(seq, self.sig)
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<T, A::Error> {
-        T::visit_map(map, self.sig)
-    }
-}
-
-/// Deserializes one param, naming it in any error.
-struct Param<'s, T> {
-    name: &'s str,
-    marker: PhantomData<T>,
-}
-
-impl<'de, T: DeserializeOwned> DeserializeSeed<'de> for Param<'_, T> {
-    type Value = T;
-
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<T, D::Error> {
-        T::deserialize(d).map_err(|e| de::Error::custom(format_args!("param `{}`: {e}", self.name)))
-    }
-}
-
-fn param<T>(name: &str) -> Param<'_, T> {
-    Param {
-        name,
-        marker: PhantomData,
-    }
-}
-
-/// The value of a param that was left out: `None` for an `Option`, an error for anything else.
-fn missing<T: DeserializeOwned, E: de::Error>(name: &str) -> Result<T, E> {
-    T::deserialize(Missing).map_err(|_| E::custom(format_args!("missing param `{name}`")))
-}
-
-/// A deserializer for an absent value: it offers `None` and `()`, and nothing else.
-struct Missing;
-
-#[derive(Debug)]
-struct MissingError;
-
-impl fmt::Display for MissingError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("missing")
-    }
-}
-
-impl std::error::Error for MissingError {}
-
-impl de::Error for MissingError {
-    fn custom<T: fmt::Display>(_: T) -> Self {
-        MissingError
-    }
-}
-
-impl<'de> Deserializer<'de> for Missing {
-    type Error = MissingError;
-
-    fn deserialize_any<V: de::Visitor<'de>>(self, _: V) -> Result<V::Value, MissingError> {
-        Err(MissingError)
-    }
-
-    fn deserialize_option<V: de::Visitor<'de>>(self, v: V) -> Result<V::Value, MissingError> {
-        v.visit_none()
-    }
-
-    fn deserialize_unit<V: de::Visitor<'de>>(self, v: V) -> Result<V::Value, MissingError> {
-        v.visit_unit()
-    }
-
-    serde::forward_to_deserialize_any! {
-        bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string
-        bytes byte_buf unit_struct newtype_struct seq tuple
-        tuple_struct map struct enum identifier ignored_any
-    }
-}
-
-/// Rejects positional params beyond the signature.
-fn no_more<'de, A: SeqAccess<'de>>(mut seq: A, sig: &Signature) -> Result<(), A::Error> {
-    let mut extra = 0usize;
-    while seq.next_element::<IgnoredAny>()?.is_some() {
-        extra += 1;
-    }
-    if extra == 0 {
-        return Ok(());
-    }
-    let n = sig.names.len();
-    Err(de::Error::custom(format_args!(
-        "too many params: expected at most {n} ({}), got {}",
-        sig.expected(),
-        n + extra
-    )))
-}
-
-/// Finds the slot of a named param, rejecting names the signature lacks.
-fn slot_of<E: de::Error>(key: &str, sig: &Signature) -> Result<usize, E> {
-    sig.index_of(key).ok_or_else(|| {
-        E::custom(format_args!(
-            "unknown param `{key}`, expected one of: {}",
-            sig.expected()
-        ))
-    })
-}
-
-fn duplicate<E: de::Error>(name: &str) -> E {
-    E::custom(format_args!("duplicate param `{name}`"))
 }
 
 impl FromParams for () {
@@ -475,7 +330,7 @@ mod tests {
         RawValue::from_string(s.to_owned()).unwrap()
     }
 
-    fn err<T: FromParams + fmt::Debug>(params: &str, sig: &Signature) -> String {
+    fn err<T: FromParams + std::fmt::Debug>(params: &str, sig: &Signature) -> String {
         let e = decode::<T>(Some(&raw(params)), sig).unwrap_err();
         assert_eq!(e.code, -32602);
         serde_json::from_str(e.data.unwrap().get()).unwrap()
