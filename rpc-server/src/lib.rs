@@ -54,6 +54,7 @@
 
 mod budget;
 mod builtin;
+mod by_address;
 mod call;
 mod config;
 mod connection;

@@ -1,9 +1,9 @@
 //! Limits per method and per caller, as layers.
 
 use std::collections::HashMap;
-use std::hash::{BuildHasherDefault, Hash};
+use std::hash::Hash;
 use std::num::NonZeroU32;
-use std::sync::{Arc, Mutex, PoisonError, RwLock};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use governor::clock::{Clock, DefaultClock};
@@ -12,7 +12,7 @@ use rpc_core::{ErrorCode, ErrorObject};
 use tokio::sync::Semaphore;
 
 use super::{Call, Calls, Layer, Next, Outcome};
-use crate::observe::AddressHasher;
+use crate::by_address::{ByAddress, address};
 
 /// The code of a call refused by [`RateLimit`]: `"Rate limit exceeded"`, with
 /// `{"retry_after_ms": n}` as data ([`ErrorCode::RATE_LIMITED`]).
@@ -65,7 +65,7 @@ type Keyed<K> = RateLimiter<K, governor::state::keyed::DefaultKeyedStateStore<K>
 pub struct RateLimit<F, K: Hash + Eq + Clone = ()> {
     quota: Quota,
     /// Calls without a caller key: one bucket per method, found by its name's address.
-    methods: RwLock<HashMap<usize, Arc<Direct>, BuildHasherDefault<AddressHasher>>>,
+    methods: ByAddress<usize, Direct>,
     /// Calls with a caller key: one bucket per method (its name's address) and caller (its
     /// key's keyed hash).
     callers: Keyed<(usize, u64)>,
@@ -131,7 +131,7 @@ where
     fn new(quota: Quota, key: F) -> Self {
         RateLimit {
             quota,
-            methods: RwLock::default(),
+            methods: ByAddress::default(),
             callers: RateLimiter::keyed(quota),
             key,
             hasher: std::collections::hash_map::RandomState::new(),
@@ -160,7 +160,7 @@ where
                 }
                 use std::hash::BuildHasher as _;
                 let caller = self.hasher.hash_one(&caller);
-                self.callers.check_key(&(method.as_ptr() as usize, caller))
+                self.callers.check_key(&(address(method), caller))
             }
         };
         checked
@@ -182,8 +182,7 @@ where
                 }
                 use std::hash::BuildHasher as _;
                 let caller = self.hasher.hash_one(caller);
-                self.callers
-                    .check_key_n(&(method.as_ptr() as usize, caller), n)
+                self.callers.check_key_n(&(address(method), caller), n)
             }
         };
         matches!(checked, Ok(Ok(())))
@@ -191,22 +190,8 @@ where
 
     /// The bucket of `method`'s calls without a caller key; as many as the service has methods.
     fn method_bucket(&self, method: &'static str) -> Arc<Direct> {
-        let key = method.as_ptr() as usize;
-        // A poisoned lock only means a panic while inserting: the map is whole.
-        if let Some(bucket) = self
-            .methods
-            .read()
-            .unwrap_or_else(PoisonError::into_inner)
-            .get(&key)
-        {
-            return bucket.clone();
-        }
         self.methods
-            .write()
-            .unwrap_or_else(PoisonError::into_inner)
-            .entry(key)
-            .or_insert_with(|| Arc::new(RateLimiter::direct(self.quota)))
-            .clone()
+            .get_or_make(address(method), || RateLimiter::direct(self.quota))
     }
 }
 

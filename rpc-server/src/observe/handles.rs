@@ -1,10 +1,9 @@
 //! Each method's metric handles, resolved once per endpoint, and once per batch.
 
-use std::collections::HashMap;
-use std::hash::{BuildHasherDefault, Hasher};
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
-use std::sync::{Arc, PoisonError, RwLock};
 
+use crate::by_address::{ByAddress, address};
 use crate::call::Transport;
 
 /// One method's metric handles.
@@ -20,7 +19,7 @@ pub(crate) struct Handles {
 /// transports from the framework, so the map is as large as the API times a handful at most.
 #[derive(Default)]
 pub(crate) struct Metrics {
-    by_method: RwLock<HashMap<HandlesKey, Arc<Handles>, BuildHasherDefault<AddressHasher>>>,
+    by_method: ByAddress<HandlesKey, Handles>,
 }
 
 /// The addresses of a method's name, a transport's protocol and its network.
@@ -30,21 +29,8 @@ impl Metrics {
     /// `method`'s handles over `transport` (`method` being [`OTHER`] for an unknown name).
     pub(crate) fn handles(&self, method: &'static str, transport: Transport) -> Arc<Handles> {
         let (protocol, network) = (transport.protocol(), transport.network());
-        let key = (
-            method.as_ptr() as usize,
-            protocol.as_ptr() as usize,
-            network.as_ptr() as usize,
-        );
-        // A poisoned lock only means a panic while inserting: the map is whole.
-        if let Some(handles) = self
-            .by_method
-            .read()
-            .unwrap_or_else(PoisonError::into_inner)
-            .get(&key)
-        {
-            return handles.clone();
-        }
-        let handles = Arc::new(Handles {
+        let key = (address(method), address(protocol), address(network));
+        self.by_method.get_or_make(key, || Handles {
             active: metrics::gauge!(
                 "rpc.server.active_calls",
                 "rpc.system" => "jsonrpc",
@@ -66,13 +52,7 @@ impl Metrics {
                 "network.protocol.name" => protocol,
                 "network.transport" => network,
             ),
-        });
-        self.by_method
-            .write()
-            .unwrap_or_else(PoisonError::into_inner)
-            .entry(key)
-            .or_insert(handles)
-            .clone()
+        })
     }
 }
 
@@ -124,7 +104,7 @@ impl BatchHandles {
 
     /// Counts a call of `method` (its `rpc.method`), resolving its handles on its first call.
     pub(crate) fn count(&mut self, metrics: &Metrics, method: &'static str, transport: Transport) {
-        let key = method.as_ptr() as usize;
+        let key = address(method);
         match self.by_method.iter_mut().find(|m| m.key == key) {
             Some(m) => m.calls += 1,
             None => self.by_method.push(BatchMethod {
@@ -147,7 +127,7 @@ impl BatchHandles {
 
     /// The calls of `method`, which [`count`](Self::count) saw.
     pub(crate) fn get(&self, method: &'static str) -> Option<&BatchMethod> {
-        let key = method.as_ptr() as usize;
+        let key = address(method);
         self.by_method.iter().find(|m| m.key == key)
     }
 }
@@ -166,25 +146,5 @@ impl Drop for BatchHandles {
                     .record(m.nanos.load(Ordering::Relaxed) as f64 / 1e6);
             }
         }
-    }
-}
-
-/// Hashes an address: it is unique already, so a multiply spreads it enough.
-#[derive(Default)]
-pub(crate) struct AddressHasher(u64);
-
-impl Hasher for AddressHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.0 = (self.0.rotate_left(8) ^ u64::from(b)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-        }
-    }
-
-    fn write_usize(&mut self, n: usize) {
-        self.0 = (self.0.rotate_left(29) ^ n as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
     }
 }

@@ -54,7 +54,7 @@ use crate::call::{Call, Outcome};
 
 mod handles;
 
-pub(crate) use handles::{AddressHasher, BatchHandles, BatchMethod, Handles, Metrics};
+pub(crate) use handles::{BatchHandles, BatchMethod, Handles, Metrics};
 
 /// The `rpc.method` of a name the endpoint does not have.
 pub(crate) const OTHER: &str = "_OTHER";
