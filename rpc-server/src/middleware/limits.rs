@@ -220,14 +220,7 @@ where
         call: Call<'a>,
         next: Next<'a, N>,
     ) -> impl Future<Output = Outcome> + Send + 'a {
-        use futures_util::future::{Either, FutureExt as _, lazy};
-        // On the first poll (a panic in it is the call's, caught as any other), not when the
-        // call's future is made.
-        lazy(move |_| match self.check(&call) {
-            Ok(()) => Either::Left(next.run(call)),
-            Err(e) => Either::Right(std::future::ready(Err(e))),
-        })
-        .flatten()
+        next.run_checked(call, |call| self.check(call))
     }
 
     /// A batch's calls of each method and caller are taken from their bucket at once when it

@@ -81,6 +81,21 @@ impl<'a, N: Calls> Next<'a, N> {
     pub fn run(self, call: Call<'a>) -> impl Future<Output = Outcome> + Send + 'a {
         self.inner.call(call, self.admitted, self.out)
     }
+    /// Runs `check` on the call's first poll (so that a panic in it is the call's, caught as
+    /// any other), then the rest of the chain if it passed, with no state of the layer's
+    /// around it: the way of the shipped layers that only check.
+    pub(crate) fn run_checked(
+        self,
+        call: Call<'a>,
+        check: impl FnOnce(&Call<'a>) -> Result<(), ErrorObject> + Send + 'a,
+    ) -> impl Future<Output = Outcome> + Send + 'a {
+        use futures_util::future::{Either, FutureExt as _, lazy};
+        lazy(move |_| match check(&call) {
+            Ok(()) => Either::Left(self.run(call)),
+            Err(e) => Either::Right(std::future::ready(Err(e))),
+        })
+        .flatten()
+    }
 }
 
 /// Which layers of the chain admitted a call in their [`Layer::batch`] check, one bit a layer
@@ -321,15 +336,8 @@ where
         call: Call<'a>,
         next: Next<'a, N>,
     ) -> impl Future<Output = Outcome> + Send + 'a {
-        use futures_util::future::{Either, FutureExt as _, lazy};
-        // On the first poll (a panic in it is the call's, caught as any other), not when the
-        // call's future is made.
-        lazy(
-            move |_| match (self.0)(call.known_method().unwrap_or(call.method())) {
-                Ok(()) => Either::Left(next.run(call)),
-                Err(e) => Either::Right(std::future::ready(Err(e))),
-            },
-        )
-        .flatten()
+        next.run_checked(call, |call| {
+            (self.0)(call.known_method().unwrap_or(call.method()))
+        })
     }
 }
