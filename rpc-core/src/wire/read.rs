@@ -10,6 +10,37 @@ use serde_json::value::RawValue;
 use super::{Body, Entry, Invalid, Request};
 use crate::ErrorObject;
 
+/// The `visit_*` methods of a visitor for the JSON kinds it reads past, each answering `$value`:
+/// an array (its elements skipped), a boolean, a number, `null`.
+macro_rules! other_kinds {
+    ($de:lifetime, $value:expr) => {
+        fn visit_seq<A: de::SeqAccess<$de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+            while seq.next_element::<IgnoredAny>()?.is_some() {}
+            Ok($value)
+        }
+
+        fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
+            Ok($value)
+        }
+
+        fn visit_i64<E>(self, _: i64) -> Result<Self::Value, E> {
+            Ok($value)
+        }
+
+        fn visit_u64<E>(self, _: u64) -> Result<Self::Value, E> {
+            Ok($value)
+        }
+
+        fn visit_f64<E>(self, _: f64) -> Result<Self::Value, E> {
+            Ok($value)
+        }
+
+        fn visit_unit<E>(self) -> Result<Self::Value, E> {
+            Ok($value)
+        }
+    };
+}
+
 /// Everything a message may hold, each member read as loosely as it can be so that every check
 /// is ours: `jsonrpc` and `method` as strings when they are strings, `params` and `id` left raw.
 /// `id: Some("null")` is a call with a null id; `None` means no `id` member: a notification.
@@ -61,30 +92,7 @@ impl<'de> de::Visitor<'de> for TextVisitor {
         Ok(Text::NotAString)
     }
 
-    fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<Text<'de>, A::Error> {
-        while seq.next_element::<IgnoredAny>()?.is_some() {}
-        Ok(Text::NotAString)
-    }
-
-    fn visit_bool<E>(self, _: bool) -> Result<Text<'de>, E> {
-        Ok(Text::NotAString)
-    }
-
-    fn visit_i64<E>(self, _: i64) -> Result<Text<'de>, E> {
-        Ok(Text::NotAString)
-    }
-
-    fn visit_u64<E>(self, _: u64) -> Result<Text<'de>, E> {
-        Ok(Text::NotAString)
-    }
-
-    fn visit_f64<E>(self, _: f64) -> Result<Text<'de>, E> {
-        Ok(Text::NotAString)
-    }
-
-    fn visit_unit<E>(self) -> Result<Text<'de>, E> {
-        Ok(Text::NotAString)
-    }
+    other_kinds!('de, Text::NotAString);
 }
 
 /// One message as read in the single pass over the body: any JSON value is accepted here, so
@@ -131,34 +139,11 @@ impl<'de> de::Visitor<'de> for MessageVisitor {
         })
     }
 
-    fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<Message<'de>, A::Error> {
-        while seq.next_element::<IgnoredAny>()?.is_some() {}
-        Ok(Message::NotAnObject)
-    }
-
-    fn visit_bool<E>(self, _: bool) -> Result<Message<'de>, E> {
-        Ok(Message::NotAnObject)
-    }
-
-    fn visit_i64<E>(self, _: i64) -> Result<Message<'de>, E> {
-        Ok(Message::NotAnObject)
-    }
-
-    fn visit_u64<E>(self, _: u64) -> Result<Message<'de>, E> {
-        Ok(Message::NotAnObject)
-    }
-
-    fn visit_f64<E>(self, _: f64) -> Result<Message<'de>, E> {
-        Ok(Message::NotAnObject)
-    }
-
     fn visit_str<E>(self, _: &str) -> Result<Message<'de>, E> {
         Ok(Message::NotAnObject)
     }
 
-    fn visit_unit<E>(self) -> Result<Message<'de>, E> {
-        Ok(Message::NotAnObject)
-    }
+    other_kinds!('de, Message::NotAnObject);
 }
 
 /// Puts `value` in `slot`; whether the slot held one already (a repeated member).
