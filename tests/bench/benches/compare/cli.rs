@@ -19,6 +19,9 @@ pub(crate) struct Options {
     /// `--against NAME=ADDR[/PATH]`, repeatable: servers in other processes, measured against
     /// the strict floor only (see `external.rs`).
     pub(crate) against: Vec<External>,
+    /// `--client-http2`: our client in the client workload speaks HTTP/2 with prior knowledge
+    /// (h2c) to the same server, which speaks both.
+    pub(crate) client_http2: bool,
 }
 
 /// A profiling run: only the request path of one server or client, in a loop, for
@@ -62,6 +65,7 @@ impl Options {
         let mut rate_limited = false;
         let mut rounds = None;
         let mut against = Vec::new();
+        let mut client_http2 = false;
         while let Some(arg) = args.next() {
             match arg.as_str() {
                 "--smoke" => smoke = true,
@@ -113,6 +117,7 @@ impl Options {
                 }
                 "--observed" => observed = true,
                 "--rate-limited" => rate_limited = true,
+                "--client-http2" => client_http2 = true,
                 "--against" => {
                     let arg = args
                         .next()
@@ -154,6 +159,7 @@ impl Options {
             profile,
             rounds: rounds.unwrap_or(if smoke { 1 } else { 5 }),
             against,
+            client_http2,
         }
     }
 
@@ -187,7 +193,7 @@ pub(crate) fn usage(problem: &str) -> ! {
     }
     eprintln!(
         "usage: cargo bench -p rpc-bench --bench compare -- [--smoke] [--duration SECS] \
-         [--rounds N] [--only small,batch,echo,slow,notify,client]\n       \
+         [--rounds N] [--only small,batch,echo,slow,notify,client] [--client-http2]\n       \
          cargo bench -p rpc-bench --bench compare -- --profile-server WORKLOAD \
          [--server ours|floor|strict|jsonrpsee] [--calls N] [--observed] [--rate-limited]\n       \
          cargo bench -p rpc-bench --bench compare -- --profile-client ours|jsonrpsee [--calls N]\n       \

@@ -64,7 +64,21 @@ pub(crate) fn jsonrpsee_call(url: &str) -> impl AsyncFn() -> Result<(), String> 
 /// Measures both clients against our server at `url`: allocations first, then load rounds taken
 /// in turn.
 pub(crate) async fn run(url: &str, opts: &Options) -> ClientResult {
-    let ours_client = BenchClient::new(url).unwrap_or_else(|e| fail(e));
+    let ours_client = if opts.client_http2 {
+        // One connection, every caller's calls multiplexed on it.
+        let http = reqwest::Client::builder()
+            .http2_prior_knowledge()
+            .tcp_nodelay(true)
+            .no_proxy()
+            .build()
+            .unwrap_or_else(|e| fail(e));
+        rpc_client::ClientBuilder::<BenchClient>::new(url)
+            .http_client(http)
+            .build()
+            .unwrap_or_else(|e| fail(e))
+    } else {
+        BenchClient::new(url).unwrap_or_else(|e| fail(e))
+    };
     // The generated notification sender works too (and the server takes it).
     ours_client
         .notify()

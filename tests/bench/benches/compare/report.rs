@@ -166,7 +166,13 @@ pub(crate) fn clients(result: &ClientResult, opts: &Options) {
     println!(
         "## (f) client side: typed `subtract(42, 23)` against our server\n\n{CALLERS} \
          concurrent callers sharing one client; the client runs on the load generator's \
-         CPU, the server on its own.\n"
+         CPU, the server on its own.{}\n",
+        if opts.client_http2 {
+            " Ours speaks HTTP/2 with prior knowledge (one connection, h2c), jsonrpsee's \
+             HTTP/1.1 (a connection per caller)."
+        } else {
+            ""
+        }
     );
     let theirs = result.get(Client::Jsonrpsee);
     type Metric<'a> = (&'a str, &'a dyn Fn(&crate::clients::ClientFigures) -> f64);
