@@ -2,7 +2,8 @@
 //! with `rpc.discover`, introspection and the explorer on), answered in process by its
 //! dispatcher (`RpcService::answer`: what a POST body or a message gets, without HTTP): the
 //! answer is nothing or valid JSON-RPC, one response object or a non-empty array of them, and
-//! our own client reads it.
+//! our own client reads it. The quick request reader, wherever it reads the body at all, reads
+//! it as the full reader does (with and without a batch limit it reaches).
 
 #![no_main]
 
@@ -16,6 +17,9 @@ static ENDPOINT: LazyLock<RpcService<SpecExamplesServer<SpecService>>> =
     LazyLock::new(examples::spec::endpoint);
 
 fuzz_target!(|body: &[u8]| {
+    for limit in [usize::MAX, 2] {
+        assert!(rpc_core::wire::quick_read_agrees(body, limit));
+    }
     if let Some(answer) = rpc_fuzz::block_on(ENDPOINT.answer(body)) {
         rpc_fuzz::check_answer(&answer);
     }

@@ -13,12 +13,13 @@ use std::borrow::Cow;
 
 use serde_json::value::RawValue;
 
+mod quick;
 mod read;
 mod response;
 mod write;
 
 pub(crate) use read::Key;
-pub use read::{parse_body, parse_body_limited};
+pub use read::{parse_body, parse_body_limited, quick_read_agrees};
 pub use response::Response;
 pub use write::{finish, start_result, write_error, write_json, write_request};
 

@@ -45,17 +45,17 @@ macro_rules! other_kinds {
 /// is ours: `jsonrpc` and `method` as strings when they are strings, `params` and `id` left raw.
 /// `id: Some("null")` is a call with a null id; `None` means no `id` member: a notification.
 #[derive(Default)]
-struct Envelope<'a> {
-    jsonrpc: Option<Text<'a>>,
-    method: Option<Text<'a>>,
-    params: Option<&'a RawValue>,
-    id: Option<&'a RawValue>,
+pub(super) struct Envelope<'a> {
+    pub(super) jsonrpc: Option<Text<'a>>,
+    pub(super) method: Option<Text<'a>>,
+    pub(super) params: Option<&'a RawValue>,
+    pub(super) id: Option<&'a RawValue>,
 }
 
 /// A member that should be a string: its value, borrowed from the body when it has no escapes,
 /// or only the fact that it is some other JSON value (read past, not kept). Read in one pass,
 /// where a raw slice would be scanned again for escapes.
-enum Text<'a> {
+pub(super) enum Text<'a> {
     Str(Cow<'a, str>),
     NotAString,
 }
@@ -97,7 +97,7 @@ impl<'de> de::Visitor<'de> for TextVisitor {
 
 /// One message as read in the single pass over the body: any JSON value is accepted here, so
 /// that only a syntax error fails the parse and everything else is judged by [`check`].
-enum Message<'a> {
+pub(super) enum Message<'a> {
     Object(Envelope<'a>),
     NotAnObject,
     RepeatedMember,
@@ -147,7 +147,7 @@ impl<'de> de::Visitor<'de> for MessageVisitor {
 }
 
 /// Puts `value` in `slot`; whether the slot held one already (a repeated member).
-fn fill<T>(slot: &mut Option<T>, value: T) -> bool {
+pub(super) fn fill<T>(slot: &mut Option<T>, value: T) -> bool {
     slot.replace(value).is_some()
 }
 
@@ -207,6 +207,26 @@ pub fn parse_body(body: &[u8]) -> Result<Body<'_>, ErrorObject> {
 pub fn parse_body_limited(body: &[u8], max_batch_len: usize) -> Result<Body<'_>, ErrorObject> {
     // One UTF-8 check of the whole body, rather than one per raw value.
     let text = std::str::from_utf8(body).map_err(|_| ErrorObject::parse_error())?;
+    match super::quick::body(text, max_batch_len) {
+        Some(body) => Ok(body),
+        None => full(text, max_batch_len),
+    }
+}
+
+/// Whether the quick reader, where it reads `body` at all, reads it as the full reader does:
+/// for the fuzz targets, which check it on every input.
+#[doc(hidden)]
+pub fn quick_read_agrees(body: &[u8], max_batch_len: usize) -> bool {
+    let Ok(text) = std::str::from_utf8(body) else {
+        return true;
+    };
+    super::quick::body(text, max_batch_len).is_none_or(|quick| {
+        format!("{:?}", Ok::<_, ErrorObject>(quick)) == format!("{:?}", full(text, max_batch_len))
+    })
+}
+
+/// [`parse_body_limited`] through serde's visitors, for every body the quick reader leaves.
+pub(super) fn full(text: &str, max_batch_len: usize) -> Result<Body<'_>, ErrorObject> {
     if text.trim_start().starts_with('[') {
         let mut de = serde_json::Deserializer::from_str(text);
         let batch = de::Deserializer::deserialize_seq(&mut de, BatchVisitor { max_batch_len })
@@ -269,7 +289,7 @@ impl<'de> de::Visitor<'de> for BatchVisitor {
     }
 }
 
-fn entry(message: Message<'_>) -> Entry<'_> {
+pub(super) fn entry(message: Message<'_>) -> Entry<'_> {
     match message {
         Message::Object(envelope) => check(envelope),
         Message::NotAnObject => Err(Invalid {
@@ -344,11 +364,13 @@ mod tests {
     ];
     const ALPHABET: &[u8] = br#"{}[]":,\0123456789.-+eEtrufalsn u"#;
 
-    /// Mutated requests, valid or not, are parsed or refused: never a panic, and a request that
-    /// parses has the shape the rest of the server relies on.
+    /// Mutated requests, valid or not, are parsed or refused: never a panic, a request that
+    /// parses has the shape the rest of the server relies on, and the quick reader reads each
+    /// body it takes as the full reader does.
     #[test]
     fn mutated_bodies_never_panic() {
         let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
+        let mut quick = 0;
         for round in 0..20_000 {
             let mut body = SEEDS[round % SEEDS.len()].as_bytes().to_vec();
             for _ in 0..=rng.below(4) {
@@ -362,6 +384,15 @@ mod tests {
                     _ => {}
                 }
             }
+            assert!(
+                quick_read_agrees(&body, 3),
+                "{}",
+                String::from_utf8_lossy(&body)
+            );
+            quick += std::str::from_utf8(&body)
+                .ok()
+                .and_then(|text| super::super::quick::body(text, 3))
+                .is_some() as usize;
             let entries = match parse_body(&body) {
                 Err(e) => {
                     assert!(e.code == -32700 || e.code == -32600, "{e}");
@@ -381,5 +412,7 @@ mod tests {
                 }
             }
         }
+        // Most mutations break a body, or leave it to the full reader; some keep it quick.
+        assert!(quick > 1_000, "{quick} bodies read the quick way");
     }
 }
