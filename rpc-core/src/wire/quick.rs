@@ -60,6 +60,25 @@ fn plain_run(bytes: &[u8]) -> usize {
         .unwrap_or(chunks.remainder().len())
 }
 
+/// The members of a request object the quick reader reads.
+#[derive(Clone, Copy)]
+enum Member {
+    Jsonrpc,
+    Method,
+    Params,
+    Id,
+    /// Any other: read past.
+    Other,
+}
+
+/// The four names, quotes included, in the order requests usually give them.
+const MEMBERS: [(&[u8], Member); 4] = [
+    (b"\"jsonrpc\"", Member::Jsonrpc),
+    (b"\"method\"", Member::Method),
+    (b"\"params\"", Member::Params),
+    (b"\"id\"", Member::Id),
+];
+
 struct Reader<'a> {
     text: &'a str,
     /// The next byte to read.
@@ -125,22 +144,22 @@ impl<'a> Reader<'a> {
         }
         loop {
             self.skip_whitespace();
-            let key = self.plain_string()?;
+            let member = self.member()?;
             self.skip_whitespace();
             self.expect(b':')?;
             self.skip_whitespace();
-            match key {
-                "jsonrpc" => {
-                    let text = Text::Str(Cow::Borrowed(self.plain_string()?));
+            match member {
+                Member::Jsonrpc => {
+                    let text = Text::Str(Cow::Borrowed(self.version()?));
                     repeated |= fill(&mut envelope.jsonrpc, text);
                 }
-                "method" => {
+                Member::Method => {
                     let text = Text::Str(Cow::Borrowed(self.plain_string()?));
                     repeated |= fill(&mut envelope.method, text);
                 }
-                "params" => repeated |= fill(&mut envelope.params, self.raw()?),
-                "id" => repeated |= fill(&mut envelope.id, self.raw()?),
-                _ => {
+                Member::Params => repeated |= fill(&mut envelope.params, self.raw()?),
+                Member::Id => repeated |= fill(&mut envelope.id, self.raw()?),
+                Member::Other => {
                     self.raw()?;
                 }
             }
@@ -156,6 +175,28 @@ impl<'a> Reader<'a> {
         } else {
             Message::Object(envelope)
         })
+    }
+
+    /// A member's name, its quotes included: one of a request's four names, matched whole, or
+    /// any other plain string.
+    fn member(&mut self) -> Option<Member> {
+        let rest = &self.text.as_bytes()[self.pos..];
+        for (name, member) in MEMBERS {
+            if rest.starts_with(name) {
+                self.pos += name.len();
+                return Some(member);
+            }
+        }
+        self.plain_string().map(|_| Member::Other)
+    }
+
+    /// The `jsonrpc` member's string: `"2.0"` matched whole, else any plain string.
+    fn version(&mut self) -> Option<&'a str> {
+        if self.text.as_bytes()[self.pos..].starts_with(b"\"2.0\"") {
+            self.pos += 5;
+            return self.text.get(self.pos - 4..self.pos - 1);
+        }
+        self.plain_string()
     }
 
     /// A string with no escapes and no control characters (which JSON forbids unescaped),
