@@ -233,10 +233,21 @@ fn before_body(config: &crate::config::Config, parts: &axum::http::request::Part
     // body is polled, so a client that asked for it sends nothing.
     let limit = config.max_body_bytes;
     let declared = parts.headers.get(header::CONTENT_LENGTH);
-    if declared.and_then(|v| v.to_str().ok()?.parse::<u64>().ok()) > Some(limit as u64) {
+    if declared.and_then(|v| declared_length(v.as_bytes())) > Some(limit as u64) {
         return Before::Answer(too_large(limit));
     }
     Before::Call
+}
+
+/// A `Content-Length` value's number: digits only, as the HTTP server has checked already.
+fn declared_length(value: &[u8]) -> Option<u64> {
+    if value.is_empty() {
+        return None;
+    }
+    value.iter().try_fold(0u64, |n, &b| {
+        let digit = b.checked_sub(b'0').filter(|d| *d < 10)?;
+        n.checked_mul(10)?.checked_add(u64::from(digit))
+    })
 }
 
 /// `413` for a body over `limit` bytes.
@@ -345,6 +356,10 @@ fn wants_websocket(headers: &axum::http::HeaderMap) -> bool {
 }
 
 fn is_json(content_type: Option<&HeaderValue>) -> bool {
+    // What nearly every client sends, told at once.
+    if content_type.is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"application/json")) {
+        return true;
+    }
     let Some(value) = content_type.and_then(|v| v.to_str().ok()) else {
         return false;
     };
@@ -386,5 +401,48 @@ impl<S: Service, M: Calls> tower::Service<Request> for Route<S, M> {
         RpcService::answer_http(self.0.clone(), request)
             .map(Ok)
             .boxed()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{declared_length, is_json};
+    use axum::http::HeaderValue;
+
+    #[test]
+    fn a_declared_length_is_digits_only() {
+        assert_eq!(declared_length(b"0"), Some(0));
+        assert_eq!(declared_length(b"1048577"), Some(1_048_577));
+        assert_eq!(declared_length(b"18446744073709551615"), Some(u64::MAX));
+        for bad in [
+            &b""[..],
+            b"18446744073709551616",
+            b"+5",
+            b"-1",
+            b"1 ",
+            b"0x10",
+        ] {
+            assert_eq!(declared_length(bad), None, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn json_content_types_in_any_case_with_parameters() {
+        for ok in [
+            "application/json",
+            "Application/JSON",
+            "application/json; charset=utf-8",
+            " application/json-rpc ",
+            "application/jsonrequest",
+        ] {
+            assert!(is_json(Some(&HeaderValue::from_static(ok))), "{ok}");
+        }
+        for refused in ["text/plain", "application/jsonx", "application/json+x"] {
+            assert!(
+                !is_json(Some(&HeaderValue::from_static(refused))),
+                "{refused}"
+            );
+        }
+        assert!(!is_json(None));
     }
 }

@@ -31,13 +31,17 @@ impl Hosts {
         let Ok(host) = host.to_str() else {
             return false;
         };
-        let host = host.trim().to_ascii_lowercase();
+        let host = host.trim();
         match self {
+            // Compared without case and without a lowercased copy: this runs for every request.
             Hosts::LoopbackWhenLocal => match local {
-                Some(local) if local.ip().is_loopback() => is_loopback_name(name_of(&host)),
+                Some(local) if local.ip().is_loopback() => is_loopback_name(name_of(host)),
                 _ => true,
             },
-            Hosts::List(list) => list.iter().any(|allowed| matches(allowed, &host)),
+            Hosts::List(list) => {
+                let host = host.to_ascii_lowercase();
+                list.iter().any(|allowed| matches(allowed, &host))
+            }
         }
     }
 }
@@ -51,8 +55,14 @@ fn name_of(host: &str) -> &str {
 }
 
 fn is_loopback_name(name: &str) -> bool {
+    const LOCALHOST: &str = "localhost";
     let name = name.trim_end_matches('.');
-    if name == "localhost" || name.ends_with(".localhost") {
+    let bytes = name.as_bytes();
+    // `localhost`, or a name ending in `.localhost`, in any case.
+    if bytes.len() >= LOCALHOST.len()
+        && bytes[bytes.len() - LOCALHOST.len()..].eq_ignore_ascii_case(LOCALHOST.as_bytes())
+        && (bytes.len() == LOCALHOST.len() || bytes[bytes.len() - LOCALHOST.len() - 1] == b'.')
+    {
         return true;
     }
     let bare = name.trim_start_matches('[').trim_end_matches(']');
@@ -97,6 +107,9 @@ mod tests {
         let hosts = Hosts::default();
         for ok in [
             "localhost:8545",
+            "LocalHost:8545",
+            "A.LOCALHOST.",
+            "[0:0:0:0:0:0:0:1]:80",
             "127.0.0.1:8545",
             "127.9.9.9",
             "[::1]:80",
@@ -108,6 +121,8 @@ mod tests {
             "evil.example:8545",
             "evil.example",
             "localhost.evil.example",
+            "evillocalhost",
+            "evil.example.LOCALHOST.evil",
             "10.0.0.1",
         ] {
             assert!(!hosts.allow(&headers(refused), local), "{refused}");
