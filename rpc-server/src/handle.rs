@@ -180,11 +180,9 @@ enum Before {
 /// handshake, the explorer's page), its content type and its declared length.
 fn before_body(config: &crate::config::Config, parts: &axum::http::request::Parts) -> Before {
     let local = parts.extensions.get::<LocalAddr>().map(|l| l.0);
-    if !config.hosts.allow(&parts.headers, local) {
-        let host = parts
-            .headers
-            .get(header::HOST)
-            .and_then(|h| h.to_str().ok());
+    let named = Named::of(&parts.headers);
+    if !config.hosts.allow(named.host, local) {
+        let host = named.host.and_then(|h| h.to_str().ok());
         tracing::debug!(
             host = host.map(|h| clipped(h, 128)),
             "a request naming a host the endpoint does not serve is refused"
@@ -220,7 +218,7 @@ fn before_body(config: &crate::config::Config, parts: &axum::http::request::Part
                 .into_response(),
         );
     }
-    if !is_json(parts.headers.get(header::CONTENT_TYPE)) {
+    if !is_json(named.content_type) {
         return Before::Answer(
             (
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -232,11 +230,43 @@ fn before_body(config: &crate::config::Config, parts: &axum::http::request::Part
     // Refused before the body is touched: the HTTP server sends `100 Continue` only once the
     // body is polled, so a client that asked for it sends nothing.
     let limit = config.max_body_bytes;
-    let declared = parts.headers.get(header::CONTENT_LENGTH);
-    if declared.and_then(|v| declared_length(v.as_bytes())) > Some(limit as u64) {
+    if named
+        .content_length
+        .and_then(|v| declared_length(v.as_bytes()))
+        > Some(limit as u64)
+    {
         return Before::Answer(too_large(limit));
     }
     Before::Call
+}
+
+/// The headers the checks before the body read, each the first of its name (as
+/// `HeaderMap::get` gives it), found in one pass: a request has a handful of headers (hyper
+/// takes at most 100), and looking each of these up on its own hashes its name every time.
+#[derive(Default)]
+struct Named<'a> {
+    host: Option<&'a HeaderValue>,
+    content_type: Option<&'a HeaderValue>,
+    content_length: Option<&'a HeaderValue>,
+}
+
+impl<'a> Named<'a> {
+    fn of(headers: &'a axum::http::HeaderMap) -> Self {
+        let mut named = Named::default();
+        for (name, value) in headers {
+            let slot = if name == header::HOST {
+                &mut named.host
+            } else if name == header::CONTENT_TYPE {
+                &mut named.content_type
+            } else if name == header::CONTENT_LENGTH {
+                &mut named.content_length
+            } else {
+                continue;
+            };
+            slot.get_or_insert(value);
+        }
+        named
+    }
 }
 
 /// A `Content-Length` value's number: digits only, as the HTTP server has checked already.
@@ -406,8 +436,22 @@ impl<S: Service, M: Calls> tower::Service<Request> for Route<S, M> {
 
 #[cfg(test)]
 mod tests {
-    use super::{declared_length, is_json};
-    use axum::http::HeaderValue;
+    use super::{Named, declared_length, is_json};
+    use axum::http::{HeaderMap, HeaderValue, header};
+
+    #[test]
+    fn the_named_headers_are_the_first_of_their_names() {
+        let mut headers = HeaderMap::new();
+        headers.insert("x-other", HeaderValue::from_static("1"));
+        headers.append(header::HOST, HeaderValue::from_static("first"));
+        headers.append(header::HOST, HeaderValue::from_static("second"));
+        headers.insert(header::CONTENT_LENGTH, HeaderValue::from_static("12"));
+        let named = Named::of(&headers);
+        assert_eq!(named.host, headers.get(header::HOST));
+        assert_eq!(named.host.unwrap(), "first");
+        assert_eq!(named.content_length.unwrap(), "12");
+        assert_eq!(named.content_type, None);
+    }
 
     #[test]
     fn a_declared_length_is_digits_only() {
