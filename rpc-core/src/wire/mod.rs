@@ -13,13 +13,15 @@ use std::borrow::Cow;
 
 use serde_json::value::RawValue;
 
+mod body;
+mod message;
 mod quick;
 mod read;
 mod response;
 mod write;
 
+pub use body::{parse_body, parse_body_limited, quick_read_agrees};
 pub(crate) use read::Key;
-pub use read::{parse_body, parse_body_limited, quick_read_agrees};
 pub use response::Response;
 pub use write::{finish, start_result, write_error, write_json, write_request};
 

@@ -5,7 +5,7 @@
 //! the visitor's key and string handling; scanning those few bytes directly costs a fraction
 //! of it. Anything else (an escape, a member of another kind than expected, a syntax error, an
 //! empty or oversize batch) returns `None` and the whole body goes to the full reader
-//! ([`super::read`]), which decides: so the answer to every body is the full reader's, and the
+//! ([`super::read`](super::read)), which decides: so the answer to every body is the full reader's, and the
 //! worst a crafted body costs is the scan up to where it gives up, once, beside the full read.
 //! The raw values (`params`, `id`, members the server does not read) are read by serde_json
 //! itself, with the same code as the full reader's, so both accept the same values.
@@ -14,7 +14,7 @@ use std::borrow::Cow;
 
 use serde_json::value::RawValue;
 
-use super::read::{Envelope, Message, Text, entry, fill};
+use super::message::{Envelope, Message, Text, entry, fill};
 use super::{Body, Entry};
 
 /// `text` read the quick way, or `None` for the full reader to read.
@@ -253,7 +253,7 @@ mod tests {
             }
         }
     }
-    use crate::wire::read::quick_read_agrees;
+    use crate::wire::quick_read_agrees;
 
     #[test]
     fn reads_the_common_shapes_as_the_full_reader_does() {
