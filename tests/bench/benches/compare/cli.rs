@@ -22,6 +22,9 @@ pub(crate) struct Options {
     /// `--client-http2`: our client in the client workload speaks HTTP/2 with prior knowledge
     /// (h2c) to the same server, which speaks both.
     pub(crate) client_http2: bool,
+    /// `--serve NAME`: only serve that server on 127.0.0.1 (its address printed) until killed,
+    /// for a load or a profiler from another process.
+    pub(crate) serve: Option<Server>,
 }
 
 /// A profiling run: only the request path of one server or client, in a loop, for
@@ -66,6 +69,7 @@ impl Options {
         let mut rounds = None;
         let mut against = Vec::new();
         let mut client_http2 = false;
+        let mut serve = None;
         while let Some(arg) = args.next() {
             match arg.as_str() {
                 "--smoke" => smoke = true,
@@ -118,6 +122,16 @@ impl Options {
                 "--observed" => observed = true,
                 "--rate-limited" => rate_limited = true,
                 "--client-http2" => client_http2 = true,
+                "--serve" => {
+                    serve = Some(
+                        args.next()
+                            .as_deref()
+                            .and_then(Server::from_key)
+                            .unwrap_or_else(|| {
+                                usage("--serve takes ours, floor, strict or jsonrpsee")
+                            }),
+                    );
+                }
                 "--against" => {
                     let arg = args
                         .next()
@@ -160,6 +174,7 @@ impl Options {
             rounds: rounds.unwrap_or(if smoke { 1 } else { 5 }),
             against,
             client_http2,
+            serve,
         }
     }
 
@@ -198,7 +213,8 @@ pub(crate) fn usage(problem: &str) -> ! {
          [--server ours|floor|strict|jsonrpsee] [--calls N] [--observed] [--rate-limited]\n       \
          cargo bench -p rpc-bench --bench compare -- --profile-client ours|jsonrpsee [--calls N]\n       \
          cargo bench -p rpc-bench --bench compare -- --only small,batch \
-         --against NAME=ADDR[/PATH] ..."
+         --against NAME=ADDR[/PATH] ...\n       \
+         cargo bench -p rpc-bench --bench compare -- --serve ours|floor|strict|jsonrpsee"
     );
     std::process::exit(if problem.is_empty() { 0 } else { 2 })
 }

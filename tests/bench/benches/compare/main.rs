@@ -41,6 +41,9 @@ fn main() {
     if let Some(profile) = &opts.profile {
         return profile::run(profile);
     }
+    if let Some(server) = opts.serve {
+        return serve_only(server);
+    }
     let started = Instant::now();
 
     // CPUs: the load generator on the first allowed CPU, the servers on the second.
@@ -98,4 +101,21 @@ fn main() {
     targets.push(report::build_time_target());
     report::targets(&targets, &opts);
     println!("\ndone in {:.1} s", started.elapsed().as_secs_f64());
+}
+
+/// `--serve NAME`: serves that one server on a free port of 127.0.0.1 (one worker thread, as the
+/// benchmark's) and prints its address, until the process is killed: to load it, or profile it
+/// over real HTTP, from another process.
+fn serve_only(server: Server) {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap_or_else(|e| fail(format!("runtime: {e}")));
+    runtime.block_on(async {
+        let addr = servers::start(server)
+            .await
+            .unwrap_or_else(|e| fail(format!("{}: {e}", server.name())));
+        println!("{} listening on {addr}", server.name());
+        std::future::pending::<()>().await;
+    });
 }
