@@ -10,15 +10,14 @@ use std::future::Future;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::pin::{Pin, pin};
 use std::task::Poll;
-use std::time::Duration;
 
 use rpc_core::wire::{self, Body, Entry, Request};
 use rpc_core::{ErrorCode, ErrorObject, Service};
 use tokio::sync::SemaphorePermit;
 
-use crate::call::{Call, Lent, Method};
+use crate::call::{Call, Lent, Method, Outcome};
 use crate::middleware::{Admitted, Calls};
-use crate::observe::{Handles, Scope};
+use crate::observe::{Handles, Observed, Scope};
 use crate::{Config, builtin, observe};
 
 mod batch;
@@ -126,6 +125,11 @@ fn single<'a, S: Service, M: Calls>(
 /// Runs one call through the layers (skipping those that `admitted` it for its batch),
 /// observed with `handles`, writing its response into `out` unless it is a notification; with
 /// `slot_held`, its batch holds its slot among the endpoint's concurrent calls.
+///
+/// One `async` block, from the call's checks to its answer: the span, the panic guard and the
+/// timer are around the polls of the call's way to its method, not futures of their own, so a
+/// call's future is this block and that way, and a batch's call runs through that much less
+/// code.
 fn run<'a, S: Service, M: Calls>(
     ep: Endpoint<'a, S, M>,
     call: Call<'a>,
@@ -136,62 +140,83 @@ fn run<'a, S: Service, M: Calls>(
     // Not an `async fn`, nor is anything on the call's way: see `middleware::Endpoint::call`.
     async move {
         let start = out.len();
-        let builtin = call.is_builtin();
         let config = ep.lent.config;
         wire::start_result(out);
         // While the answers already made wait unread past the outbound budget, nothing new runs.
         let spent = config.outbound.over();
-        // Built-in methods answer from memory at once: they take no slot and need no timer.
-        let outcome = {
-            // What the work needs, copied in (or reborrowed), not nine references to this
-            // future's locals: every call's future is that much smaller.
-            let (stack, call_ref, work_out) = (ep.stack, &call, &mut *out);
-            let work = pin!(async move {
-                if spent {
-                    metrics::counter!("rpc.server.calls.refused", "reason" => "outbound_budget")
-                        .increment(1);
-                    return Ok(Err(ErrorObject::new(ErrorCode::SERVER_BUSY, "Server busy")
-                        .with_data(
-                            "the server holds too many answers its clients have not read",
+        let observed = Observed::start(call, handles, scope);
+        // `Err(())`: the call panicked.
+        let outcome: Result<Outcome, ()> = 'work: {
+            if spent {
+                metrics::counter!("rpc.server.calls.refused", "reason" => "outbound_budget")
+                    .increment(1);
+                break 'work Ok(Err(ErrorObject::new(ErrorCode::SERVER_BUSY, "Server busy")
+                    .with_data(
+                        "the server holds too many answers its clients have not read",
+                    )));
+            }
+            // Built-in methods answer from memory at once: they take no slot and need no timer.
+            let _slot = match call.is_builtin() || slot_held {
+                true => None,
+                false => match admit(config).await {
+                    None => {
+                        break 'work Ok(Err(ErrorObject::new(
+                            ErrorCode::SERVER_BUSY,
+                            "Server busy",
                         )));
+                    }
+                    slot => slot,
+                },
+            };
+            let outcome = {
+                // Pinned here, once, and polled where it is: moved it would be copied whole, and
+                // take its room twice over in every call's future.
+                let mut running = pin!(ep.stack.call(call, admitted, &mut *out));
+                // Each poll inside the call's span (when enabled), and a panic in it caught, so
+                // that one call's panic fails that call only. The panic itself is reported by
+                // the process's panic hook (standard error by default), never to the caller.
+                let mut guarded = std::future::poll_fn(|cx| {
+                    let _entered = observed.enter();
+                    match catch_unwind(AssertUnwindSafe(|| running.as_mut().poll(cx))) {
+                        Ok(Poll::Ready(outcome)) => Poll::Ready(Some(outcome)),
+                        Ok(Poll::Pending) => Poll::Pending,
+                        Err(_) => Poll::Ready(None),
+                    }
+                });
+                // Most calls finish on their first poll: the timer, which costs a trip to the
+                // runtime's timer wheel, is only set for a call still pending after it.
+                let first =
+                    std::future::poll_fn(|cx| Poll::Ready(Pin::new(&mut guarded).poll(cx))).await;
+                let polled = match (first, config.call_timeout) {
+                    (Poll::Ready(polled), _) => Some(polled),
+                    (Poll::Pending, None) => Some(guarded.await),
+                    // Boxed: the timer is large, and in every call's future it would cost every
+                    // call memory; only a call that had to wait pays for it.
+                    (Poll::Pending, Some(limit)) => {
+                        Box::pin(tokio::time::timeout(limit, guarded)).await.ok()
+                    }
+                };
+                match polled {
+                    Some(Some(outcome)) => outcome,
+                    Some(None) => break 'work Err(()),
+                    None => Err(ErrorObject::new(ErrorCode::TIMEOUT, "Timed out")),
                 }
-                let _slot = match builtin || slot_held {
-                    true => None,
-                    false => match admit(config).await {
-                        None => {
-                            return Ok(Err(ErrorObject::new(
-                                ErrorCode::SERVER_BUSY,
-                                "Server busy",
-                            )));
-                        }
-                        slot => slot,
-                    },
-                };
-                // Pinned here, once, and polled where it is: moved it would be copied whole, and take
-                // its room twice over in every call's future.
-                let outcome = {
-                    let mut running = pin!(stack.call(*call_ref, admitted, &mut *work_out));
-                    match limited(config.call_timeout, caught(running.as_mut())).await {
-                        Some(outcome) => outcome?,
-                        None => Err(ErrorObject::new(ErrorCode::TIMEOUT, "Timed out")),
-                    }
-                };
-                Ok(outcome.and_then(|()| {
-                    if work_out.len() - start <= config.max_response_bytes {
-                        return Ok(());
-                    }
-                    let reason = format!(
-                        "the answer is larger than {} bytes",
-                        config.max_response_bytes
-                    );
-                    Err(
-                        ErrorObject::new(ErrorCode::RESPONSE_TOO_LARGE, "Response too large")
-                            .with_data(&reason),
-                    )
-                }))
-            });
-            observe::call(call, handles, scope, work).await
+            };
+            Ok(outcome.and_then(|()| {
+                if out.len() - start <= config.max_response_bytes {
+                    return Ok(());
+                }
+                let reason = format!(
+                    "the answer is larger than {} bytes",
+                    config.max_response_bytes
+                );
+                Err(
+                    ErrorObject::new(ErrorCode::RESPONSE_TOO_LARGE, "Response too large")
+                        .with_data(&reason),
+                )
+            }))
         };
+        observed.end(call, handles, &outcome);
         let outcome = outcome.unwrap_or_else(|()| {
             tracing::error!(method = %call.method(), "a call panicked; it is answered -32603");
             Err(ErrorObject::internal_error())
@@ -221,33 +246,4 @@ async fn admit(config: &Config) -> Option<SemaphorePermit<'_>> {
     .await
     .ok()?
     .ok()
-}
-
-/// Runs `fut` for at most `limit`; `None` when it ran out of time. Most calls finish on their
-/// first poll: the timer, which costs a trip to the runtime's timer wheel, is only set for a
-/// call still pending after it.
-async fn limited<F: Future + Unpin>(limit: Option<Duration>, mut fut: F) -> Option<F::Output> {
-    if let Poll::Ready(value) =
-        std::future::poll_fn(|cx| Poll::Ready(Pin::new(&mut fut).poll(cx))).await
-    {
-        return Some(value);
-    }
-    match limit {
-        None => Some(fut.await),
-        // Boxed for the same reason as in `admit`, and only for a call that had to wait.
-        Some(limit) => Box::pin(tokio::time::timeout(limit, fut)).await.ok(),
-    }
-}
-
-/// Polls `fut` where it is pinned, turning a panic inside it into `Err` so that one call's
-/// panic fails that call only. The panic itself is reported by the process's panic hook
-/// (standard error by default), never to the caller.
-fn caught<F: Future>(mut fut: Pin<&mut F>) -> impl Future<Output = Result<F::Output, ()>> + Unpin {
-    std::future::poll_fn(
-        move |cx| match catch_unwind(AssertUnwindSafe(|| fut.as_mut().poll(cx))) {
-            Ok(Poll::Ready(value)) => Poll::Ready(Ok(value)),
-            Ok(Poll::Pending) => Poll::Pending,
-            Err(_) => Poll::Ready(Err(())),
-        },
-    )
 }

@@ -216,8 +216,8 @@ impl<S> std::fmt::Debug for Endpoint<S> {
 }
 
 impl<S: Service> Calls for Endpoint<S> {
-    // A plain fn returning an `async move` block, here and along the call's way (`dispatch::run`,
-    // `observe::call`): an `async fn` keeps its arguments in its state and copies them into
+    // A plain fn returning an `async move` block, here and along the call's way
+    // (`dispatch::run`): an `async fn` keeps its arguments in its state and copies them into
     // locals besides, so every call's future would carry each argument twice.
     #[expect(
         clippy::manual_async_fn,

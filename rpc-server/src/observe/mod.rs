@@ -41,8 +41,6 @@
 //! does not. Each call reads the clock once ([`BatchClock`]). On the success path nothing is
 //! formatted or allocated per call, and the span is only entered when enabled.
 
-use std::future::Future;
-use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
 // The calls' clock: quanta reads the TSC, a fraction of the cost of `std::time::Instant::now`
 // (a vDSO `clock_gettime`), which a batch's calls each pay once.
@@ -128,42 +126,12 @@ impl BatchClock {
     }
 }
 
-/// Runs `fut`, the call's way through the layers to the method, inside its span when one is
-/// enabled, and records its outcome with `handles` (`call`'s method's). `Err(())` (a panic,
-/// caught inside) is recorded as `-32603`.
-///
-/// Only the polling is generic: the span, the clock and the records are in [`Observed`]'s
-/// functions, compiled once, here, not once per service in each crate that serves one.
-#[expect(
-    clippy::manual_async_fn,
-    reason = "an `async fn` keeps its arguments twice in its future (see `middleware::Endpoint::call`)"
-)]
-pub(crate) fn call<'a, F>(
-    call: Call<'a>,
-    handles: &'a Handles,
-    scope: Scope<'a>,
-    mut fut: Pin<&'a mut F>,
-) -> impl Future<Output = Result<Outcome, ()>> + 'a
-where
-    F: Future<Output = Result<Outcome, ()>>,
-{
-    // Not an `async fn`: see `middleware::Endpoint::call`.
-    async move {
-        let observed = Observed::start(call, handles, scope);
-        // The span entered on each poll, as `Instrument` would, but only when it is enabled; and
-        // `fut` polled where it is pinned, never moved.
-        let outcome = std::future::poll_fn(|cx| {
-            let _entered = observed.enabled.then(|| observed.span.enter());
-            fut.as_mut().poll(cx)
-        })
-        .await;
-        observed.end(call, handles, &outcome);
-        outcome
-    }
-}
-
-/// A call being observed: its span and when it started.
-struct Observed<'a> {
+/// A call being observed: its span and when it started. Made by [`Observed::start`] before
+/// the call runs, entered around each poll of the call's way to its method
+/// ([`Observed::enter`]), and given the outcome by [`Observed::end`]. Not generic: the span, the
+/// clock and the records are compiled once, here, not once per service in each crate that
+/// serves one.
+pub(crate) struct Observed<'a> {
     span: tracing::Span,
     enabled: bool,
     started: Instant,
@@ -171,8 +139,9 @@ struct Observed<'a> {
 }
 
 impl<'a> Observed<'a> {
-    /// The call's span (entered only when enabled), its gauge moved when alone, its clock read.
-    fn start(call: Call<'_>, handles: &Handles, scope: Scope<'a>) -> Self {
+    /// The call's span (entered only when enabled), its gauge moved when alone, its clock read;
+    /// `handles` are `call`'s method's.
+    pub(crate) fn start(call: Call<'_>, handles: &Handles, scope: Scope<'a>) -> Self {
         let method = call.known_method().unwrap_or(OTHER);
         let span = tracing::debug_span!(
             "jsonrpc call",
@@ -212,8 +181,13 @@ impl<'a> Observed<'a> {
         }
     }
 
+    /// The span entered, when it is enabled, as `Instrument` would on each poll.
+    pub(crate) fn enter(&self) -> Option<tracing::span::Entered<'_>> {
+        self.enabled.then(|| self.span.enter())
+    }
+
     /// The call ended with `outcome`: its time and outcome recorded, its event written.
-    fn end(self, call: Call<'_>, handles: &Handles, outcome: &Result<Outcome, ()>) {
+    pub(crate) fn end(self, call: Call<'_>, handles: &Handles, outcome: &Result<Outcome, ()>) {
         let Observed {
             span,
             started,
