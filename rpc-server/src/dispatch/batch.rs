@@ -17,7 +17,7 @@ use futures_util::stream::FuturesUnordered;
 use rpc_core::Service;
 use rpc_core::wire::Entry;
 
-use super::{Endpoint, call_of, invalid_entry, method, run};
+use super::{Endpoint, call_of, invalid_entry, method, poll_once, run};
 use crate::call::Call;
 use crate::middleware::{Admitted, Calls};
 use crate::observe::{self, BatchClock, BatchHandles, Scope};
@@ -37,8 +37,9 @@ pub(super) async fn batch<S: Service, M: Calls>(
 ) {
     debug_assert!(out.is_empty(), "a batch's answer starts an empty buffer");
     // With a layer that checks batches, the calls are built once, up front, for it. Otherwise
-    // each is built as it runs: a vector of them all would cost more (an allocation over the
-    // allocator's fast-path size for a batch of 100) than looking their methods up twice.
+    // each is built as it runs, its method looked up a second time: building them all up front
+    // instead (a vector over the allocator's fast-path size for a batch of 100) measured no
+    // better, within ±1.5% either way (BENCHMARKS.md, fifth session).
     let calls: Vec<Call<'_>> = if M::BATCHES {
         // Sized for every entry at once: collected from a filter, it would grow by doubling.
         let mut calls = Vec::with_capacity(entries.len());
@@ -115,7 +116,7 @@ pub(super) async fn batch<S: Service, M: Calls>(
             }
             None => Box::pin(call()),
         };
-        match std::future::poll_fn(|cx| Poll::Ready(boxed.as_mut().poll(cx))).await {
+        match poll_once(&mut boxed).await {
             Poll::Ready(Some((index, answer))) => {
                 answers.done(index, answer);
                 Pin::set(&mut boxed, OptionFuture::from(None));

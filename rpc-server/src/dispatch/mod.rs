@@ -185,8 +185,7 @@ fn run<'a, S: Service, M: Calls>(
                 });
                 // Most calls finish on their first poll: the timer, which costs a trip to the
                 // runtime's timer wheel, is only set for a call still pending after it.
-                let first =
-                    std::future::poll_fn(|cx| Poll::Ready(Pin::new(&mut guarded).poll(cx))).await;
+                let first = poll_once(&mut guarded).await;
                 let polled = match (first, config.call_timeout) {
                     (Poll::Ready(polled), _) => Some(polled),
                     (Poll::Pending, None) => Some(guarded.await),
@@ -230,6 +229,11 @@ fn run<'a, S: Service, M: Calls>(
             }
         }
     }
+}
+
+/// Polls `fut` once, where it is: its output, or `Pending` with `fut` left to poll again.
+fn poll_once<F: Future + Unpin>(fut: &mut F) -> impl Future<Output = Poll<F::Output>> + '_ {
+    std::future::poll_fn(move |cx| Poll::Ready(Pin::new(&mut *fut).poll(cx)))
 }
 
 /// A slot among the endpoint's concurrent calls, waiting for one up to the endpoint's
